@@ -1,0 +1,96 @@
+package rdapsim
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// FixturesEnv names the environment variable that points at the RDAP fixture
+// directory when it does not sit in a shared/ directory above the working
+// directory (for example in a CI layout we did not foresee).
+const FixturesEnv = "TAKEDOWND_FIXTURES"
+
+// FindFixtures returns the directory holding the captured RDAP responses.
+// It honours FixturesEnv first, then walks up from the working directory
+// looking for shared/fixtures/rdap, which covers both the development layout
+// (/work/main beside /work/shared) and CI (the clone with shared/ beside it).
+func FindFixtures() (string, error) {
+	if dir := os.Getenv(FixturesEnv); dir != "" {
+		for _, cand := range []string{filepath.Join(dir, "rdap"), dir} {
+			if isFixtureDir(cand) {
+				return cand, nil
+			}
+		}
+		return "", fmt.Errorf("find rdap fixtures: %s=%q holds no iana-bootstrap directory", FixturesEnv, dir)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find rdap fixtures: %w", err)
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		cand := filepath.Join(dir, "shared", "fixtures", "rdap")
+		if isFixtureDir(cand) {
+			return cand, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", errors.New("find rdap fixtures: no shared/fixtures/rdap above the working directory; set " + FixturesEnv)
+		}
+	}
+}
+
+func isFixtureDir(dir string) bool {
+	st, err := os.Stat(filepath.Join(dir, "iana-bootstrap"))
+	return err == nil && st.IsDir()
+}
+
+// fixtureFile is one captured response and the RDAP path it answers.
+type fixtureFile struct {
+	registry string // directory name, e.g. "arin"
+	kind     string // ip, domain, entity, autnum, error
+	key      string // path key after the kind, lower case
+	body     []byte
+}
+
+// loadFixtures reads every captured response below dir, skipping the
+// bootstrap files and the synthetic RFC example (it has no live server).
+func loadFixtures(dir string) ([]fixtureFile, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("list rdap fixtures: %w", err)
+	}
+	var out []fixtureFile
+	for _, path := range matches {
+		registry := filepath.Base(filepath.Dir(path))
+		if registry == "iana-bootstrap" || registry == "synthetic" {
+			continue
+		}
+		kind, key, ok := fixtureKey(filepath.Base(path))
+		if !ok {
+			continue
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read rdap fixture: %w", err)
+		}
+		out = append(out, fixtureFile{registry: registry, kind: kind, key: key, body: body})
+	}
+	return out, nil
+}
+
+// fixtureKey turns a fixture file name into the object it answers:
+// "ip6-2a00-2381-ffff--1.legacy2015.json" → ("ip", "2a00:2381:ffff::1").
+func fixtureKey(name string) (kind, key string, ok bool) {
+	name = strings.TrimSuffix(name, ".json")
+	name = strings.TrimSuffix(name, ".legacy2015")
+	kind, key, ok = strings.Cut(name, "-")
+	if !ok {
+		return "", "", false
+	}
+	if kind == "ip6" {
+		kind, key = "ip", strings.ReplaceAll(key, "-", ":")
+	}
+	return kind, strings.ToLower(key), true
+}

@@ -1,0 +1,158 @@
+package rdapsim
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Fault makes a server answer with an error status instead of data.
+type Fault struct {
+	// Status is the HTTP status to answer, e.g. 429, 503 or 404.
+	Status int
+	// RetryAfter is sent as the Retry-After header (in seconds) when set.
+	RetryAfter time.Duration
+	// Times is how many requests fail before the server recovers; zero or
+	// negative means until the fault is cleared.
+	Times int
+}
+
+// Server is one simulated RDAP server, reachable on loopback, that answers
+// under the same base path as the real registry it stands in for.
+type Server struct {
+	// Name is the registry name, e.g. "arin".
+	Name string
+	// RealBase is the base URL of the real server, e.g. "https://rdap.arin.net/registry/".
+	RealBase string
+
+	http     *httptest.Server
+	basePath string
+	queries  atomic.Int64
+
+	mu       sync.Mutex
+	latency  time.Duration
+	fault    Fault
+	objects  map[string][]byte // "ip/1.2.3.4", "domain/google.com", "entity/x", "autnum/1"
+	networks map[netip.Prefix][]byte
+}
+
+// Base returns the loopback base URL, ending in a slash.
+func (s *Server) Base() string { return s.http.URL + s.basePath }
+
+// Queries returns how many requests the server received.
+func (s *Server) Queries() int64 { return s.queries.Load() }
+
+// ResetQueries sets the query counter back to zero.
+func (s *Server) ResetQueries() { s.queries.Store(0) }
+
+// SetLatency delays every answer by d (respecting the request's context).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// SetFault makes the server fail as f says; the zero Fault clears it.
+func (s *Server) SetFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
+}
+
+func (s *Server) putObject(key string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objects[key] = body
+}
+
+func (s *Server) putNetwork(p netip.Prefix, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.networks[p.Masked()] = body
+}
+
+// takeFault returns the status to fail with (0 for none) and consumes one
+// use of a counted fault.
+func (s *Server) takeFault() (Fault, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.fault
+	if f.Status != 0 && f.Times > 0 {
+		s.fault.Times--
+		if s.fault.Times == 0 {
+			s.fault = Fault{}
+		}
+	}
+	return f, s.latency
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.queries.Add(1)
+	f, latency := s.takeFault()
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if f.Status != 0 {
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
+		}
+		writeError(w, f.Status)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, s.basePath)
+	if !ok {
+		writeError(w, http.StatusNotFound)
+		return
+	}
+	body := s.find(rest)
+	if body == nil {
+		writeError(w, http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/rdap+json")
+	_, _ = w.Write(body)
+}
+
+// find returns the object stored for path "kind/key"; IP queries also match
+// any synthetic network that covers the address, most specific first.
+func (s *Server) find(path string) []byte {
+	kind, key, _ := strings.Cut(path, "/")
+	key = strings.ToLower(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if body, ok := s.objects[kind+"/"+key]; ok {
+		return body
+	}
+	if kind != "ip" {
+		return nil
+	}
+	addr, err := netip.ParseAddr(key)
+	if err != nil {
+		return nil
+	}
+	for bits := addr.BitLen(); bits >= 0; bits-- {
+		p, _ := addr.Prefix(bits)
+		if body, ok := s.networks[p]; ok {
+			return body
+		}
+	}
+	return nil
+}
+
+func writeError(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "application/rdap+json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(`{"rdapConformance":["rdap_level_0"],"errorCode":` + strconv.Itoa(status) +
+		`,"title":"` + http.StatusText(status) + `"}`))
+}
