@@ -1,0 +1,93 @@
+package takedown
+
+import "time"
+
+// Source says where a fact came from, so the audit can tell why we mailed
+// whom: the server asked, the object that answered and the path of roles
+// that led to the contact.
+type Source struct {
+	Kind   string   `json:"kind"` // rdap_ip, rdap_domain, rdap_registrar, geoip, cdn_list, dns, config
+	Server string   `json:"server,omitempty"`
+	Handle string   `json:"handle,omitempty"`
+	Path   []string `json:"path,omitempty"`
+	Note   string   `json:"note,omitempty"`
+}
+
+// Contact is an abuse address with its provenance.
+type Contact struct {
+	Email  string `json:"email"`
+	Name   string `json:"name,omitempty"`
+	Role   string `json:"role"` // hoster, upstream, cdn, registrar, partner, authority
+	Source Source `json:"source"`
+}
+
+// AddressInfo is what we know about one address the host resolved to.
+type AddressInfo struct {
+	IP      string `json:"ip"`
+	Country string `json:"country,omitempty"`
+	ASN     uint   `json:"asn,omitempty"`
+	ASName  string `json:"as_name,omitempty"`
+	Network string `json:"network,omitempty"` // handle of the RDAP network that holds it
+}
+
+// Network is an RDAP IP network.
+type Network struct {
+	Handle  string   `json:"handle"`
+	Name    string   `json:"name,omitempty"`
+	Start   string   `json:"start,omitempty"`
+	End     string   `json:"end,omitempty"`
+	CIDRs   []string `json:"cidrs,omitempty"`
+	Country string   `json:"country,omitempty"`
+	Parent  string   `json:"parent,omitempty"`
+	Source  Source   `json:"source"`
+}
+
+// Registrar is the registrar of the registrable domain.
+type Registrar struct {
+	Name   string   `json:"name,omitempty"`
+	IANAID string   `json:"iana_id,omitempty"`
+	Abuse  *Contact `json:"abuse,omitempty"`
+	Source Source   `json:"source"`
+}
+
+// CDN marks a case fronted by a CDN or reverse proxy: the addresses belong
+// to the CDN, and the origin hoster is still unknown.
+type CDN struct {
+	Name          string   `json:"name"`
+	MatchedBy     string   `json:"matched_by"` // asn:13335 or cname:x.cdn.cloudflare.net
+	Contact       *Contact `json:"contact,omitempty"`
+	OriginUnknown bool     `json:"origin_unknown"`
+}
+
+// CountryDecision records how the hosting country was chosen.
+type CountryDecision struct {
+	Rule     string `json:"rule"` // geoip_first, rdap_first, agree
+	GeoIP    string `json:"geoip,omitempty"`
+	RDAP     string `json:"rdap,omitempty"`
+	Country  string `json:"country,omitempty"`
+	Disagree bool   `json:"disagree,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// Enrichment is who hosts a URL, where, and whom to tell.
+type Enrichment struct {
+	At        time.Time       `json:"at"`
+	Host      string          `json:"host"`
+	IPLiteral bool            `json:"ip_literal,omitempty"`
+	CNAMEs    []string        `json:"cnames,omitempty"`
+	Addresses []AddressInfo   `json:"addresses,omitempty"`
+	Networks  []Network       `json:"networks,omitempty"`
+	Contacts  []Contact       `json:"contacts,omitempty"` // in order of preference
+	Registrar *Registrar      `json:"registrar,omitempty"`
+	CDN       *CDN            `json:"cdn,omitempty"`
+	Country   CountryDecision `json:"country"`
+	Problems  []string        `json:"problems,omitempty"`
+}
+
+// HostingCountry is the decided country, or "".
+func (e *Enrichment) HostingCountry() string {
+	if e == nil {
+		return ""
+	}
+	return e.Country.Country
+}

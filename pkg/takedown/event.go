@@ -1,0 +1,57 @@
+package takedown
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EventType names what happened to a case.
+type EventType string
+
+// The event types of the audit trail.
+const (
+	EventReceived      EventType = "received"      // case created from a report
+	EventReportJoined  EventType = "report_joined" // another report of the same URL joined the case
+	EventEnriched      EventType = "enriched"      // hoster, contacts and country resolved
+	EventUnresolvable  EventType = "unresolvable"  // host did not resolve
+	EventNotActionable EventType = "not_actionable"
+	EventRouted        EventType = "routed"  // routing decision and its reason
+	EventReview        EventType = "review"  // sent to the manual review queue
+	EventNoticed       EventType = "noticed" // notice accepted by the mail relay
+	EventNoticeFailed  EventType = "notice_failed"
+	EventForwarded     EventType = "forwarded" // sent to a partner hotline
+	EventForwardFailed EventType = "forward_failed"
+	EventReplied       EventType = "replied"  // the hoster answered
+	EventChecked       EventType = "checked"  // one probe result
+	EventRemoved       EventType = "removed"  // removal confirmed
+	EventReopened      EventType = "reopened" // material came back
+	EventMoved         EventType = "moved"    // hoster or country changed
+	EventReminder      EventType = "reminder"
+	EventEscalated     EventType = "escalated"
+	EventClosed        EventType = "closed"
+	EventStateChanged  EventType = "state_changed" // a manual move by a person
+)
+
+// Event is one entry of a case's timeline: what happened, when, why and
+// who (a component such as "intake" or a person's token name) did it.
+type Event struct {
+	CaseID string          `json:"case_id"`
+	Type   EventType       `json:"type"`
+	At     time.Time       `json:"at"`
+	Actor  string          `json:"actor"`
+	Reason string          `json:"reason,omitempty"`
+	From   State           `json:"from,omitempty"`
+	To     State           `json:"to,omitempty"`
+	Data   json.RawMessage `json:"data,omitempty"`
+	// Seq is the event's position in the events stream, set when read back.
+	Seq uint64 `json:"seq,omitempty"`
+}
+
+// WithData returns e with v marshalled into Data. Values are our own
+// structs, so a marshal error is a programming error and drops only Data.
+func (e Event) WithData(v any) Event {
+	if b, err := json.Marshal(v); err == nil {
+		e.Data = b
+	}
+	return e
+}
