@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,11 +71,12 @@ func CloseConn() Behaviour {
 	}}
 }
 
-// Flap cycles through bs, one per request to the path (HEAD and GET each
-// count), so a hoster can be online, gone, online again.
+// Flap cycles through bs, one per request it answers (HEAD and GET each
+// count), starting with bs[0], so a hoster can be online, gone, online again.
 func Flap(bs ...Behaviour) Behaviour {
+	var next atomic.Int64
 	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request, n int64) {
-		bs[int(n)%len(bs)].serve(s, w, r, n)
+		bs[int((next.Add(1)-1)%int64(len(bs)))].serve(s, w, r, n)
 	}}
 }
 
@@ -119,5 +121,28 @@ func WithHeader(key, value string, inner Behaviour) Behaviour {
 	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request, n int64) {
 		w.Header().Set(key, value)
 		inner.serve(s, w, r, n)
+	}}
+}
+
+// Chunked serves body without a Content-Length, in small flushed pieces, so
+// a client learns its size only by reading it all.
+func Chunked(body []byte) Behaviour {
+	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, r *http.Request, _ int64) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodHead {
+			return
+		}
+		rc := http.NewResponseController(w)
+		for rest := body; len(rest) > 0; {
+			n := min(len(rest), 512)
+			if _, err := w.Write(rest[:n]); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			rest = rest[n:]
+		}
 	}}
 }

@@ -8,6 +8,8 @@ package hostersim
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -55,6 +57,9 @@ func New(useTLS bool) *Server {
 		hostMax:  map[string]int{},
 	}
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
+	// Refused handshakes and dropped connections are what tests provoke;
+	// they are not worth a line on stderr each.
+	s.ts.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if useTLS {
 		s.ts.StartTLS()
 	} else {
