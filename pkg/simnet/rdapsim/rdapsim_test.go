@@ -44,8 +44,8 @@ func TestServesFixturesAtRealPaths(t *testing.T) {
 	sim := startSim(t)
 	tests := []struct {
 		name, registry, path string
-		wantStatus          int
-		wantHandle          string
+		wantStatus           int
+		wantHandle           string
 	}{
 		{"ripe ip", "ripe", "ip/130.59.31.80", 200, "130.59.0.0 - 130.59.255.255"},
 		{"arin nested base path", "arin", "ip/13.72.183.192", 200, "NET-13-64-0-0-1"},

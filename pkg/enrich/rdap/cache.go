@@ -1,0 +1,197 @@
+package rdap
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Cache stores answers so replicas share them. Network answers are found by
+// any address inside them, domain answers by registrable domain. A miss is
+// (nil, nil).
+type Cache interface {
+	Network(ctx context.Context, addr netip.Addr) (*Network, error)
+	PutNetwork(ctx context.Context, n *Network) error
+	Domain(ctx context.Context, name string) (*Domain, error)
+	PutDomain(ctx context.Context, d *Domain) error
+}
+
+// DefaultCacheTTL is how long answers are kept: SCART refreshes the hoster
+// lookup every 12 hours too.
+const DefaultCacheTTL = 12 * time.Hour
+
+// BucketConfig returns the KV bucket configuration the cache expects; the
+// bucket TTL expires entries.
+func BucketConfig(name string, ttl time.Duration) jetstream.KeyValueConfig {
+	if ttl <= 0 {
+		ttl = DefaultCacheTTL
+	}
+	return jetstream.KeyValueConfig{Bucket: name, TTL: ttl, Description: "RDAP answers by network prefix and domain"}
+}
+
+// KVCache is a Cache in a JetStream key-value bucket.
+type KVCache struct {
+	kv jetstream.KeyValue
+}
+
+var _ Cache = (*KVCache)(nil)
+
+// NewKVCache returns a cache in kv (see BucketConfig for its TTL).
+func NewKVCache(kv jetstream.KeyValue) *KVCache { return &KVCache{kv: kv} }
+
+// prefixLengths are the lengths a lookup walks, most specific first. IPv6
+// walks /128 (single-address answers) and /64 to /16, where allocations
+// live; a network only expressible in other lengths is simply not cached.
+func prefixLengths(is4 bool) []int {
+	var out []int
+	if is4 {
+		for b := 32; b >= 8; b-- {
+			out = append(out, b)
+		}
+		return out
+	}
+	out = append(out, 128)
+	for b := 64; b >= 16; b-- {
+		out = append(out, b)
+	}
+	return out
+}
+
+func cacheable(p netip.Prefix) bool {
+	b := p.Bits()
+	if p.Addr().Is4() {
+		return b >= 8
+	}
+	return b == 128 || (b >= 16 && b <= 64)
+}
+
+// networkKey is a valid KV key for a prefix: "net.4.b93a0100.24".
+func networkKey(p netip.Prefix) string {
+	fam := "6"
+	if p.Addr().Is4() {
+		fam = "4"
+	}
+	return "net." + fam + "." + hex.EncodeToString(p.Masked().Addr().AsSlice()) + "." + strconv.Itoa(p.Bits())
+}
+
+// domainKey is a valid KV key for a domain, or "" when the name has
+// characters KV keys cannot hold (it then goes uncached).
+func domainKey(name string) string {
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return ""
+		}
+	}
+	if name == "" || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+		return ""
+	}
+	return "dom." + name
+}
+
+// Network walks the prefix lengths concurrently (one round trip's latency
+// rather than 25) and returns the most specific stored network.
+func (c *KVCache) Network(ctx context.Context, addr netip.Addr) (*Network, error) {
+	addr = addr.Unmap()
+	lengths := prefixLengths(addr.Is4())
+	found := make([][]byte, len(lengths))
+	errs := make([]error, len(lengths))
+	var wg sync.WaitGroup
+	for i, bits := range lengths {
+		p, err := addr.Prefix(bits)
+		if err != nil {
+			continue
+		}
+		wg.Go(func() {
+			e, err := c.kv.Get(ctx, networkKey(p))
+			if err == nil {
+				found[i] = e.Value()
+			} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	for i := range lengths {
+		if found[i] == nil {
+			continue
+		}
+		var n Network
+		if err := json.Unmarshal(found[i], &n); err != nil {
+			return nil, fmt.Errorf("decode cached network: %w", err)
+		}
+		return &n, nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("get cached network: %w", err)
+	}
+	return nil, nil
+}
+
+// PutNetwork stores n under each of its CIDRs.
+func (c *KVCache) PutNetwork(ctx context.Context, n *Network) error {
+	body, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encode network: %w", err)
+	}
+	for _, p := range cachePrefixes(n) {
+		if _, err := c.kv.Put(ctx, networkKey(p), body); err != nil {
+			return fmt.Errorf("put cached network: %w", err)
+		}
+	}
+	return nil
+}
+
+func cachePrefixes(n *Network) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range n.CIDRs {
+		if p, err := netip.ParsePrefix(s); err == nil && cacheable(p) {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}
+
+// Domain returns the cached answer for a registrable domain.
+func (c *KVCache) Domain(ctx context.Context, name string) (*Domain, error) {
+	key := domainKey(name)
+	if key == "" {
+		return nil, nil
+	}
+	e, err := c.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get cached domain: %w", err)
+	}
+	var d Domain
+	if err := json.Unmarshal(e.Value(), &d); err != nil {
+		return nil, fmt.Errorf("decode cached domain: %w", err)
+	}
+	return &d, nil
+}
+
+// PutDomain stores d under its name.
+func (c *KVCache) PutDomain(ctx context.Context, d *Domain) error {
+	key := domainKey(d.Name)
+	if key == "" {
+		return nil
+	}
+	body, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encode domain: %w", err)
+	}
+	if _, err := c.kv.Put(ctx, key, body); err != nil {
+		return fmt.Errorf("put cached domain: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package rdap
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// memCache is the in-process front of the shared cache, so hot networks
+// and domains cost no KV round trip. It evicts roughly (a tenth of the
+// entries, in map order) when full, which is enough to bound memory.
+type memCache struct {
+	max int
+	ttl time.Duration
+	now func() time.Time
+
+	mu       sync.Mutex
+	networks map[netip.Prefix]memEntry[*Network]
+	domains  map[string]memEntry[*Domain]
+}
+
+type memEntry[T any] struct {
+	v       T
+	expires time.Time
+}
+
+func newMemCache(maxEntries int, ttl time.Duration, now func() time.Time) *memCache {
+	return &memCache{max: maxEntries, ttl: ttl, now: now,
+		networks: make(map[netip.Prefix]memEntry[*Network]), domains: make(map[string]memEntry[*Domain])}
+}
+
+func (m *memCache) network(addr netip.Addr) *Network {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for bits := addr.BitLen(); bits >= 0; bits-- {
+		p, _ := addr.Prefix(bits)
+		if e, ok := m.networks[p]; ok && now.Before(e.expires) {
+			return e.v
+		}
+	}
+	return nil
+}
+
+func (m *memCache) putNetwork(n *Network) {
+	expires := n.FetchedAt.Add(m.ttl)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	trim(m.networks, m.max)
+	for _, s := range n.CIDRs {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			m.networks[p.Masked()] = memEntry[*Network]{v: n, expires: expires}
+		}
+	}
+}
+
+func (m *memCache) domain(name string) *Domain {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.domains[name]; ok && now.Before(e.expires) {
+		return e.v
+	}
+	return nil
+}
+
+func (m *memCache) putDomain(d *Domain) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	trim(m.domains, m.max)
+	m.domains[d.Name] = memEntry[*Domain]{v: d, expires: d.FetchedAt.Add(m.ttl)}
+}
+
+func trim[K comparable, V any](m map[K]V, maxEntries int) {
+	if len(m) < maxEntries {
+		return
+	}
+	drop := max(maxEntries/10, 1)
+	for k := range m {
+		delete(m, k)
+		if drop--; drop == 0 {
+			return
+		}
+	}
+}
