@@ -90,6 +90,11 @@ func nextHop(cur *url.URL, loc string, hops, maxHops int) (*url.URL, string) {
 		return nil, ReasonBadRedirect
 	}
 	next.Fragment = ""
+	// Some hosts parse but do not print back ("//::" gives "http://::"),
+	// and the request is built from the printed form.
+	if _, err := url.Parse(next.String()); err != nil {
+		return nil, ReasonBadRedirect
+	}
 	return next, ""
 }
 
