@@ -1,0 +1,61 @@
+// Command takedownd is the takedown daemon: it turns confirmed reports into
+// cases, finds who hosts them, notifies them and checks until the material
+// is gone. See README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/takedownd/takedownd/pkg/app"
+	"github.com/takedownd/takedownd/pkg/config"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	configPath := flag.String("config", "", "YAML configuration file (default: built-in defaults)")
+	dataDir := flag.String("data", "", "data directory (overrides data_dir in the config)")
+	flag.Parse()
+
+	cfg, err := config.Load(*configPath)
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "takedownd:", err)
+		return 2
+	}
+	log := newLogger(cfg.Log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, app.Options{Config: cfg, Log: log})
+	if err != nil {
+		log.Error("takedownd could not start", "err", err)
+		return 1
+	}
+	if err := a.Run(ctx); err != nil {
+		log.Error("takedownd stopped with errors", "err", err)
+		return 1
+	}
+	log.Info("takedownd stopped")
+	return 0
+}
+
+func newLogger(cfg config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

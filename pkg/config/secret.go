@@ -1,0 +1,69 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Secret is a value that may be written inline, or read from a file or an
+// environment variable so that it need not sit in the YAML:
+//
+//	password: s3cret
+//	password: {file: /run/secrets/nats}
+//	password: {env: NATS_PASSWORD}
+type Secret struct {
+	Value string `yaml:"value"`
+	File  string `yaml:"file"`
+	Env   string `yaml:"env"`
+}
+
+// UnmarshalYAML accepts a plain string or a mapping.
+func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		s.Value = n.Value
+		return nil
+	}
+	type plain Secret
+	return n.Decode((*plain)(s))
+}
+
+// IsSet reports whether any source is configured.
+func (s Secret) IsSet() bool { return s.Value != "" || s.File != "" || s.Env != "" }
+
+// Resolve returns the secret from whichever source is set.
+func (s Secret) Resolve() (string, error) {
+	switch {
+	case s.File != "":
+		b, err := os.ReadFile(s.File)
+		if err != nil {
+			return "", fmt.Errorf("read secret file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	case s.Env != "":
+		v, ok := os.LookupEnv(s.Env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("secret environment variable %s is not set", s.Env)
+		}
+		return v, nil
+	case s.Value != "":
+		return s.Value, nil
+	}
+	return "", errors.New("secret is not set")
+}
+
+// String never shows the secret, so a config dump cannot leak it.
+func (s Secret) String() string {
+	switch {
+	case s.File != "":
+		return "file:" + s.File
+	case s.Env != "":
+		return "env:" + s.Env
+	case s.Value != "":
+		return "(inline)"
+	}
+	return "(unset)"
+}

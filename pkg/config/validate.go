@@ -1,0 +1,139 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+)
+
+// Problem is one invalid key.
+type Problem struct {
+	Key    string
+	Reason string
+}
+
+// Problems is every invalid key found, reported at once.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Key + ": " + p.Reason
+	}
+	return fmt.Sprintf("%d configuration problem(s):\n  %s", len(ps), strings.Join(lines, "\n  "))
+}
+
+type checker struct{ problems Problems }
+
+func (c *checker) add(key, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Key: key, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) positive(key string, v int) {
+	if v <= 0 {
+		c.add(key, "must be positive, got %d", v)
+	}
+}
+
+func (c *checker) hostPort(key, v string, required bool) {
+	if v == "" {
+		if required {
+			c.add(key, "must be set (host:port)")
+		}
+		return
+	}
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		c.add(key, "not host:port: %v", err)
+	}
+}
+
+func (c *checker) oneOf(key, v string, allowed ...string) {
+	if !slices.Contains(allowed, v) {
+		c.add(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+func (c *checker) subject(key, v string) {
+	if v == "" || strings.ContainsAny(v, " \t*>") || strings.HasPrefix(v, ".") || strings.HasSuffix(v, ".") {
+		c.add(key, "%q is not a NATS subject without wildcards", v)
+	}
+}
+
+// Validate checks every key and returns all problems at once.
+func (cfg *Config) Validate() error {
+	c := &checker{}
+	if cfg.DataDir == "" {
+		c.add("data_dir", "must be set")
+	}
+	c.oneOf("log.level", cfg.Log.Level, "debug", "info", "warn", "error")
+	c.oneOf("log.format", cfg.Log.Format, "json", "text")
+
+	n := cfg.NATS
+	if len(n.URLs) == 0 && !n.Embedded.InProcessOnly {
+		c.hostPort("nats.embedded.listen", n.Embedded.Listen, true)
+	}
+	for i, u := range n.URLs {
+		if !strings.Contains(u, "://") && !strings.Contains(u, ":") {
+			c.add(fmt.Sprintf("nats.urls[%d]", i), "%q is not a NATS URL (nats://host:port)", u)
+		}
+	}
+	if n.Replicas != 1 && n.Replicas != 3 && n.Replicas != 5 {
+		c.add("nats.replicas", "must be 1, 3 or 5, got %d", n.Replicas)
+	}
+	if len(n.URLs) == 0 && n.Replicas != 1 {
+		c.add("nats.replicas", "the embedded server is a single node: replicas must be 1")
+	}
+	if n.CallTimeout <= 0 {
+		c.add("nats.call_timeout", "must be positive")
+	}
+	c.positive("nats.setup_retries", n.SetupRetries)
+	c.positive("nats.max_pending", n.MaxPending)
+	if (n.TLS.CertFile == "") != (n.TLS.KeyFile == "") {
+		c.add("nats.tls", "cert_file and key_file go together")
+	}
+
+	in := cfg.Intake
+	c.subject("intake.subject", in.Subject)
+	if in.Stream == "" || strings.ContainsAny(in.Stream, " .*>") {
+		c.add("intake.stream", "%q is not a stream name", in.Stream)
+	}
+	c.positive("intake.max_report_bytes", in.MaxReportBytes)
+	c.positive("intake.workers", in.Workers)
+	if in.MaxDeliver < 2 {
+		c.add("intake.max_deliver", "must be at least 2, got %d", in.MaxDeliver)
+	}
+	for i, d := range in.Backoff {
+		if d <= 0 {
+			c.add(fmt.Sprintf("intake.backoff[%d]", i), "must be positive")
+		}
+	}
+	if in.DuplicateWindow <= 0 {
+		c.add("intake.duplicate_window", "must be positive")
+	}
+
+	a := cfg.API
+	c.hostPort("api.listen", a.Listen, true)
+	c.positive("api.page_size", a.PageSize)
+	if a.MaxPageSize < a.PageSize {
+		c.add("api.max_page_size", "must be at least api.page_size (%d)", a.PageSize)
+	}
+	names := map[string]bool{}
+	for i, t := range a.Tokens {
+		key := fmt.Sprintf("api.tokens[%d]", i)
+		if t.Name == "" {
+			c.add(key+".name", "must be set")
+		} else if names[t.Name] {
+			c.add(key+".name", "duplicate token name %q", t.Name)
+		}
+		names[t.Name] = true
+		c.oneOf(key+".role", t.Role, Roles...)
+		if !t.Token.IsSet() {
+			c.add(key+".token", "must be set (inline, {file: …} or {env: …})")
+		}
+	}
+	if len(c.problems) > 0 {
+		return c.problems
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package intake
+
+import (
+	"time"
+
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
+	"github.com/takedownd/takedownd/pkg/urlnorm"
+)
+
+// process makes the report part of exactly one case. Every step is safe to
+// repeat: a redelivery after a crash at any point converges on the same
+// case, the same report list and the same events.
+func (in *Intake) process(ctx context.Context, rep takedown.Report, nu urlnorm.URL, md *jetstream.MsgMetadata) (string, error) {
+	if caseID, err := in.store.CaseOfReport(ctx, rep.ReportID); err == nil {
+		in.log.Debug("duplicate report", "case_id", caseID)
+		return caseID, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	candidate := store.CaseID(md.Timestamp, md.Sequence.Stream)
+	received := md.Timestamp.UTC()
+	caseID, err := in.joinOrCreate(ctx, rep, nu, candidate, received)
+	if err != nil {
+		return "", err
+	}
+	if err := in.store.RecordReport(ctx, rep.ReportID, caseID); err != nil {
+		return caseID, err
+	}
+	return caseID, nil
+}
+
+func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urlnorm.URL, candidate string, received time.Time) (string, error) {
+	urlKey := nu.Key()
+	for range 10 {
+		holder, idxRev, err := in.store.ClaimURL(ctx, urlKey, candidate)
+		if err != nil {
+			return "", err
+		}
+		c, _, err := in.store.GetCase(ctx, holder)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// The holder claimed the URL but its case is not written yet
+			// (in flight on another worker, or lost to a crash). Creating it
+			// under the holder's id is what either would do.
+			created, err := in.create(ctx, holder, rep, nu, received)
+			if err != nil {
+				return "", err
+			}
+			if !created {
+				continue // the other worker won the race: join its case
+			}
+			return holder, nil
+		case err != nil:
+			return "", err
+		case !c.State.Open():
+			// The URL's last case is closed: this report starts a new one.
+			if _, err := in.store.TakeOverURL(ctx, urlKey, candidate, idxRev); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if err := in.join(ctx, holder, rep, received); err != nil {
+			return "", err
+		}
+		if holder == candidate {
+			// A redelivery of the message that created the case: make sure
+			// enrichment was asked for (the dedup id keeps it to one).
+			if err := in.enqueueEnrich(ctx, holder, c.State); err != nil {
+				return "", err
+			}
+		}
+		return holder, nil
+	}
+	return "", fmt.Errorf("join or create case for url %s: index kept changing", urlKey)
+}
+
+func (in *Intake) create(ctx context.Context, id string, rep takedown.Report, nu urlnorm.URL, received time.Time) (bool, error) {
+	c := takedown.Case{
+		ID: id, URL: nu.String, OriginalURL: rep.URL, Host: nu.Host, Domain: nu.Domain,
+		State: takedown.StateReceived, ReceivedAt: received, UpdatedAt: in.now().UTC(),
+	}
+	c.AddReport(takedown.RefOf(rep, received))
+	if _, err := in.store.CreateCase(ctx, c); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return false, nil
+		}
+		return false, err
+	}
+	ev := takedown.Event{
+		ID: "received-" + id, CaseID: id, Type: takedown.EventReceived, At: received,
+		Actor: "intake", To: takedown.StateReceived, Reason: "confirmed report " + rep.ReportID,
+	}.WithData(map[string]any{"report_id": rep.ReportID, "classification": rep.Classification, "priority": rep.Priority, "source": rep.Source})
+	if err := in.store.AppendEvents(ctx, ev); err != nil {
+		return true, err
+	}
+	in.log.Info("case opened", "case_id", id, "priority", rep.Priority)
+	return true, in.enqueueEnrich(ctx, id, takedown.StateReceived)
+}
+
+func (in *Intake) enqueueEnrich(ctx context.Context, id string, state takedown.State) error {
+	if state != takedown.StateReceived {
+		return nil
+	}
+	return in.store.Enqueue(ctx, store.StageEnrich, id, "enrich-"+id+"-new", nil)
+}
+
+func (in *Intake) join(ctx context.Context, id string, rep takedown.Report, received time.Time) error {
+	ev := takedown.Event{
+		ID: "joined-" + id + "-" + rep.ReportID, CaseID: id, Type: takedown.EventReportJoined,
+		Actor: "intake", Reason: "report " + rep.ReportID + " of the same URL",
+	}.WithData(map[string]any{"report_id": rep.ReportID, "classification": rep.Classification, "priority": rep.Priority})
+	_, err := in.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
+		if c.HasReport(rep.ReportID) {
+			if c.Reports[0].ReportID == rep.ReportID {
+				return nil, store.ErrNoChange // the report that created the case
+			}
+			return []takedown.Event{ev}, store.ErrNoChange
+		}
+		c.AddReport(takedown.RefOf(rep, received))
+		return []takedown.Event{ev}, nil
+	})
+	if err == nil {
+		in.log.Info("report joined case", "case_id", id)
+	}
+	return err
+}

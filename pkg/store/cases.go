@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// ErrNotFound is returned when a case, report or URL is unknown.
+var ErrNotFound = errors.New("not found")
+
+// ErrNoChange may be returned by an update function to say the case is
+// already as it should be; Update then writes nothing but still publishes
+// the events the function returned (their ids make that idempotent).
+var ErrNoChange = errors.New("no change")
+
+// maxCASAttempts bounds how often Update retries a lost compare-and-set.
+// Conflicts come from concurrent stages touching one case; more than a
+// handful in a row means something is wrong.
+const maxCASAttempts = 20
+
+// GetCase returns the case and its revision.
+func (s *Store) GetCase(ctx context.Context, id string) (takedown.Case, uint64, error) {
+	if !ValidCaseID(id) {
+		return takedown.Case{}, 0, fmt.Errorf("case %q: %w", id, ErrNotFound)
+	}
+	e, err := s.cases.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return takedown.Case{}, 0, fmt.Errorf("case %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return takedown.Case{}, 0, fmt.Errorf("get case %s: %w", id, err)
+	}
+	var c takedown.Case
+	if err := json.Unmarshal(e.Value(), &c); err != nil {
+		return takedown.Case{}, 0, fmt.Errorf("decode case %s: %w", id, err)
+	}
+	return c, e.Revision(), nil
+}
+
+// CreateCase stores a new case. It returns jetstream.ErrKeyExists when the
+// id is taken (a redelivered message already created it).
+func (s *Store) CreateCase(ctx context.Context, c takedown.Case) (uint64, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return 0, fmt.Errorf("encode case %s: %w", c.ID, err)
+	}
+	rev, err := s.cases.Create(ctx, c.ID, b)
+	if err != nil {
+		return 0, fmt.Errorf("create case %s: %w", c.ID, err)
+	}
+	return rev, nil
+}
+
+// UpdateFunc changes a case in place and returns the events that record
+// the change. It may be called more than once (after a lost compare-and-
+// set), so it must not have side effects outside the case.
+type UpdateFunc func(c *takedown.Case) ([]takedown.Event, error)
+
+// Update reads the case, applies fn and writes it back by compare-and-set,
+// retrying on conflict; then it appends fn's events to the case's trail.
+// When fn returns ErrNoChange nothing is written but the events are still
+// appended: a redelivered unit of work thereby repairs an event that was
+// lost to a crash after the write.
+func (s *Store) Update(ctx context.Context, id string, fn UpdateFunc) (takedown.Case, error) {
+	for range maxCASAttempts {
+		c, rev, err := s.GetCase(ctx, id)
+		if err != nil {
+			return c, err
+		}
+		before := c.State
+		events, err := fn(&c)
+		if errors.Is(err, ErrNoChange) {
+			return c, s.AppendEvents(ctx, events...)
+		}
+		if err != nil {
+			return c, err
+		}
+		if c.State != before && !before.CanMoveTo(c.State) {
+			return c, &takedown.TransitionError{From: before, To: c.State}
+		}
+		c.UpdatedAt = s.now().UTC()
+		b, err := json.Marshal(c)
+		if err != nil {
+			return c, fmt.Errorf("encode case %s: %w", id, err)
+		}
+		if _, err := s.cases.Update(ctx, id, b, rev); err != nil {
+			if isConflict(err) {
+				continue
+			}
+			return c, fmt.Errorf("update case %s: %w", id, err)
+		}
+		return c, s.AppendEvents(ctx, events...)
+	}
+	return takedown.Case{}, fmt.Errorf("update case %s: %d compare-and-set conflicts in a row", id, maxCASAttempts)
+}
+
+func isConflict(err error) bool {
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// ListFilter selects cases for List.
+type ListFilter struct {
+	State takedown.State
+	Since time.Time // received at or after
+	Until time.Time // received before
+	// After is the cursor: the last id of the previous page.
+	After string
+	Limit int
+}
+
+// List returns cases in id (= received time) order that match f, and the
+// cursor of the next page ("" at the end).
+func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string, error) {
+	keys, err := s.caseIDs(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	lo, hi := "", ""
+	if !f.Since.IsZero() {
+		lo = IDPrefixFor(f.Since)
+	}
+	if !f.Until.IsZero() {
+		hi = IDPrefixFor(f.Until)
+	}
+	start, _ := slices.BinarySearch(keys, f.After)
+	if f.After != "" && start < len(keys) && keys[start] == f.After {
+		start++
+	}
+	if lo != "" {
+		i, _ := slices.BinarySearch(keys, lo)
+		start = max(start, i)
+	}
+	var out []takedown.Case
+	for i := start; i < len(keys); i++ {
+		id := keys[i]
+		if hi != "" && id >= hi {
+			break
+		}
+		c, _, err := s.GetCase(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if f.State != "" && c.State != f.State {
+			continue
+		}
+		out = append(out, c)
+		if len(out) == f.Limit {
+			if i+1 < len(keys) && (hi == "" || keys[i+1] < hi) {
+				return out, id, nil
+			}
+			break
+		}
+	}
+	return out, "", nil
+}
+
+func (s *Store) caseIDs(ctx context.Context) ([]string, error) {
+	lister, err := s.cases.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list case ids: %w", err)
+	}
+	defer lister.Stop()
+	var keys []string
+	for k := range lister.Keys() {
+		if ValidCaseID(k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// CountByState counts cases per state (statistics, readiness of a sweep).
+func (s *Store) CountByState(ctx context.Context) (map[takedown.State]int, error) {
+	keys, err := s.caseIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[takedown.State]int{}
+	for _, id := range keys {
+		c, _, err := s.GetCase(ctx, id)
+		if err != nil {
+			continue
+		}
+		counts[c.State]++
+	}
+	return counts, nil
+}
+
+// trimKey keeps ids readable in errors without echoing arbitrary input.
+func trimKey(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}

@@ -1,0 +1,174 @@
+// Package store keeps takedownd's state in JetStream: cases in a KV bucket
+// changed only by compare-and-set, the audit trail as one subject per case
+// in an events stream, the indexes that find a case by URL or report, the
+// work queue that drives every stage, and the dead-letter stream. Replicas
+// of the daemon share all of it; a crash loses nothing that was acked.
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/broker"
+)
+
+// Names of the streams, buckets and subjects. They are part of the
+// operator's interface (the nats CLI sees them), so they do not change.
+const (
+	EventsStream   = "TAKEDOWN_EVENTS"
+	EventsPrefix   = "takedown.events."
+	WorkStream     = "TAKEDOWN_WORK"
+	WorkPrefix     = "takedown.work."
+	DLQStream      = "TAKEDOWN_DLQ"
+	DLQPrefix      = "takedown.dlq."
+	CasesBucket    = "takedown_cases"
+	URLIndexBucket = "takedown_urls"
+	ReportsBucket  = "takedown_reports"
+)
+
+// Options configure the store.
+type Options struct {
+	Replicas int
+	Retry    broker.Retrier
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Store is the JetStream-backed state of takedownd.
+type Store struct {
+	js      jetstream.JetStream
+	opts    Options
+	cases   jetstream.KeyValue
+	urls    jetstream.KeyValue
+	reports jetstream.KeyValue
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// Open creates or updates every stream and bucket the store needs (safe to
+// run on every start and from every replica at once) and returns the store.
+func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Replicas == 0 {
+		opts.Replicas = 1
+	}
+	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log}
+	streams := []jetstream.StreamConfig{
+		{
+			Name:        EventsStream,
+			Description: "takedownd audit trail: one subject per case",
+			Subjects:    []string{EventsPrefix + ">"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    opts.Replicas,
+			Retention:   jetstream.LimitsPolicy,
+			Duplicates:  2 * time.Hour,
+		},
+		{
+			Name:        WorkStream,
+			Description: "takedownd work queue: one message per pending unit of work",
+			Subjects:    []string{WorkPrefix + ">"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    opts.Replicas,
+			Retention:   jetstream.WorkQueuePolicy,
+			Duplicates:  2 * time.Hour,
+		},
+		{
+			Name:        DLQStream,
+			Description: "takedownd dead letters: rejected messages with their reason",
+			Subjects:    []string{DLQPrefix + ">"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    opts.Replicas,
+			Retention:   jetstream.LimitsPolicy,
+			Duplicates:  2 * time.Hour,
+		},
+	}
+	for _, sc := range streams {
+		if err := s.ensureStream(ctx, sc); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if s.cases, err = s.ensureKV(ctx, CasesBucket, "takedownd cases by id", 1); err != nil {
+		return nil, err
+	}
+	if s.urls, err = s.ensureKV(ctx, URLIndexBucket, "open case per normalised URL", 1); err != nil {
+		return nil, err
+	}
+	if s.reports, err = s.ensureKV(ctx, ReportsBucket, "case of every report id", 1); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) ensureStream(ctx context.Context, sc jetstream.StreamConfig) error {
+	return s.opts.Retry.Do(ctx, "ensure stream "+sc.Name, func(ctx context.Context) error {
+		_, err := s.js.CreateOrUpdateStream(ctx, sc)
+		return err
+	})
+}
+
+// EnsureStream creates or updates a stream with the store's retries; the
+// stages use it for streams of their own.
+func (s *Store) EnsureStream(ctx context.Context, sc jetstream.StreamConfig) error {
+	if sc.Replicas == 0 {
+		sc.Replicas = s.opts.Replicas
+	}
+	return s.ensureStream(ctx, sc)
+}
+
+func (s *Store) ensureKV(ctx context.Context, bucket, desc string, history uint8) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	err := s.opts.Retry.Do(ctx, "ensure kv "+bucket, func(ctx context.Context) error {
+		var err error
+		kv, err = s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      bucket,
+			Description: desc,
+			History:     history,
+			Storage:     jetstream.FileStorage,
+			Replicas:    s.opts.Replicas,
+		})
+		return err
+	})
+	return kv, err
+}
+
+// EnsureKV creates or updates a KV bucket for a stage (caches, indexes).
+func (s *Store) EnsureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	if cfg.Replicas == 0 {
+		cfg.Replicas = s.opts.Replicas
+	}
+	var kv jetstream.KeyValue
+	err := s.opts.Retry.Do(ctx, "ensure kv "+cfg.Bucket, func(ctx context.Context) error {
+		var err error
+		kv, err = s.js.CreateOrUpdateKeyValue(ctx, cfg)
+		return err
+	})
+	return kv, err
+}
+
+// JetStream is the store's JetStream handle, for stages that consume.
+func (s *Store) JetStream() jetstream.JetStream { return s.js }
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Ready reports whether the streams answer.
+func (s *Store) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Retry.CallTimeout)
+	defer cancel()
+	for _, name := range []string{EventsStream, WorkStream, DLQStream} {
+		if _, err := s.js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+	}
+	if _, err := s.cases.Status(ctx); err != nil {
+		return fmt.Errorf("bucket %s: %w", CasesBucket, err)
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stages of the pipeline; each consumes takedown.work.<stage>.<case id>.
+const (
+	StageEnrich = "enrich"
+	StageRoute  = "route"
+	StageNotify = "notify"
+	StageCheck  = "check"
+)
+
+// WorkSubject is the subject of a unit of work for a case.
+func WorkSubject(stage, caseID string) string { return WorkPrefix + stage + "." + caseID }
+
+// Enqueue asks a stage to work on a case. dedupID makes the request
+// idempotent: enqueueing the same step twice (a redelivered message, two
+// replicas) gives one unit of work.
+func (s *Store) Enqueue(ctx context.Context, stage, caseID, dedupID string, data []byte) error {
+	msg := nats.NewMsg(WorkSubject(stage, caseID))
+	msg.Data = data
+	if dedupID != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, dedupID)
+	}
+	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("enqueue %s for case %s: %w", stage, caseID, err)
+	}
+	return nil
+}
