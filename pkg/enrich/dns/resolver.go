@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"strings"
@@ -260,8 +261,10 @@ func (r *Resolver) merge(key string, v4, v6 familyResult) (cacheEntry, time.Dura
 			return e, r.cfg.NegativeTTL
 		}
 	}
-	ttl := min(v4.ttl, v6.ttl)
 	if len(a.Addrs) > 0 {
+		// A family without addresses says nothing about how long the
+		// addresses found stay valid.
+		ttl := uint32(math.MaxUint32)
 		for _, f := range []familyResult{v4, v6} {
 			if len(f.addrs) > 0 {
 				ttl = min(ttl, f.ttl)
@@ -286,7 +289,7 @@ func (r *Resolver) merge(key string, v4, v6 familyResult) (cacheEntry, time.Dura
 	default:
 		e.err = fmt.Errorf("resolve %s: %w", host, ErrNoData)
 	}
-	a.TTL = time.Duration(ttl) * time.Second
+	a.TTL = time.Duration(min(v4.ttl, v6.ttl)) * time.Second
 	e.answer = a
 	return e, a.TTL
 }
