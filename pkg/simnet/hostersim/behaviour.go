@@ -12,13 +12,13 @@ import (
 // Build one with the functions below; they compose (HeadNotAllowed,
 // Delay and WithHeader wrap another Behaviour).
 type Behaviour struct {
-	serve func(s *Server, w http.ResponseWriter, r *http.Request, n int64)
+	serve func(s *Server, w http.ResponseWriter, r *http.Request)
 }
 
 // Content serves body with support for HEAD and Range requests, so its
 // SHA-256 is whatever the test computed from the same bytes.
 func Content(body []byte) Behaviour {
-	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, r *http.Request, _ int64) {
+	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 	}}
@@ -27,7 +27,7 @@ func Content(body []byte) Behaviour {
 // Status answers code with a short text body: 404, 410, 451, 429, 5xx, or
 // anything else a test needs.
 func Status(code int) Behaviour {
-	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, _ *http.Request, _ int64) {
+	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, _ *http.Request) {
 		if code == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "60")
 		}
@@ -39,7 +39,7 @@ func Status(code int) Behaviour {
 // be a path on this server, an absolute URL on another host, or another
 // site's root.
 func Redirect(code int, location string) Behaviour {
-	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, _ *http.Request, _ int64) {
+	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Location", location)
 		w.WriteHeader(code)
 	}}
@@ -48,7 +48,7 @@ func Redirect(code int, location string) Behaviour {
 // Hang never answers: the handler waits until the client gives up or the
 // server closes, which is how a probe timeout is provoked.
 func Hang() Behaviour {
-	return Behaviour{serve: func(s *Server, _ http.ResponseWriter, r *http.Request, _ int64) {
+	return Behaviour{serve: func(s *Server, _ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-s.quit:
@@ -58,7 +58,7 @@ func Hang() Behaviour {
 
 // CloseConn drops the connection without answering.
 func CloseConn() Behaviour {
-	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, _ *http.Request, _ int64) {
+	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, _ *http.Request) {
 		hj, ok := w.(http.Hijacker)
 		if !ok {
 			panic(http.ErrAbortHandler)
@@ -75,8 +75,8 @@ func CloseConn() Behaviour {
 // count), starting with bs[0], so a hoster can be online, gone, online again.
 func Flap(bs ...Behaviour) Behaviour {
 	var next atomic.Int64
-	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request, n int64) {
-		bs[int((next.Add(1)-1)%int64(len(bs)))].serve(s, w, r, n)
+	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request) {
+		bs[int((next.Add(1)-1)%int64(len(bs)))].serve(s, w, r)
 	}}
 }
 
@@ -88,20 +88,20 @@ func HeadNotAllowed(inner Behaviour) Behaviour {
 
 // HeadStatus answers HEAD with code and everything else as inner.
 func HeadStatus(code int, inner Behaviour) Behaviour {
-	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request, n int64) {
+	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead {
 			w.Header().Set("Allow", "GET")
 			w.WriteHeader(code)
 			return
 		}
-		inner.serve(s, w, r, n)
+		inner.serve(s, w, r)
 	}}
 }
 
 // Delay waits d (or until the request ends) before answering as inner, so
 // requests overlap and the server can count how many are in flight.
 func Delay(d time.Duration, inner Behaviour) Behaviour {
-	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request, n int64) {
+	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request) {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
@@ -111,23 +111,23 @@ func Delay(d time.Duration, inner Behaviour) Behaviour {
 		case <-s.quit:
 			return
 		}
-		inner.serve(s, w, r, n)
+		inner.serve(s, w, r)
 	}}
 }
 
 // WithHeader sets a response header before answering as inner, e.g. a
 // Content-Encoding the client did not ask for.
 func WithHeader(key, value string, inner Behaviour) Behaviour {
-	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request, n int64) {
+	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(key, value)
-		inner.serve(s, w, r, n)
+		inner.serve(s, w, r)
 	}}
 }
 
 // Chunked serves body without a Content-Length, in small flushed pieces, so
 // a client learns its size only by reading it all.
 func Chunked(body []byte) Behaviour {
-	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, r *http.Request, _ int64) {
+	return Behaviour{serve: func(_ *Server, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodHead {

@@ -174,7 +174,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		c, _ = s.counts.LoadOrStore(path, new(atomic.Int64))
 	}
-	n := c.(*atomic.Int64).Add(1) - 1
+	c.(*atomic.Int64).Add(1)
 	s.last.Store(path, Seen{Method: r.Method, Host: r.Host, Range: r.Header.Get("Range"), UserAgent: r.UserAgent()})
 	s.mu.RLock()
 	b, ok := s.paths[path]
@@ -182,7 +182,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		b = s.fallback
 	}
 	s.mu.RUnlock()
-	b.serve(s, w, r, n)
+	b.serve(s, w, r)
 }
 
 func (s *Server) enter(host string) {
