@@ -67,12 +67,15 @@ type TLS struct {
 
 // Intake configures the report consumer.
 type Intake struct {
-	Subject        string          `yaml:"subject"`
-	Stream         string          `yaml:"stream"`
-	MaxReportBytes int             `yaml:"max_report_bytes"`
-	Workers        int             `yaml:"workers"`
-	MaxDeliver     int             `yaml:"max_deliver"`
-	Backoff        []time.Duration `yaml:"backoff"`
+	Subject        string `yaml:"subject"`
+	Stream         string `yaml:"stream"`
+	MaxReportBytes int    `yaml:"max_report_bytes"`
+	Workers        int    `yaml:"workers"`
+	MaxDeliver     int    `yaml:"max_deliver"`
+	// AckWait is how long a delivered report may stay unacknowledged
+	// before JetStream hands it to another worker (after a crash).
+	AckWait time.Duration   `yaml:"ack_wait"`
+	Backoff []time.Duration `yaml:"backoff"`
 	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id.
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
 }
@@ -115,6 +118,7 @@ func Default() Config {
 			MaxReportBytes:  64 << 10,
 			Workers:         32,
 			MaxDeliver:      10,
+			AckWait:         30 * time.Second,
 			Backoff:         []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute},
 			DuplicateWindow: 24 * time.Hour,
 		},

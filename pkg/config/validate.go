@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Problem is one invalid key.
@@ -102,6 +103,9 @@ func (cfg *Config) Validate() error {
 	c.positive("intake.workers", in.Workers)
 	if in.MaxDeliver < 2 {
 		c.add("intake.max_deliver", "must be at least 2, got %d", in.MaxDeliver)
+	}
+	if in.AckWait < time.Second {
+		c.add("intake.ack_wait", "must be at least 1s, got %s", in.AckWait)
 	}
 	for i, d := range in.Backoff {
 		if d <= 0 {

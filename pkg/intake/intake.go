@@ -55,7 +55,7 @@ func New(ctx context.Context, cfg config.Intake, st *store.Store, retry broker.R
 			Durable:       ConsumerName,
 			Description:   "takedownd intake: reports to cases",
 			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       30 * time.Second,
+			AckWait:       cfg.AckWait,
 			MaxDeliver:    cfg.MaxDeliver,
 			MaxAckPending: cfg.Workers * 4,
 			FilterSubject: cfg.Subject,

@@ -1,0 +1,110 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/intake"
+	"github.com/takedownd/takedownd/pkg/store"
+)
+
+// crash stops the daemon the hard way: the NATS server disappears under
+// in-flight work, as when the machine loses power.
+func (d *daemon) crash() {
+	d.app.broker.Server.Shutdown()
+	d.nc.Close()
+	d.stop()
+	select {
+	case <-d.done: // errors are expected here
+	case <-time.After(60 * time.Second):
+		d.t.Fatal("daemon did not stop after crash")
+	}
+	d.stop = nil
+}
+
+func TestCrashDuringBurstLosesAndDoublesNothing(t *testing.T) {
+	t.Parallel()
+	const reports, urls = 5000, 4000
+	dir := t.TempDir()
+	d := startDaemon(t, testConfig(dir))
+
+	futures := make([]jetstream.PubAckFuture, 0, reports)
+	for i := range reports {
+		b, _ := json.Marshal(report(fmt.Sprintf("burst-%d", i), fmt.Sprintf("http://h%d.example.nl/img/%d.jpg", (i%urls)%97, i%urls)))
+		msg := nats.NewMsg("takedown.reports")
+		msg.Data = b
+		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("burst-%d", i))
+		f, err := d.js.PublishMsgAsync(msg)
+		if err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+		futures = append(futures, f)
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			t.Fatalf("publish %d: %v", i, err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("publish %d: no ack", i)
+		}
+	}
+	// Let intake get well into the burst, then pull the plug.
+	waitAcked(t, d, 1000)
+	d.crash()
+
+	d2 := startDaemon(t, testConfig(dir))
+	d2.settle()
+
+	seen := map[string]int{}
+	cases := 0
+	cursor := ""
+	for {
+		page, next, err := d2.app.Store().List(t.Context(), store.ListFilter{After: cursor, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page {
+			cases++
+			if c.ReportCount != len(c.Reports) {
+				t.Errorf("case %s: report_count %d but %d reports", c.ID, c.ReportCount, len(c.Reports))
+			}
+			for _, r := range c.Reports {
+				seen[r.ReportID]++
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if cases != urls {
+		t.Errorf("%d cases, want one per URL: %d", cases, urls)
+	}
+	for i := range reports {
+		id := fmt.Sprintf("burst-%d", i)
+		if seen[id] != 1 {
+			t.Errorf("report %s is in %d cases, want exactly 1", id, seen[id])
+		}
+	}
+}
+
+func waitAcked(t *testing.T, d *daemon, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := d.js.Consumer(t.Context(), "TAKEDOWN_REPORTS", intake.ConsumerName)
+		if err == nil {
+			if ci, err := c.Info(t.Context()); err == nil && ci.AckFloor.Stream >= n {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("intake did not ack %d reports within 60s", n)
+}
