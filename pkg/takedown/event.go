@@ -35,6 +35,9 @@ const (
 // Event is one entry of a case's timeline: what happened, when, why and
 // who (a component such as "intake" or a person's token name) did it.
 type Event struct {
+	// ID makes appending idempotent: the same unit of work run twice
+	// produces the same id, and the events stream drops the second copy.
+	ID     string          `json:"id"`
 	CaseID string          `json:"case_id"`
 	Type   EventType       `json:"type"`
 	At     time.Time       `json:"at"`
