@@ -38,12 +38,18 @@ type Runner interface {
 type App struct {
 	cfg     config.Config
 	log     *slog.Logger
+	now     func() time.Time
 	broker  *broker.Broker
 	store   *store.Store
 	api     *api.Server
 	apiLn   net.Listener
 	runners []namedRunner
 	cleanup cleanups
+}
+
+// addRunner registers a long-running part, started by Run.
+func (a *App) addRunner(name string, r Runner) {
+	a.runners = append(a.runners, namedRunner{name, r})
 }
 
 type namedRunner struct {
@@ -58,7 +64,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &App{cfg: cfg, log: opts.Log}
+	a := &App{cfg: cfg, log: opts.Log, now: opts.Now}
 	defer func() {
 		if err != nil {
 			_ = a.cleanup.run(context.Background(), a.log)
@@ -77,12 +83,6 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := intake.New(ctx, cfg.Intake, a.store, retry, opts.Log.With("component", "intake"))
-	if err != nil {
-		return nil, err
-	}
-	a.runners = append(a.runners, namedRunner{"intake", in})
-
 	tokens, err := apiTokens(cfg, opts.Log)
 	if err != nil {
 		return nil, err
@@ -91,6 +91,18 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Tokens: tokens, Ready: a.ready, PageSize: cfg.API.PageSize, MaxPageSize: cfg.API.MaxPageSize,
 		Log: opts.Log.With("component", "api"),
 	})
+	in, err := intake.New(ctx, cfg.Intake, a.store, retry, opts.Log.With("component", "intake"))
+	if err != nil {
+		return nil, err
+	}
+	a.runners = append(a.runners, namedRunner{"intake", in})
+	// Each stage wires itself in a file of its own (wire_*.go): it may add
+	// runners, API routes and cleanup steps.
+	for _, add := range []func(context.Context, broker.Retrier) error{a.addEnrich, a.addRoute, a.addNotify, a.addRecheck} {
+		if err := add(ctx, retry); err != nil {
+			return nil, err
+		}
+	}
 	a.apiLn, err = net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen api: %w", err)

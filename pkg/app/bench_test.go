@@ -104,4 +104,6 @@ func naiveRate(tb testing.TB, js jetstream.JetStream, n, workers int) float64 {
 	return float64(n) / time.Since(start).Seconds()
 }
 
-func naiveRate32(tb testing.TB, js jetstream.JetStream, n int) float64 { return naiveRate(tb, js, n, 32) }
+func naiveRate32(tb testing.TB, js jetstream.JetStream, n int) float64 {
+	return naiveRate(tb, js, n, 32)
+}

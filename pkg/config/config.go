@@ -22,6 +22,12 @@ type Config struct {
 	NATS    NATS   `yaml:"nats"`
 	Intake  Intake `yaml:"intake"`
 	API     API    `yaml:"api"`
+	// The stage sections live in files of their own (enrich.go, route.go,
+	// notify.go, recheck.go), each with its defaults and checks.
+	Enrich  Enrich  `yaml:"enrich"`
+	Route   Route   `yaml:"route"`
+	Notify  Notify  `yaml:"notify"`
+	Recheck Recheck `yaml:"recheck"`
 }
 
 // Log configures logging.
@@ -122,7 +128,11 @@ func Default() Config {
 			Backoff:         []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute},
 			DuplicateWindow: 24 * time.Hour,
 		},
-		API: API{Listen: "127.0.0.1:8080", PageSize: 50, MaxPageSize: 1000},
+		API:     API{Listen: "127.0.0.1:8080", PageSize: 50, MaxPageSize: 1000},
+		Enrich:  defaultEnrich(),
+		Route:   defaultRoute(),
+		Notify:  defaultNotify(),
+		Recheck: defaultRecheck(),
 	}
 }
 

@@ -136,6 +136,10 @@ func (cfg *Config) Validate() error {
 			c.add(key+".token", "must be set (inline, {file: …} or {env: …})")
 		}
 	}
+	cfg.Enrich.validate(c)
+	cfg.Route.validate(c)
+	cfg.Notify.validate(c)
+	cfg.Recheck.validate(c)
 	if len(c.problems) > 0 {
 		return c.problems
 	}
