@@ -50,3 +50,12 @@ type CheckState struct {
 	EscalationLvl int       `json:"escalation_level,omitempty"`
 	Reopened      int       `json:"reopened,omitempty"`
 }
+
+// NotifyRequest asks the notify stage for a notice beyond the first: a
+// reminder, an escalation up the chain, or a notice that the material
+// reappeared. Re-checks publish it as the payload of notify work.
+type NotifyRequest struct {
+	Kind     string `json:"kind"`            // reminder, escalation, reappeared
+	Level    string `json:"level,omitempty"` // hoster, upstream, registrar, authority
+	Reminder int    `json:"reminder,omitempty"`
+}
