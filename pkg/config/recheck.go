@@ -1,8 +1,188 @@
 package config
 
-// Recheck configures re-checks: cadence, prober limits, removal confirmation, reminders and escalation.
-type Recheck struct{}
+import (
+	"fmt"
+	"net"
+	"slices"
+	"time"
+)
 
-func defaultRecheck() Recheck { return Recheck{} }
+// Recheck configures re-checks: cadence, prober limits, removal
+// confirmation, reminders and escalation.
+type Recheck struct {
+	// Workers is how many checks run at once in this replica.
+	Workers int `yaml:"workers"`
+	// Cadence are the check times after the notice; after the last one a
+	// check follows every Every.
+	Cadence []time.Duration `yaml:"cadence"`
+	Every   time.Duration   `yaml:"every"`
+	// ConfirmGone consecutive gone results at least ConfirmSpacing apart
+	// confirm a removal. After a first gone the confirming checks follow at
+	// that spacing, not at the next cadence slot.
+	ConfirmGone    int           `yaml:"confirm_gone"`
+	ConfirmSpacing time.Duration `yaml:"confirm_spacing"`
+	// StaysGone are the checks after the removal time; when the last one
+	// still finds nothing the case closes.
+	StaysGone []time.Duration `yaml:"stays_gone"`
+	// RefreshHoster asks enrichment to look the hoster up again when the
+	// case's enrichment is older than this (0 = only when the address
+	// changed). SCART refreshes every 12 h.
+	RefreshHoster time.Duration `yaml:"refresh_hoster"`
+	// SweepInterval is how often the sweeper re-creates schedules that are
+	// missing or overdue by more than SweepGrace.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	SweepGrace    time.Duration `yaml:"sweep_grace"`
+	// AckWait is how long a check may run before another replica may
+	// take it over; MaxDeliver bounds redeliveries (the sweeper repairs).
+	AckWait    time.Duration `yaml:"ack_wait"`
+	MaxDeliver int           `yaml:"max_deliver"`
+	// AuthorityDeadline is the statutory removal deadline quoted to the
+	// authority (Dutch law since 1 July 2024: at most 12 h).
+	AuthorityDeadline time.Duration `yaml:"authority_deadline"`
+	// Routes holds the reminder and escalation policy per route kind:
+	// hoster, partner, cdn.
+	Routes map[string]Escalation `yaml:"routes"`
+	Probe  Probe                 `yaml:"probe"`
+}
 
-func (x Recheck) validate(c *checker) {}
+// Escalation is the reminder and escalation policy of one route kind.
+type Escalation struct {
+	// ReminderInterval is the time between steps (reminders and
+	// escalations) while the material stays online.
+	ReminderInterval time.Duration `yaml:"reminder_interval"`
+	// RemindersPerLevel reminders go to a level before the next step
+	// escalates to the next level in Escalate.
+	RemindersPerLevel int `yaml:"reminders_per_level"`
+	// Escalate is the chain above the first contact, in order: any of
+	// upstream, registrar, authority.
+	Escalate []string `yaml:"escalate"`
+}
+
+// Probe configures the prober of re-checks.
+type Probe struct {
+	UserAgent          string        `yaml:"user_agent"`
+	Timeout            time.Duration `yaml:"timeout"`
+	MaxRedirects       int           `yaml:"max_redirects"`
+	MaxBodyBytes       int64         `yaml:"max_body_bytes"`
+	PerHostConcurrency int           `yaml:"per_host_concurrency"`
+	// PerHostRate is requests per second per host; negative is unlimited.
+	PerHostRate  float64 `yaml:"per_host_rate"`
+	PerHostBurst int     `yaml:"per_host_burst"`
+	// AllowPrivate switches off the guard against private, loopback and
+	// link-local addresses. Only for tests and staging.
+	AllowPrivate bool `yaml:"allow_private"`
+	// ConnectTo maps "host:port" of URLs to the "host:port" to connect to
+	// instead, like curl's --connect-to.
+	ConnectTo map[string]string `yaml:"connect_to"`
+}
+
+// EscalationLevels are the levels an escalation chain may name.
+var EscalationLevels = []string{"upstream", "registrar", "authority"}
+
+func defaultRecheck() Recheck {
+	return Recheck{
+		Workers:           64,
+		Cadence:           []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour, 12 * time.Hour, 24 * time.Hour},
+		Every:             24 * time.Hour,
+		ConfirmGone:       3,
+		ConfirmSpacing:    3 * time.Minute,
+		StaysGone:         []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour},
+		RefreshHoster:     12 * time.Hour,
+		SweepInterval:     time.Hour,
+		SweepGrace:        15 * time.Minute,
+		AckWait:           2 * time.Minute,
+		MaxDeliver:        10,
+		AuthorityDeadline: 12 * time.Hour,
+		Routes: map[string]Escalation{
+			// Upstream at 3× and registrar at 6× the interval, as SCART does.
+			"hoster": {ReminderInterval: 24 * time.Hour, RemindersPerLevel: 2, Escalate: []string{"upstream", "registrar", "authority"}},
+			"cdn":    {ReminderInterval: 24 * time.Hour, RemindersPerLevel: 2, Escalate: []string{"registrar", "authority"}},
+			// A partner hotline escalates within its own country.
+			"partner": {ReminderInterval: 24 * time.Hour, RemindersPerLevel: 3},
+		},
+		Probe: Probe{PerHostConcurrency: 4, PerHostRate: 5, PerHostBurst: 10, Timeout: 30 * time.Second, MaxRedirects: 5},
+	}
+}
+
+func (x Recheck) validate(c *checker) {
+	c.positive("recheck.workers", x.Workers)
+	if len(x.Cadence) == 0 {
+		c.add("recheck.cadence", "must list at least one offset")
+	}
+	ascending("recheck.cadence", x.Cadence, c)
+	ascending("recheck.stays_gone", x.StaysGone, c)
+	if x.Every < time.Minute {
+		c.add("recheck.every", "must be at least 1m, got %s", x.Every)
+	}
+	c.positive("recheck.confirm_gone", x.ConfirmGone)
+	if x.ConfirmSpacing <= 0 {
+		c.add("recheck.confirm_spacing", "must be positive")
+	}
+	if x.RefreshHoster < 0 {
+		c.add("recheck.refresh_hoster", "must not be negative")
+	}
+	if x.SweepInterval < time.Second {
+		c.add("recheck.sweep_interval", "must be at least 1s, got %s", x.SweepInterval)
+	}
+	if x.SweepGrace <= 0 {
+		c.add("recheck.sweep_grace", "must be positive")
+	}
+	if x.AckWait < time.Second {
+		c.add("recheck.ack_wait", "must be at least 1s, got %s", x.AckWait)
+	}
+	if x.MaxDeliver < 2 && x.MaxDeliver != -1 {
+		c.add("recheck.max_deliver", "must be at least 2 (or -1 for unlimited), got %d", x.MaxDeliver)
+	}
+	if x.AuthorityDeadline <= 0 {
+		c.add("recheck.authority_deadline", "must be positive")
+	}
+	for kind, e := range x.Routes {
+		key := "recheck.routes." + kind
+		c.oneOf(key, kind, "hoster", "partner", "cdn")
+		if e.ReminderInterval < time.Minute {
+			c.add(key+".reminder_interval", "must be at least 1m, got %s", e.ReminderInterval)
+		}
+		if e.RemindersPerLevel < 0 {
+			c.add(key+".reminders_per_level", "must not be negative")
+		}
+		for i, lvl := range e.Escalate {
+			c.oneOf(fmt.Sprintf("%s.escalate[%d]", key, i), lvl, EscalationLevels...)
+		}
+	}
+	x.Probe.validate(c)
+}
+
+func (p Probe) validate(c *checker) {
+	if p.Timeout <= 0 {
+		c.add("recheck.probe.timeout", "must be positive")
+	}
+	if p.MaxRedirects < 0 {
+		c.add("recheck.probe.max_redirects", "must not be negative")
+	}
+	if p.MaxBodyBytes < 0 {
+		c.add("recheck.probe.max_body_bytes", "must not be negative")
+	}
+	c.positive("recheck.probe.per_host_concurrency", p.PerHostConcurrency)
+	if p.PerHostRate == 0 {
+		c.add("recheck.probe.per_host_rate", "must be positive, or negative for unlimited")
+	}
+	c.positive("recheck.probe.per_host_burst", p.PerHostBurst)
+	for from, to := range p.ConnectTo {
+		key := fmt.Sprintf("recheck.probe.connect_to[%q]", from)
+		if _, _, err := net.SplitHostPort(from); err != nil {
+			c.add(key, "key is not host:port: %v", err)
+		}
+		c.hostPort(key, to, true)
+	}
+}
+
+func ascending(key string, ds []time.Duration, c *checker) {
+	for i, d := range ds {
+		if d <= 0 {
+			c.add(fmt.Sprintf("%s[%d]", key, i), "must be positive")
+		}
+	}
+	if !slices.IsSorted(ds) {
+		c.add(key, "must be in ascending order")
+	}
+}
