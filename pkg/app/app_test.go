@@ -36,6 +36,9 @@ func testConfig(dir string) config.Config {
 	}
 	cfg.Intake.Backoff = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}
 	cfg.Intake.AckWait = 2 * time.Second
+	// Enrichment would ask the real DNS and RDAP: tests that want it turn
+	// it on against the simulated internet (simnetEnrich in enrich_test.go).
+	cfg.Enrich.Enabled = false
 	return cfg
 }
 

@@ -2,11 +2,95 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/enrich"
+	"github.com/takedownd/takedownd/pkg/enrich/cdn"
+	"github.com/takedownd/takedownd/pkg/enrich/dns"
+	"github.com/takedownd/takedownd/pkg/enrich/geoip"
+	"github.com/takedownd/takedownd/pkg/enrich/rdap"
 )
 
-// addEnrich wires the enrich stage into the daemon.
+// addEnrich wires the enrich stage into the daemon: the resolver, the
+// GeoIP databases (with their reload loop), the RDAP client with its cache
+// shared through JetStream KV (and its bootstrap refresher when a URL is
+// configured), the CDN list and the work consumer.
 func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
+	cfg := a.cfg.Enrich
+	log := a.log.With("component", "enrich")
+	if !cfg.Enabled {
+		log.Info("enrichment is off in this process")
+		return nil
+	}
+	resolver, err := dns.New(dns.Config{
+		Servers: cfg.DNS.Servers, ResolvConf: cfg.DNS.ResolvConf, Timeout: cfg.DNS.Timeout,
+		CacheSize: cfg.DNS.CacheSize, MinTTL: cfg.DNS.MinTTL, MaxTTL: cfg.DNS.MaxTTL, NegativeTTL: cfg.DNS.NegativeTTL,
+	}, log.With("part", "dns"), a.now)
+	if err != nil {
+		return fmt.Errorf("enrich dns: %w", err)
+	}
+	geo, err := geoip.New(geoip.Config{
+		CountryPath: cfg.GeoIP.CountryPath, ASNPath: cfg.GeoIP.ASNPath, ReloadInterval: cfg.GeoIP.ReloadInterval,
+	}, log.With("part", "geoip"))
+	if err != nil {
+		return fmt.Errorf("enrich geoip: %w", err)
+	}
+	if country, asn := geo.Enabled(); !country || !asn {
+		log.Info("geoip is off in part", "country_db", country, "asn_db", asn)
+	}
+	a.addRunner("geoip reload", geo)
+	kv, err := a.store.EnsureKV(ctx, rdap.BucketConfig(cfg.RDAP.CacheBucket, cfg.RDAP.CacheTTL))
+	if err != nil {
+		return fmt.Errorf("enrich rdap cache: %w", err)
+	}
+	registry, err := rdap.New(rdapConfig(cfg.RDAP), log.With("part", "rdap"), a.now, nil, rdap.NewKVCache(kv))
+	if err != nil {
+		return fmt.Errorf("enrich rdap: %w", err)
+	}
+	if cfg.RDAP.BootstrapURL != "" {
+		a.addRunner("rdap bootstrap refresh", registry)
+	}
+	providers, err := cdn.Load(cdn.Config{Path: cfg.CDN.Path, Mode: cdn.Mode(cfg.CDN.Mode)})
+	if err != nil {
+		return fmt.Errorf("enrich cdn list: %w", err)
+	}
+	detector, err := cdn.NewDetector(providers)
+	if err != nil {
+		return fmt.Errorf("enrich cdn list: %w", err)
+	}
+	enricher, err := enrich.New(enrich.Options{
+		Resolver: resolver, Registry: registry, Locator: geo, CDN: detector,
+		CountryRule: cfg.CountryRule, MaxAddresses: cfg.MaxAddresses, Log: log, Now: a.now,
+	})
+	if err != nil {
+		return err
+	}
+	stage, err := enrich.NewStage(ctx, enrich.StageConfig{
+		Workers: cfg.Workers, AckWait: cfg.AckWait, MaxAttempts: cfg.MaxAttempts,
+		Backoff: cfg.Backoff, UnresolvableRetry: cfg.UnresolvableRetry,
+	}, a.store, retry, enricher, log)
+	if err != nil {
+		return err
+	}
+	a.addRunner("enrich", stage)
 	return nil
+}
+
+func rdapConfig(c config.EnrichRDAP) rdap.Config {
+	var limits map[string]rdap.Limit
+	if len(c.Limits) > 0 {
+		limits = make(map[string]rdap.Limit, len(c.Limits))
+		for host, l := range c.Limits {
+			limits[host] = rdap.Limit(l)
+		}
+	}
+	return rdap.Config{
+		BootstrapURL: c.BootstrapURL, BootstrapRefresh: c.BootstrapRefresh,
+		TLDServers: c.TLDServers, Overrides: c.Overrides,
+		Limits: limits, DefaultLimit: rdap.Limit(c.DefaultLimit),
+		LookupTimeout: c.LookupTimeout, AttemptTimeout: c.AttemptTimeout, MaxAttempts: c.MaxAttempts,
+		CacheTTL: c.CacheTTL, UserAgent: c.UserAgent,
+	}
 }

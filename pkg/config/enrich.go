@@ -1,8 +1,196 @@
 package config
 
-// Enrich configures enrichment: DNS, RDAP, GeoIP, CDN detection and the hosting-country rule.
-type Enrich struct{}
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
 
-func defaultEnrich() Enrich { return Enrich{} }
+// Country rules for Enrich.CountryRule.
+const (
+	CountryGeoIPFirst = "geoip_first"
+	CountryRDAPFirst  = "rdap_first"
+	CountryAgree      = "agree"
+)
 
-func (x Enrich) validate(c *checker) {}
+// Enrich configures enrichment: DNS, RDAP, GeoIP, CDN detection and the
+// hosting-country rule.
+type Enrich struct {
+	// Enabled runs the enrich stage in this process. A replica that only
+	// serves the API, or a test about other stages, turns it off.
+	Enabled bool `yaml:"enabled"`
+	// Workers is how many cases are enriched at once per replica.
+	Workers int `yaml:"workers"`
+	// AckWait is how long a case may be in hand without a sign of life
+	// before JetStream hands it to another worker.
+	AckWait time.Duration `yaml:"ack_wait"`
+	// MaxAttempts bounds retries after DNS or RDAP failures; after the last
+	// one the case goes to review (DNS) or is enriched with what is known
+	// (RDAP), the gap recorded as a problem.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Backoff is the wait before attempt 2, 3, …; the last entry repeats.
+	Backoff []time.Duration `yaml:"backoff"`
+	// UnresolvableRetry is when a host that did not resolve is tried again,
+	// counted from each failed try; after the last the case stays
+	// unresolvable until a re-check asks again.
+	UnresolvableRetry []time.Duration `yaml:"unresolvable_retry"`
+	// MaxAddresses bounds the addresses of one host that are looked up.
+	MaxAddresses int `yaml:"max_addresses"`
+	// CountryRule decides the hosting country: geoip_first, rdap_first or
+	// agree (both must name the same country, else none is decided).
+	CountryRule string `yaml:"country_rule"`
+
+	DNS   EnrichDNS   `yaml:"dns"`
+	RDAP  EnrichRDAP  `yaml:"rdap"`
+	GeoIP EnrichGeoIP `yaml:"geoip"`
+	CDN   EnrichCDN   `yaml:"cdn"`
+}
+
+// EnrichDNS configures the resolver.
+type EnrichDNS struct {
+	// Servers are host:port resolvers asked in order; empty means those of
+	// ResolvConf.
+	Servers     []string      `yaml:"servers"`
+	ResolvConf  string        `yaml:"resolv_conf"`
+	Timeout     time.Duration `yaml:"timeout"`
+	CacheSize   int           `yaml:"cache_size"`
+	MinTTL      time.Duration `yaml:"min_ttl"`
+	MaxTTL      time.Duration `yaml:"max_ttl"`
+	NegativeTTL time.Duration `yaml:"negative_ttl"`
+}
+
+// EnrichRDAP configures RDAP lookups and their shared cache.
+type EnrichRDAP struct {
+	// BootstrapURL is where fresh IANA bootstrap files come from; empty
+	// keeps the files embedded in the binary.
+	BootstrapURL     string        `yaml:"bootstrap_url"`
+	BootstrapRefresh time.Duration `yaml:"bootstrap_refresh"`
+	// TLDServers maps a TLD the bootstrap lacks to an RDAP base URL.
+	TLDServers map[string]string `yaml:"tld_servers"`
+	// Overrides maps a registry's base URL (or host) to a mirror.
+	Overrides map[string]string `yaml:"overrides"`
+	// Limits is the query budget per server host; empty keeps the built-in
+	// limits (LACNIC 10/min, RIPE 300/min). DefaultLimit is for the rest.
+	Limits         map[string]RDAPLimit `yaml:"limits"`
+	DefaultLimit   RDAPLimit            `yaml:"default_limit"`
+	LookupTimeout  time.Duration        `yaml:"lookup_timeout"`
+	AttemptTimeout time.Duration        `yaml:"attempt_timeout"`
+	MaxAttempts    int                  `yaml:"max_attempts"`
+	// CacheTTL is how long answers stay in the shared KV bucket CacheBucket.
+	CacheTTL    time.Duration `yaml:"cache_ttl"`
+	CacheBucket string        `yaml:"cache_bucket"`
+	UserAgent   string        `yaml:"user_agent"`
+}
+
+// RDAPLimit is a query budget for one RDAP server.
+type RDAPLimit struct {
+	PerMinute float64 `yaml:"per_minute"`
+	Burst     int     `yaml:"burst"`
+}
+
+// EnrichGeoIP names the MaxMind databases; empty paths turn GeoIP off.
+type EnrichGeoIP struct {
+	CountryPath    string        `yaml:"country_path"`
+	ASNPath        string        `yaml:"asn_path"`
+	ReloadInterval time.Duration `yaml:"reload_interval"`
+}
+
+// EnrichCDN names an operator's CDN list (shaped like config/cdn.yaml).
+type EnrichCDN struct {
+	Path string `yaml:"path"`
+	Mode string `yaml:"mode"` // extend or replace
+}
+
+func defaultEnrich() Enrich {
+	return Enrich{
+		Enabled:           true,
+		Workers:           32,
+		AckWait:           time.Minute,
+		MaxAttempts:       8,
+		Backoff:           []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute},
+		UnresolvableRetry: []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour},
+		MaxAddresses:      8,
+		CountryRule:       CountryGeoIPFirst,
+		DNS: EnrichDNS{
+			ResolvConf: "/etc/resolv.conf", Timeout: 2 * time.Second, CacheSize: 10000,
+			MinTTL: 30 * time.Second, MaxTTL: time.Hour, NegativeTTL: 5 * time.Minute,
+		},
+		RDAP: EnrichRDAP{
+			BootstrapURL:     "https://data.iana.org/rdap/",
+			BootstrapRefresh: 24 * time.Hour,
+			DefaultLimit:     RDAPLimit{PerMinute: 60, Burst: 5},
+			LookupTimeout:    time.Minute,
+			AttemptTimeout:   15 * time.Second,
+			MaxAttempts:      4,
+			CacheTTL:         12 * time.Hour,
+			CacheBucket:      "takedown_rdap",
+			UserAgent:        "takedownd",
+		},
+		GeoIP: EnrichGeoIP{ReloadInterval: time.Minute},
+		CDN:   EnrichCDN{Mode: "extend"},
+	}
+}
+
+func (x Enrich) validate(c *checker) {
+	if !x.Enabled {
+		return
+	}
+	c.positive("enrich.workers", x.Workers)
+	if x.AckWait < time.Second {
+		c.add("enrich.ack_wait", "must be at least 1s, got %s", x.AckWait)
+	}
+	c.positive("enrich.max_attempts", x.MaxAttempts)
+	durations(c, "enrich.backoff", x.Backoff)
+	durations(c, "enrich.unresolvable_retry", x.UnresolvableRetry)
+	c.positive("enrich.max_addresses", x.MaxAddresses)
+	c.oneOf("enrich.country_rule", x.CountryRule, CountryGeoIPFirst, CountryRDAPFirst, CountryAgree)
+	for i, s := range x.DNS.Servers {
+		if strings.Contains(s, ":") {
+			c.hostPort(fmt.Sprintf("enrich.dns.servers[%d]", i), s, true)
+		}
+	}
+	if len(x.DNS.Servers) == 0 && x.DNS.ResolvConf == "" {
+		c.add("enrich.dns", "servers or resolv_conf must be set")
+	}
+	r := x.RDAP
+	if r.BootstrapURL != "" {
+		baseURL(c, "enrich.rdap.bootstrap_url", r.BootstrapURL)
+	}
+	for tld, u := range r.TLDServers {
+		baseURL(c, "enrich.rdap.tld_servers."+tld, u)
+	}
+	for from, u := range r.Overrides {
+		baseURL(c, "enrich.rdap.overrides."+from, u)
+	}
+	for host, l := range r.Limits {
+		if l.PerMinute <= 0 || l.Burst <= 0 {
+			c.add("enrich.rdap.limits."+host, "per_minute and burst must be positive")
+		}
+	}
+	if r.DefaultLimit.PerMinute <= 0 || r.DefaultLimit.Burst <= 0 {
+		c.add("enrich.rdap.default_limit", "per_minute and burst must be positive")
+	}
+	if r.CacheTTL <= 0 {
+		c.add("enrich.rdap.cache_ttl", "must be positive")
+	}
+	if r.CacheBucket == "" || strings.ContainsAny(r.CacheBucket, " .*>") {
+		c.add("enrich.rdap.cache_bucket", "%q is not a bucket name", r.CacheBucket)
+	}
+	c.oneOf("enrich.cdn.mode", x.CDN.Mode, "extend", "replace")
+}
+
+func durations(c *checker, key string, ds []time.Duration) {
+	for i, d := range ds {
+		if d <= 0 {
+			c.add(fmt.Sprintf("%s[%d]", key, i), "must be positive")
+		}
+	}
+}
+
+func baseURL(c *checker, key, v string) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		c.add(key, "%q is not an http(s) base URL", v)
+	}
+}

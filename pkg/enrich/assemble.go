@@ -1,0 +1,171 @@
+package enrich
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/takedownd/takedownd/pkg/enrich/cdn"
+	"github.com/takedownd/takedownd/pkg/enrich/rdap"
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// Contact roles set here; routing reads them.
+const (
+	RoleHoster    = "hoster"
+	RoleCDN       = "cdn"
+	RoleRegistrar = "registrar"
+	// RoleOwner is an abuse contact the domain itself publishes, outside
+	// the registrar (rare): the site owner SCART adds at 3× the interval.
+	RoleOwner = "owner"
+)
+
+// Source kinds set here (takedown.Source.Kind).
+const (
+	SourceRDAPIP        = "rdap_ip"
+	SourceRDAPDomain    = "rdap_domain"
+	SourceRDAPRegistrar = "rdap_registrar"
+	SourceCDNList       = "cdn_list"
+)
+
+// assemble turns the lookups into the enrichment: addresses, networks,
+// CDN, contacts in order of preference, registrar and country.
+func (e *Enricher) assemble(enr *takedown.Enrichment, l *lookups) {
+	var asns []uint
+	seen := map[string]bool{}
+	for i, a := range l.addrs {
+		g, n := l.geo[i], l.nets[i]
+		info := takedown.AddressInfo{IP: a.String(), Country: strings.ToUpper(g.Country), ASN: g.ASN, ASName: g.ASOrg}
+		if g.ASN != 0 {
+			asns = append(asns, g.ASN)
+		}
+		if n != nil {
+			info.Network = n.Handle
+			if key := n.Handle + "|" + n.Start + "|" + n.End; !seen[key] {
+				seen[key] = true
+				enr.Networks = append(enr.Networks, networkOf(n))
+			}
+		}
+		enr.Addresses = append(enr.Addresses, info)
+	}
+	var cs contacts
+	networkRole := RoleHoster
+	if m, ok := e.opts.CDN.Match(asns, enr.CNAMEs); ok {
+		enr.CDN = cdnOf(m)
+		if enr.CDN.OriginUnknown {
+			// The addresses are the CDN's, so their networks' abuse
+			// contacts are the CDN's too.
+			networkRole = RoleCDN
+		}
+		if enr.CDN.Contact != nil {
+			cs.add(*enr.CDN.Contact)
+		} else {
+			enr.Problems = append(enr.Problems, fmt.Sprintf("cdn %s lists no abuse address (form: %s)", m.Provider.Name, m.Provider.AbuseForm))
+		}
+	}
+	for _, n := range l.nets {
+		if n == nil {
+			continue
+		}
+		for _, c := range n.Contacts {
+			cs.add(contactOf(c, networkRole, SourceRDAPIP))
+		}
+	}
+	if d := l.domain; d != nil {
+		for _, c := range d.Contacts {
+			cs.add(contactOf(c, RoleOwner, SourceRDAPDomain))
+		}
+		if d.Registrar != nil {
+			enr.Registrar = registrarOf(d)
+			for _, c := range d.Registrar.Contacts {
+				cs.add(contactOf(c, RoleRegistrar, registrarKind(d, c)))
+			}
+		}
+	}
+	enr.Contacts = cs.list
+	enr.Country = decideCountry(e.opts.CountryRule, enr.Addresses, enr.Networks)
+	if enr.CDN != nil && enr.CDN.OriginUnknown {
+		enr.Country.Note = strings.TrimPrefix(enr.Country.Note+"; addresses belong to CDN "+enr.CDN.Name+", the origin's country is unknown", "; ")
+	}
+}
+
+func networkOf(n *rdap.Network) takedown.Network {
+	return takedown.Network{
+		Handle: n.Handle, Name: n.Name, Start: n.Start, End: n.End, CIDRs: n.CIDRs,
+		Country: strings.ToUpper(n.Country), Parent: n.Parent,
+		Source: takedown.Source{Kind: SourceRDAPIP, Server: n.Server, Handle: n.Handle},
+	}
+}
+
+// cdnOf records a recognised provider. A provider that also sells hosting
+// (cdn_or_cloud) recognised only by its ASN may be the origin itself, so
+// the origin counts as unknown only when the provider is a pure CDN or
+// proxy, or a CNAME says the name is served through its CDN.
+func cdnOf(m cdn.Match) *takedown.CDN {
+	p := m.Provider
+	c := &takedown.CDN{Name: p.Name, MatchedBy: m.MatchedBy,
+		OriginUnknown: p.Kind != cdn.KindCDNOrCloud || strings.HasPrefix(m.MatchedBy, "cname:")}
+	if p.Abuse != "" {
+		c.Contact = &takedown.Contact{Email: p.Abuse, Name: p.Name, Role: RoleCDN,
+			Source: takedown.Source{Kind: SourceCDNList, Handle: p.Name, Note: "matched by " + m.MatchedBy + "; list source: " + p.Source}}
+	}
+	return c
+}
+
+func registrarOf(d *rdap.Domain) *takedown.Registrar {
+	r := d.Registrar
+	out := &takedown.Registrar{Name: r.Name, IANAID: r.IANAID,
+		Source: takedown.Source{Kind: SourceRDAPDomain, Server: d.Server, Handle: d.Handle}}
+	if r.Server != "" {
+		out.Source = takedown.Source{Kind: SourceRDAPRegistrar, Server: r.Server, Handle: r.Handle, Note: "registry " + d.Server}
+	}
+	if len(r.Contacts) > 0 {
+		c := contactOf(r.Contacts[0], RoleRegistrar, registrarKind(d, r.Contacts[0]))
+		out.Abuse = &c
+	}
+	return out
+}
+
+// registrarKind tells whether a registrar contact came from the
+// registrar's own server or from the registry's answer.
+func registrarKind(d *rdap.Domain, c rdap.Contact) string {
+	if d.Registrar != nil && d.Registrar.Server != "" && c.Server == d.Registrar.Server {
+		return SourceRDAPRegistrar
+	}
+	return SourceRDAPDomain
+}
+
+// contactOf keeps the contact's provenance: the server, the object the
+// contact hangs off and the roles that led to it; the entity's handle and
+// how the address was found go into the note.
+func contactOf(c rdap.Contact, role, kind string) takedown.Contact {
+	note := "found as " + c.Kind
+	if c.Handle != "" {
+		note = "entity " + c.Handle + ", " + note
+	}
+	if c.Pref == 1 {
+		note += ", preferred"
+	}
+	return takedown.Contact{Email: c.Email, Name: c.Name, Role: role,
+		Source: takedown.Source{Kind: kind, Server: c.Server, Handle: c.Object, Path: c.Path, Note: note}}
+}
+
+// contacts is an ordered list without an address repeated in one role: the
+// first (most preferred) source stands. The same address in two roles (a
+// registrar that also hosts) stays twice, since escalation treats the
+// roles differently.
+type contacts struct {
+	list []takedown.Contact
+	seen map[string]bool
+}
+
+func (cs *contacts) add(c takedown.Contact) {
+	key := c.Role + "|" + strings.ToLower(c.Email)
+	if c.Email == "" || cs.seen[key] {
+		return
+	}
+	if cs.seen == nil {
+		cs.seen = map[string]bool{}
+	}
+	cs.seen[key] = true
+	cs.list = append(cs.list, c)
+}

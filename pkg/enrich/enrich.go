@@ -1,0 +1,205 @@
+// Package enrich finds out who hosts a reported URL, where, and whom to tell:
+// it resolves the host (with its CNAME chain), asks GeoIP and RDAP about
+// every address and RDAP about the registrable domain, recognises CDNs in
+// front of the origin and decides the hosting country. Every contact keeps
+// its source, because the audit must say why we mailed whom.
+//
+// The Enricher does the lookups for one URL; the Stage consumes the enrich
+// work queue, records the result on the case and hands it to routing.
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/takedownd/takedownd/pkg/enrich/cdn"
+	"github.com/takedownd/takedownd/pkg/enrich/dns"
+	"github.com/takedownd/takedownd/pkg/enrich/geoip"
+	"github.com/takedownd/takedownd/pkg/enrich/rdap"
+	"github.com/takedownd/takedownd/pkg/takedown"
+	"github.com/takedownd/takedownd/pkg/urlnorm"
+)
+
+// Resolver resolves a host name; *dns.Resolver is one.
+type Resolver interface {
+	Resolve(ctx context.Context, host string) (dns.Answer, error)
+}
+
+// Registry answers RDAP questions; *rdap.Client is one.
+type Registry interface {
+	LookupIP(ctx context.Context, addr netip.Addr) (*rdap.Network, error)
+	LookupDomain(ctx context.Context, name string) (*rdap.Domain, error)
+}
+
+// Locator says where an address is and who announces it; *geoip.DB is one.
+type Locator interface {
+	Lookup(addr netip.Addr) (geoip.Info, error)
+}
+
+// CDNDetector recognises CDNs and reverse proxies; *cdn.Detector is one.
+type CDNDetector interface {
+	Match(asns []uint, cnames []string) (cdn.Match, bool)
+}
+
+var (
+	_ Resolver    = (*dns.Resolver)(nil)
+	_ Registry    = (*rdap.Client)(nil)
+	_ Locator     = (*geoip.DB)(nil)
+	_ CDNDetector = (*cdn.Detector)(nil)
+)
+
+// Errors of Enrich, classified where they are first seen.
+var (
+	// ErrUnresolvable means DNS says the host has no address (NXDOMAIN,
+	// NODATA, a CNAME loop). The enrichment returned with it still holds
+	// the CNAME chain seen.
+	ErrUnresolvable = errors.New("host unresolvable")
+	// ErrTemporary means DNS failed (SERVFAIL, timeouts): try again soon.
+	ErrTemporary = errors.New("temporary dns failure")
+	// ErrIncomplete means an RDAP lookup failed in a way a later attempt
+	// may fix (429, 5xx, timeouts). The enrichment returned with it is
+	// usable, with the gap listed in Problems.
+	ErrIncomplete = errors.New("enrichment incomplete")
+)
+
+// Options configure an Enricher. Resolver, Registry and CDN are required;
+// a nil Locator means GeoIP is off.
+type Options struct {
+	Resolver Resolver
+	Registry Registry
+	Locator  Locator
+	CDN      CDNDetector
+	// CountryRule is config.CountryGeoIPFirst (default), CountryRDAPFirst
+	// or CountryAgree.
+	CountryRule string
+	// MaxAddresses bounds the addresses looked up per host (default 8):
+	// a host answering with hundreds must not cost hundreds of lookups.
+	MaxAddresses int
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Enricher turns a URL into a takedown.Enrichment. It is safe for
+// concurrent use.
+type Enricher struct {
+	opts Options
+}
+
+// New returns an Enricher.
+func New(opts Options) (*Enricher, error) {
+	if opts.Resolver == nil || opts.Registry == nil || opts.CDN == nil {
+		return nil, errors.New("new enricher: resolver, registry and cdn detector are required")
+	}
+	if opts.MaxAddresses <= 0 {
+		opts.MaxAddresses = 8
+	}
+	if opts.CountryRule == "" {
+		opts.CountryRule = RuleGeoIPFirst
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Enricher{opts: opts}, nil
+}
+
+// Enrich looks u up. Errors match ErrUnresolvable, ErrTemporary or
+// ErrIncomplete; with ErrUnresolvable and ErrIncomplete the returned
+// enrichment is still worth recording.
+func (e *Enricher) Enrich(ctx context.Context, u urlnorm.URL) (takedown.Enrichment, error) {
+	enr := takedown.Enrichment{At: e.opts.Now().UTC(), Host: u.Host, IPLiteral: u.IsIP()}
+	var addrs []netip.Addr
+	if u.IsIP() {
+		addrs = []netip.Addr{u.IP.Unmap()}
+	} else {
+		ans, err := e.opts.Resolver.Resolve(ctx, u.Host)
+		enr.CNAMEs = ans.CNAMEs
+		switch {
+		case errors.Is(err, dns.ErrUnresolvable):
+			enr.Problems = append(enr.Problems, "dns: "+err.Error())
+			return enr, fmt.Errorf("resolve host: %w: %w", ErrUnresolvable, err)
+		case err != nil:
+			return enr, fmt.Errorf("resolve host: %w: %w", ErrTemporary, err)
+		}
+		addrs = ans.Addrs
+	}
+	if len(addrs) > e.opts.MaxAddresses {
+		enr.Problems = append(enr.Problems, fmt.Sprintf("host has %d addresses, looked up the first %d", len(addrs), e.opts.MaxAddresses))
+		addrs = addrs[:e.opts.MaxAddresses]
+	}
+	l := e.lookup(ctx, addrs, u.Domain)
+	problems, retry := l.problems()
+	enr.Problems = append(enr.Problems, problems...)
+	e.assemble(&enr, l)
+	if retry != nil {
+		return enr, fmt.Errorf("%w: %w", ErrIncomplete, retry)
+	}
+	return enr, nil
+}
+
+// lookups is everything the registries and databases said about a host,
+// per address in answer order, so the result does not depend on which
+// lookup finished first.
+type lookups struct {
+	addrs   []netip.Addr
+	geo     []geoip.Info
+	geoErrs []error
+	nets    []*rdap.Network // nil where RDAP had nothing
+	netErrs []error
+	domain  *rdap.Domain
+	domErr  error
+}
+
+// lookup asks GeoIP, RDAP per address and RDAP for the domain, the RDAP
+// questions concurrently: each may wait for a server's rate limit.
+func (e *Enricher) lookup(ctx context.Context, addrs []netip.Addr, domain string) *lookups {
+	n := len(addrs)
+	l := &lookups{addrs: addrs, geo: make([]geoip.Info, n), geoErrs: make([]error, n),
+		nets: make([]*rdap.Network, n), netErrs: make([]error, n)}
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		if e.opts.Locator != nil {
+			l.geo[i], l.geoErrs[i] = e.opts.Locator.Lookup(a)
+		}
+		wg.Go(func() { l.nets[i], l.netErrs[i] = e.opts.Registry.LookupIP(ctx, a) })
+	}
+	if domain != "" {
+		wg.Go(func() { l.domain, l.domErr = e.opts.Registry.LookupDomain(ctx, domain) })
+	}
+	wg.Wait()
+	return l
+}
+
+// problems lists what went wrong, and returns the first failure that a
+// later attempt may fix.
+func (l *lookups) problems() ([]string, error) {
+	var out []string
+	var retry error
+	note := func(what string, err error) {
+		switch {
+		case err == nil:
+		case errors.Is(err, rdap.ErrNotFound):
+			out = append(out, what+": no rdap data")
+		default:
+			out = append(out, what+": "+err.Error())
+			if rdap.IsRetryable(err) && retry == nil {
+				retry = err
+			}
+		}
+	}
+	for i, a := range l.addrs {
+		if l.geoErrs[i] != nil {
+			out = append(out, "geoip "+a.String()+": "+l.geoErrs[i].Error())
+		}
+		note("rdap ip "+a.String(), l.netErrs[i])
+	}
+	note("rdap domain", l.domErr)
+	return out, retry
+}

@@ -1,0 +1,195 @@
+package enrich
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/store"
+)
+
+// ConsumerName is the durable consumer of enrich work every replica shares.
+const ConsumerName = "takedownd-enrich"
+
+// Actor names the stage in events.
+const Actor = "enrich"
+
+// Request is the optional body of an enrich work message. Intake sends
+// none: a new case is enriched only while it is received or unresolvable,
+// so a late redelivery cannot pull a routed case back. A re-check that saw
+// the hoster change sends Reason "recheck" to enrich an open case in any
+// state.
+type Request struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// ReasonRecheck asks for re-enrichment of a case that moved on.
+const ReasonRecheck = "recheck"
+
+// StageConfig configures the enrich consumer.
+type StageConfig struct {
+	Workers int
+	AckWait time.Duration
+	// MaxAttempts bounds retries after DNS or RDAP failures.
+	MaxAttempts int
+	// Backoff is the wait before the next attempt; the last entry repeats.
+	Backoff []time.Duration
+	// UnresolvableRetry is when an unresolvable host is tried again.
+	UnresolvableRetry []time.Duration
+}
+
+// Stage consumes takedown.work.enrich.<case id>, records the enrichment
+// on the case and asks routing to act.
+type Stage struct {
+	cfg   StageConfig
+	store *store.Store
+	enr   *Enricher
+	log   *slog.Logger
+	cons  jetstream.Consumer
+}
+
+// NewStage creates the durable consumer if needed.
+func NewStage(ctx context.Context, cfg StageConfig, st *store.Store, retry broker.Retrier, enr *Enricher, log *slog.Logger) (*Stage, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 1
+	}
+	s := &Stage{cfg: cfg, store: st, enr: enr, log: log}
+	err := retry.Do(ctx, "ensure consumer "+ConsumerName, func(ctx context.Context) error {
+		var err error
+		s.cons, err = st.JetStream().CreateOrUpdateConsumer(ctx, store.WorkStream, jetstream.ConsumerConfig{
+			Durable:     ConsumerName,
+			Description: "takedownd enrich: who hosts a case's URL and whom to tell",
+			AckPolicy:   jetstream.AckExplicitPolicy,
+			AckWait:     cfg.AckWait,
+			// Our own attempt count decides when to give up (see handle);
+			// JetStream must never drop a case's work silently.
+			MaxDeliver: -1,
+			// Messages waiting out a NakWithDelay (unresolvable hosts, RDAP
+			// backoff) stay pending, so the bound leaves room for them.
+			MaxAckPending: cfg.Workers*4 + 10_000,
+			FilterSubject: store.WorkPrefix + store.StageEnrich + ".>",
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run consumes until ctx ends, then drains: cases already in a worker's
+// hands are finished before Run returns.
+func (s *Stage) Run(ctx context.Context) error {
+	work := make(chan jetstream.Msg, s.cfg.Workers)
+	var wg sync.WaitGroup
+	// Workers use their own context so that shutdown finishes in-flight
+	// cases instead of abandoning them half-done.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	for range s.cfg.Workers {
+		wg.Go(func() {
+			for msg := range work {
+				s.handle(workCtx, msg)
+			}
+		})
+	}
+	cc, err := s.cons.Consume(func(msg jetstream.Msg) { work <- msg },
+		jetstream.PullMaxMessages(s.cfg.Workers*2),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+				s.log.Warn("enrich consume", "err", err)
+			}
+		}))
+	if err != nil {
+		close(work)
+		wg.Wait()
+		return fmt.Errorf("consume enrich work: %w", err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	<-cc.Closed()
+	close(work)
+	wg.Wait()
+	return nil
+}
+
+// handle runs one unit of work and settles the message.
+func (s *Stage) handle(ctx context.Context, msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		s.log.Error("enrich message without metadata", "err", err)
+		_ = msg.Term()
+		return
+	}
+	caseID := msg.Subject()[strings.LastIndexByte(msg.Subject(), '.')+1:]
+	if !store.ValidCaseID(caseID) {
+		s.log.Error("enrich work for a malformed case id", "subject", msg.Subject())
+		_ = msg.TermWithReason("malformed case id")
+		return
+	}
+	var req Request
+	if len(msg.Data()) > 0 {
+		if err := json.Unmarshal(msg.Data(), &req); err != nil {
+			s.log.Error("enrich work with a malformed body", "case_id", caseID, "err", err)
+			_ = msg.TermWithReason("malformed body")
+			return
+		}
+	}
+	w := &unit{stage: s, msg: msg, caseID: caseID, seq: md.Sequence.Stream, attempt: md.NumDelivered, req: req}
+	stop := w.keepAlive()
+	out := w.run(ctx)
+	stop()
+	w.settle(out)
+}
+
+// keepAlive tells JetStream the work is in progress while RDAP lookups
+// wait for a server's rate limit, which may take longer than AckWait.
+func (w *unit) keepAlive() (stop func()) {
+	every := w.stage.cfg.AckWait / 3
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = w.msg.InProgress()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// pick returns the wait after the given (1-based) attempt from a schedule,
+// and false once the schedule is used up (its last entry is returned then,
+// for schedules whose last entry repeats).
+func pick(ds []time.Duration, attempt uint64, fallback time.Duration) (time.Duration, bool) {
+	if len(ds) == 0 {
+		return fallback, true
+	}
+	i := int(attempt) - 1
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(ds) {
+		return ds[len(ds)-1], false
+	}
+	return ds[i], true
+}

@@ -1,0 +1,243 @@
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
+	"github.com/takedownd/takedownd/pkg/urlnorm"
+)
+
+// unit is one delivery of an enrich work message.
+type unit struct {
+	stage   *Stage
+	msg     jetstream.Msg
+	caseID  string
+	seq     uint64 // stream sequence: ids derived from it survive redelivery
+	attempt uint64
+	req     Request
+}
+
+type action int
+
+const (
+	ack action = iota
+	nak
+	term
+)
+
+// outcome says how to settle the message.
+type outcome struct {
+	action action
+	delay  time.Duration
+	reason string
+}
+
+func (w *unit) retry(err error) outcome {
+	d, _ := pick(w.stage.cfg.Backoff, w.attempt, 5*time.Second)
+	w.stage.log.Warn("enrich will retry", "case_id", w.caseID, "attempt", w.attempt, "retry_in", d, "err", err)
+	return outcome{action: nak, delay: d}
+}
+
+func (w *unit) settle(out outcome) {
+	var err error
+	switch out.action {
+	case ack:
+		err = w.msg.Ack()
+	case nak:
+		err = w.msg.NakWithDelay(out.delay)
+	case term:
+		err = w.msg.TermWithReason(out.reason)
+	}
+	if err != nil {
+		w.stage.log.Warn("settle enrich work", "case_id", w.caseID, "err", err)
+	}
+}
+
+// wanted reports whether a case in state s is this unit's to enrich.
+func (w *unit) wanted(s takedown.State) bool {
+	if w.req.Reason == ReasonRecheck {
+		return s.Open() && s != takedown.StateNotActionable && s.CanMoveTo(takedown.StateEnriched)
+	}
+	return s == takedown.StateReceived || s == takedown.StateUnresolvable
+}
+
+func (w *unit) run(ctx context.Context) outcome {
+	c, _, err := w.stage.store.GetCase(ctx, w.caseID)
+	if errors.Is(err, store.ErrNotFound) {
+		w.stage.log.Error("enrich work for an unknown case", "case_id", w.caseID)
+		return outcome{action: term, reason: "unknown case"}
+	}
+	if err != nil {
+		return w.retry(err)
+	}
+	if !w.wanted(c.State) {
+		if c.State == takedown.StateEnriched && w.req.Reason == "" && c.Enrichment != nil {
+			// A redelivery after a crash between the update and the
+			// hand-over: repeat what followed the update (ids dedup it).
+			if err := w.finish(ctx, c, takedown.StateReceived); err != nil {
+				return w.retry(err)
+			}
+		}
+		return outcome{action: ack}
+	}
+	u, err := urlnorm.Parse(c.URL)
+	if err != nil {
+		return w.record(ctx, takedown.StateReview, "url no longer parses: "+err.Error(), nil)
+	}
+	if reason := u.NotActionable(); reason != "" {
+		return w.record(ctx, takedown.StateNotActionable, reason, nil)
+	}
+	enr, err := w.stage.enr.Enrich(ctx, u)
+	last := w.attempt >= uint64(w.stage.cfg.MaxAttempts)
+	switch {
+	case errors.Is(err, ErrUnresolvable):
+		out := w.record(ctx, takedown.StateUnresolvable, "host does not resolve", &enr)
+		if out.action != ack {
+			return out
+		}
+		// The material may be gone already, or the name may come back:
+		// ask again later. The wait stays pending on the consumer (see
+		// NewStage); after the schedule, re-checks take over.
+		if d, ok := pick(w.stage.cfg.UnresolvableRetry, w.attempt, 0); ok && d > 0 {
+			return outcome{action: nak, delay: d}
+		}
+		return out
+	case errors.Is(err, ErrTemporary) && last:
+		w.stage.log.Error("enrich gave up", "case_id", w.caseID, "attempt", w.attempt, "err", err)
+		return w.record(ctx, takedown.StateReview, fmt.Sprintf("dns failed %d times: %v", w.attempt, err), nil)
+	case errors.Is(err, ErrTemporary), errors.Is(err, ErrIncomplete) && !last:
+		return w.retry(err)
+	}
+	// Success, or RDAP still failing at the last attempt: what is known is
+	// recorded with the gaps listed, and routing decides.
+	return w.record(ctx, takedown.StateEnriched, summary(&enr).reason(), &enr)
+}
+
+// record moves the case to state to (with the enrichment, if any) and
+// appends the event; for enriched it then hands the case to routing.
+func (w *unit) record(ctx context.Context, to takedown.State, reason string, enr *takedown.Enrichment) outcome {
+	var from takedown.State
+	changed := false
+	c, err := w.stage.store.Update(ctx, w.caseID, func(c *takedown.Case) ([]takedown.Event, error) {
+		from, changed = c.State, false
+		if !w.wanted(c.State) || c.State == to {
+			// Moved on meanwhile, or a repeated unresolvable try: nothing
+			// new to record.
+			return nil, store.ErrNoChange
+		}
+		if enr != nil {
+			c.Enrichment = enr
+		}
+		if err := c.MoveTo(to, reason, w.stage.store.Now().UTC()); err != nil {
+			return nil, err
+		}
+		changed = true
+		return []takedown.Event{w.event(to, from, reason, c.Enrichment)}, nil
+	})
+	if err != nil {
+		var te *takedown.TransitionError
+		if errors.As(err, &te) {
+			w.stage.log.Error("enrich cannot move case", "case_id", w.caseID, "err", err)
+			return outcome{action: term, reason: "transition refused"}
+		}
+		return w.retry(err)
+	}
+	if !changed {
+		return outcome{action: ack}
+	}
+	w.stage.log.Info("case "+string(to), "case_id", w.caseID, "from", from, "country", c.Enrichment.HostingCountry())
+	if to == takedown.StateEnriched {
+		if err := w.finish(ctx, c, from); err != nil {
+			return w.retry(err)
+		}
+	}
+	return outcome{action: ack}
+}
+
+// finish hands an enriched case to routing. Both ids derive from the work
+// message, so repeating it after a crash adds nothing twice.
+func (w *unit) finish(ctx context.Context, c takedown.Case, from takedown.State) error {
+	if err := w.stage.store.AppendEvents(ctx, w.event(takedown.StateEnriched, from, c.StateReason, c.Enrichment)); err != nil {
+		return err
+	}
+	return w.stage.store.Enqueue(ctx, store.StageRoute, w.caseID, fmt.Sprintf("route-%s-enriched-%d", w.caseID, w.seq), nil)
+}
+
+var eventTypes = map[takedown.State]takedown.EventType{
+	takedown.StateEnriched:      takedown.EventEnriched,
+	takedown.StateUnresolvable:  takedown.EventUnresolvable,
+	takedown.StateNotActionable: takedown.EventNotActionable,
+	takedown.StateReview:        takedown.EventReview,
+}
+
+func (w *unit) event(to, from takedown.State, reason string, enr *takedown.Enrichment) takedown.Event {
+	typ := eventTypes[to]
+	ev := takedown.Event{
+		ID: fmt.Sprintf("%s-%s-%d", typ, w.caseID, w.seq), CaseID: w.caseID, Type: typ,
+		Actor: Actor, Reason: reason, From: from, To: to,
+	}
+	if enr != nil {
+		ev = ev.WithData(summary(enr))
+	}
+	return ev
+}
+
+// Summary is the data of an enriched or unresolvable event: the facts a
+// person scanning the timeline wants without opening the case.
+type Summary struct {
+	Country  string   `json:"country,omitempty"`
+	Disagree bool     `json:"country_disagree,omitempty"`
+	Hoster   string   `json:"hoster,omitempty"` // first hoster contact
+	CDN      string   `json:"cdn,omitempty"`
+	Network  string   `json:"network,omitempty"`
+	Contacts int      `json:"contacts"`
+	CNAMEs   []string `json:"cnames,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+func summary(e *takedown.Enrichment) Summary {
+	s := Summary{Country: e.Country.Country, Disagree: e.Country.Disagree, Contacts: len(e.Contacts),
+		CNAMEs: e.CNAMEs, Problems: e.Problems}
+	for _, c := range e.Contacts {
+		if c.Role == RoleHoster {
+			s.Hoster = c.Email
+			break
+		}
+	}
+	if e.CDN != nil {
+		s.CDN = e.CDN.Name
+	}
+	if len(e.Networks) > 0 {
+		s.Network = e.Networks[0].Handle
+	}
+	return s
+}
+
+func (s Summary) reason() string {
+	parts := []string{"country " + orNone(s.Country)}
+	if s.Disagree {
+		parts = append(parts, "geoip and rdap disagree")
+	}
+	parts = append(parts, "hoster "+orNone(s.Hoster))
+	if s.CDN != "" {
+		parts = append(parts, "behind cdn "+s.CDN)
+	}
+	if len(s.Problems) > 0 {
+		parts = append(parts, fmt.Sprintf("%d problem(s)", len(s.Problems)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
