@@ -159,13 +159,16 @@ func (f *connFlags) jetStream() (*nats.Conn, jetstream.JetStream, error) {
 }
 
 // publishReport publishes one validated report and waits for the stream's
-// acknowledgement. The msg id lets JetStream drop a second copy.
+// acknowledgement. The msg id lets JetStream drop a second copy; "" sends
+// none.
 func (f *connFlags) publishReport(ctx context.Context, js jetstream.JetStream, subject string, data []byte, msgID string) (*jetstream.PubAck, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	msg := nats.NewMsg(subject)
 	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, msgID)
+	if msgID != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, msgID)
+	}
 	ack, err := js.PublishMsg(ctx, msg)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
 		return nil, fmt.Errorf("publish to %s: no stream takes this subject (is takedownd running with intake.subject %q?): %w", subject, subject, err)

@@ -231,20 +231,19 @@ func runDLQResubmit(ctx context.Context, c *cli, args []string) error {
 	if !c.conn.subjectChosen(fs) && dl.OrigSubj != "" {
 		subject = dl.OrigSubj
 	}
-	// JetStream remembers the rejected message's msg id for its duplicate
-	// window: a correction published under the same id would be dropped.
-	// An id derived from the dead letter gets through once, and a second
-	// resubmit of the same dead letter is still recognised as a duplicate.
-	msgID := r.ReportID
-	if msgID == dl.Header.Get(headerOrigMsgID) {
-		msgID = fmt.Sprintf("%s:resubmit:%d", r.ReportID, dl.Seq)
-	}
 	nc, js, err := c.conn.jetStream()
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	ack, err := c.conn.publishReport(ctx, js, subject, data, msgID)
+	ack, err := c.conn.publishReport(ctx, js, subject, data, r.ReportID)
+	if err == nil && ack.Duplicate && r.ReportID == dl.Header.Get(headerOrigMsgID) {
+		// The stream still remembers the rejected message's msg id (for its
+		// duplicate window) and dropped the correction. Intake accepts a
+		// report without the header and keeps each report_id once through
+		// its report index, so send it again without one.
+		ack, err = c.conn.publishReport(ctx, js, subject, data, "")
+	}
 	if err != nil {
 		return fmt.Errorf("resubmit dead letter %d: %w", dl.Seq, err)
 	}

@@ -58,10 +58,10 @@ List flags:
 
 Resubmitting: the corrected report is checked locally and published to the
 subject the message was first sent to (or -subject when given), with
-Nats-Msg-Id = its report_id. If that id is the msg id the rejected message
-already carried, JetStream would drop it as a duplicate, so it is published
-as REPORT_ID:resubmit:SEQ instead; resubmitting the same dead letter twice
-is reported as a duplicate.
+Nats-Msg-Id = its report_id. When the stream drops it as a duplicate because
+the rejected message carried that same msg id (JetStream remembers ids for
+its duplicate window, 24 h by default), it is published again without the
+header; takedownd still records each report_id once.
 
 Connection flags (before or after the command), each with its variable:
   -api URL            status API (TAKEDOWN_API; default http://127.0.0.1:8080)
