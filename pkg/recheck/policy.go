@@ -1,0 +1,147 @@
+package recheck
+
+import (
+	"time"
+
+	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// policy is the re-check configuration in the form the decisions use.
+type policy struct {
+	cadence        []time.Duration
+	every          time.Duration
+	confirmGone    int
+	confirmSpacing time.Duration
+	staysGone      []time.Duration
+	refreshHoster  time.Duration
+	authorityDL    time.Duration
+	routes         map[string]config.Escalation
+}
+
+func newPolicy(cfg config.Recheck) policy {
+	return policy{
+		cadence: cfg.Cadence, every: cfg.Every, confirmGone: max(cfg.ConfirmGone, 1),
+		confirmSpacing: cfg.ConfirmSpacing, staysGone: cfg.StaysGone,
+		refreshHoster: cfg.RefreshHoster, authorityDL: cfg.AuthorityDeadline, routes: cfg.Routes,
+	}
+}
+
+// minGap keeps a computed next check from landing in the past or on top
+// of the check that computed it, whatever the clocks say.
+const minGap = time.Second
+
+// nextSlot is the first cadence slot after now, counted from base: the
+// configured offsets, then every p.every after the last offset.
+func (p policy) nextSlot(base, now time.Time) time.Time {
+	floor := now.Add(minGap)
+	for _, off := range p.cadence {
+		if t := base.Add(off); t.After(floor) {
+			return t
+		}
+	}
+	last := base
+	if n := len(p.cadence); n > 0 {
+		last = base.Add(p.cadence[n-1])
+	}
+	k := floor.Sub(last)/p.every + 1
+	return last.Add(k * p.every)
+}
+
+// staysGoneSlot is the next "stays gone" check after now, counted from
+// the removal time, and false when every one of them has passed.
+func (p policy) staysGoneSlot(removedAt, now time.Time) (time.Time, bool) {
+	for _, off := range p.staysGone {
+		if t := removedAt.Add(off); t.After(now) {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// cadenceBase is the time the cadence and the reminders count from: the
+// latest first notice, forward or reappearance notice the notify stage
+// recorded on the case, else the routing decision, else receipt.
+func cadenceBase(c *takedown.Case) time.Time {
+	var base time.Time
+	for _, n := range c.Notices {
+		switch n.Kind {
+		case "first", "forward", "reappeared", "":
+			if n.At.After(base) {
+				base = n.At
+			}
+		}
+	}
+	if !base.IsZero() {
+		return base
+	}
+	if c.Routing != nil && !c.Routing.At.IsZero() {
+		return c.Routing.At
+	}
+	return c.ReceivedAt
+}
+
+// routeKind is the route kind whose escalation policy applies.
+func routeKind(c *takedown.Case) string {
+	if c.Routing == nil || c.Routing.Kind == "" {
+		return takedown.RouteHoster
+	}
+	return c.Routing.Kind
+}
+
+// step is one reminder or escalation that is due.
+type step struct {
+	req NotifyRequest
+	// dedup makes the notify request idempotent across redeliveries.
+	dedup string
+}
+
+// dueStep returns the reminder or escalation due at now for a case whose
+// material is online, and applies it to cs. Steps fall every
+// ReminderInterval after the cadence base; every (RemindersPerLevel+1)th
+// step escalates one level up the route's chain while one is left. One
+// step at most per check: a late check catches up one step at a time.
+func (p policy) dueStep(c *takedown.Case, cs *takedown.CheckState, now time.Time) (step, bool) {
+	kind := routeKind(c)
+	esc, ok := p.routes[kind]
+	if !ok || esc.ReminderInterval <= 0 {
+		return step{}, false
+	}
+	base := cadenceBase(c)
+	if cs.Reopened > 0 && !cs.RemovedAt.IsZero() && base.Before(cs.RemovedAt) {
+		// Reopened, but the reappearance notice is not on the case yet:
+		// a reminder now would overtake it.
+		return step{}, false
+	}
+	n := cs.Reminders + 1
+	if now.Before(base.Add(time.Duration(n) * esc.ReminderInterval)) {
+		return step{}, false
+	}
+	cs.Reminders = n
+	req := NotifyRequest{At: now, Reminder: n}
+	if n%(esc.RemindersPerLevel+1) == 0 && cs.EscalationLvl < len(esc.Escalate) {
+		cs.EscalationLvl++
+		req.Kind = NotifyEscalation
+		req.Level = esc.Escalate[cs.EscalationLvl-1]
+		if req.Level == LevelAuthority {
+			req.Deadline = now.Add(p.authorityDL)
+		}
+		return step{req: req, dedup: dedupID(c.ID, "escalate", cs.Reopened, cs.EscalationLvl)}, true
+	}
+	req.Kind = NotifyReminder
+	req.Level = kind
+	if cs.EscalationLvl > 0 {
+		req.Level = esc.Escalate[min(cs.EscalationLvl, len(esc.Escalate))-1]
+	}
+	return step{req: req, dedup: dedupID(c.ID, "remind", cs.Reopened, n)}, true
+}
+
+// currentLevel is whom the case's notices go to now.
+func (p policy) currentLevel(c *takedown.Case) string {
+	kind := routeKind(c)
+	esc := p.routes[kind]
+	if c.Checks == nil || c.Checks.EscalationLvl == 0 || len(esc.Escalate) == 0 {
+		return kind
+	}
+	return esc.Escalate[min(c.Checks.EscalationLvl, len(esc.Escalate))-1]
+}

@@ -1,0 +1,253 @@
+package recheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/probe"
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// Durable consumers every replica shares, so each check runs once.
+const (
+	// DueConsumer reads the checks the schedules fire.
+	DueConsumer = "takedownd-recheck"
+	// WorkConsumer reads check work: start requests and checks on demand.
+	WorkConsumer = "takedownd-check"
+)
+
+// Prober is what recheck needs of *probe.Prober.
+type Prober interface {
+	Probe(ctx context.Context, req probe.Request) probe.Result
+}
+
+var _ Prober = (*probe.Prober)(nil)
+
+// Options are what a Recheck is built from.
+type Options struct {
+	Config config.Recheck
+	Store  *store.Store
+	Prober Prober
+	Retry  broker.Retrier
+	Log    *slog.Logger
+	// Now is the clock every decision uses, and the source of every
+	// schedule time; nil means the store's clock.
+	Now func() time.Time
+}
+
+// Recheck runs the re-checks of this replica.
+type Recheck struct {
+	cfg    config.Recheck
+	pol    policy
+	store  *store.Store
+	sched  *Scheduler
+	prober Prober
+	retry  broker.Retrier
+	log    *slog.Logger
+	now    func() time.Time
+	due    jetstream.Consumer
+	work   jetstream.Consumer
+}
+
+// New creates the schedule stream and both durable consumers if needed.
+func New(ctx context.Context, opts Options) (*Recheck, error) {
+	if opts.Now == nil {
+		opts.Now = opts.Store.Now
+	}
+	sched, err := NewScheduler(ctx, opts.Store)
+	if err != nil {
+		return nil, err
+	}
+	r := &Recheck{
+		cfg: opts.Config, pol: newPolicy(opts.Config), store: opts.Store, sched: sched,
+		prober: opts.Prober, retry: opts.Retry, log: opts.Log, now: opts.Now,
+	}
+	js := opts.Store.JetStream()
+	consumers := []struct {
+		c                            *jetstream.Consumer
+		stream, name, filter, description string
+	}{
+		{&r.due, ScheduleStream, DueConsumer, DuePrefix + "*", "takedownd re-checks fired by schedules"},
+		{&r.work, store.WorkStream, WorkConsumer, store.WorkSubject(store.StageCheck, "*"), "takedownd re-checks: start and on demand"},
+	}
+	for _, c := range consumers {
+		err := opts.Retry.Do(ctx, "ensure consumer "+c.name, func(ctx context.Context) error {
+			var err error
+			*c.c, err = js.CreateOrUpdateConsumer(ctx, c.stream, jetstream.ConsumerConfig{
+				Durable:       c.name,
+				Description:   c.description,
+				AckPolicy:     jetstream.AckExplicitPolicy,
+				AckWait:       opts.Config.AckWait,
+				MaxDeliver:    opts.Config.MaxDeliver,
+				MaxAckPending: opts.Config.Workers * 4,
+				FilterSubject: c.filter,
+			})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Scheduler is the schedule stream this Recheck uses.
+func (r *Recheck) Scheduler() *Scheduler { return r.sched }
+
+// errRetry marks a check that did not look at the material (our own
+// per-host limits or shutdown held the probe back): try again soon.
+var errRetry = errors.New("probe held back")
+
+// active reports whether checks run for a case in this state.
+func active(s takedown.State) bool {
+	switch s {
+	case takedown.StateRouted, takedown.StateNoticed, takedown.StateForwarded, takedown.StateRemoved:
+		return true
+	}
+	return false
+}
+
+// Check probes the case now and records the result; trigger says why
+// ("schedule", "demand:<who>", …). due is the schedule that fired, if one
+// did: a check for a schedule since replaced is skipped. It is safe to run
+// for the same case from two replicas at once: one result is recorded.
+func (r *Recheck) Check(ctx context.Context, caseID, trigger string, due *Due) error {
+	c, _, err := r.store.GetCase(ctx, caseID)
+	if errors.Is(err, store.ErrNotFound) {
+		r.log.Warn("check of unknown case dropped", "case_id", caseID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.State == takedown.StateClosed:
+		return r.sched.Cancel(ctx, caseID)
+	case !active(c.State):
+		// Between routes (moved, under review): the notice that follows
+		// starts the checks again.
+		r.log.Debug("check skipped", "case_id", caseID, "state", c.State)
+		return nil
+	case due != nil && c.Checks != nil && !c.Checks.NextCheckAt.IsZero() && !due.At.Equal(c.Checks.NextCheckAt):
+		// Stale: rescheduled since. Make sure the current plan is pending
+		// (the check that replaced this one may have died before it
+		// scheduled), then drop it.
+		return r.sched.Schedule(ctx, caseID, c.Checks.NextCheckAt)
+	}
+	seen := 0
+	if c.Checks != nil {
+		seen = c.Checks.Checks
+	}
+	res := r.prober.Probe(ctx, probe.Request{URL: c.URL, Hashes: probe.Hashes(c.Hashes)})
+	if res.Reason == probe.ReasonLocalLimit || res.Reason == probe.ReasonCanceled {
+		return fmt.Errorf("check case %s: %w (%s)", caseID, errRetry, res.Reason)
+	}
+	now := r.now()
+	var out outcome
+	updated, err := r.store.Update(ctx, caseID, func(c *takedown.Case) ([]takedown.Event, error) {
+		out = outcome{}
+		if (c.Checks != nil && c.Checks.Checks != seen) || (c.Checks == nil && seen != 0) || !active(c.State) {
+			return nil, store.ErrNoChange // another replica recorded this check
+		}
+		out = r.pol.apply(c, res, now, trigger)
+		return out.events, nil
+	})
+	if err != nil {
+		return err
+	}
+	if out.events == nil {
+		return nil // Update swallows ErrNoChange: nothing was recorded
+	}
+	r.logOutcome(updated, res, out)
+	return r.follow(ctx, updated, out)
+}
+
+// follow does what a recorded check decided: the next check, notify and
+// enrich work. Every request carries an id derived from the case, so a
+// redelivered check repeats none of it.
+func (r *Recheck) follow(ctx context.Context, c takedown.Case, out outcome) error {
+	for _, s := range out.notify {
+		b, err := encode(s.req)
+		if err != nil {
+			return err
+		}
+		if err := r.store.Enqueue(ctx, store.StageNotify, c.ID, s.dedup, b); err != nil {
+			return err
+		}
+	}
+	if out.reenrich != nil {
+		b, err := encode(out.reenrich)
+		if err != nil {
+			return err
+		}
+		if err := r.store.Enqueue(ctx, store.StageEnrich, c.ID, dedupID(c.ID, "reenrich", c.Checks.Checks), b); err != nil {
+			return err
+		}
+	}
+	if out.closed {
+		return r.sched.Cancel(ctx, c.ID)
+	}
+	if !out.next.IsZero() {
+		return r.sched.Schedule(ctx, c.ID, out.next)
+	}
+	return nil
+}
+
+func (r *Recheck) logOutcome(c takedown.Case, res probe.Result, out outcome) {
+	switch {
+	case out.removed:
+		r.log.Info("removal confirmed", "case_id", c.ID, "removed_at", c.Checks.RemovedAt)
+	case out.reopened:
+		r.log.Info("material reappeared, case reopened", "case_id", c.ID, "reopened", c.Checks.Reopened)
+	}
+	if out.closed {
+		r.log.Info("case closed", "case_id", c.ID)
+	}
+	for _, s := range out.notify {
+		r.log.Info("notify requested", "case_id", c.ID, "kind", s.req.Kind, "level", s.req.Level, "step", s.req.Reminder)
+	}
+	r.log.Debug("checked", "case_id", c.ID, "verdict", res.Verdict, "reason", res.Reason, "next", out.next)
+}
+
+// Begin schedules the first check of a case noticed at noticeAt. A case
+// that already has an earlier check pending keeps it.
+func (r *Recheck) Begin(ctx context.Context, caseID string, noticeAt time.Time) error {
+	now := r.now()
+	first := noticeAt.Add(r.pol.cadence[0])
+	if !first.After(now) {
+		first = r.pol.nextSlot(noticeAt, now)
+	}
+	c, err := r.store.Update(ctx, caseID, func(c *takedown.Case) ([]takedown.Event, error) {
+		if !active(c.State) || c.State == takedown.StateRemoved {
+			return nil, store.ErrNoChange
+		}
+		if c.Checks == nil {
+			c.Checks = &takedown.CheckState{}
+		}
+		if next := c.Checks.NextCheckAt; next.After(now) && next.Before(first) {
+			return nil, store.ErrNoChange
+		}
+		c.Checks.NextCheckAt = first
+		return nil, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		r.log.Warn("start of unknown case dropped", "case_id", caseID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.Checks == nil || c.Checks.NextCheckAt.IsZero() || !active(c.State) {
+		return nil
+	}
+	r.log.Info("re-checks started", "case_id", caseID, "first_check", c.Checks.NextCheckAt)
+	return r.sched.Schedule(ctx, caseID, c.Checks.NextCheckAt)
+}

@@ -1,0 +1,140 @@
+package recheck
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/store"
+)
+
+// Run consumes fired checks and check work with cfg.Workers workers and
+// sweeps schedules every cfg.SweepInterval, until ctx ends; then it
+// drains: checks already handed to a worker finish before Run returns.
+func (r *Recheck) Run(ctx context.Context) error {
+	work := make(chan jetstream.Msg, r.cfg.Workers)
+	var wg sync.WaitGroup
+	// Workers use their own context so that shutdown finishes in-flight
+	// checks instead of abandoning them half-recorded.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	for range r.cfg.Workers {
+		wg.Go(func() {
+			for msg := range work {
+				r.handle(workCtx, msg)
+			}
+		})
+	}
+	var ccs []jetstream.ConsumeContext
+	stop := func() {
+		for _, cc := range ccs {
+			cc.Drain()
+			<-cc.Closed()
+		}
+		close(work)
+		wg.Wait()
+	}
+	for _, cons := range []jetstream.Consumer{r.due, r.work} {
+		cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
+			jetstream.PullMaxMessages(r.cfg.Workers*2),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+					r.log.Warn("recheck consume", "err", err)
+				}
+			}))
+		if err != nil {
+			stop()
+			return fmt.Errorf("consume checks: %w", err)
+		}
+		ccs = append(ccs, cc)
+	}
+	wg.Go(func() { r.sweepLoop(ctx) })
+	<-ctx.Done()
+	stop()
+	return nil
+}
+
+// handle runs one fired check or one unit of check work and acks it.
+func (r *Recheck) handle(ctx context.Context, msg jetstream.Msg) {
+	subj := msg.Subject()
+	caseID := subj[strings.LastIndexByte(subj, '.')+1:]
+	if !store.ValidCaseID(caseID) {
+		r.log.Error("check for an invalid case id dropped", "subject", subj)
+		_ = msg.Term()
+		return
+	}
+	// The check must end well inside the ack wait, or another worker
+	// would start it a second time.
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait*3/4)
+	defer cancel()
+	err := r.dispatch(ctx, caseID, msg)
+	if err == nil {
+		if err := msg.Ack(); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			r.log.Warn("ack check", "case_id", caseID, "err", err)
+		}
+		return
+	}
+	md, mdErr := msg.Metadata()
+	if mdErr == nil && r.cfg.MaxDeliver > 0 && md.NumDelivered >= uint64(r.cfg.MaxDeliver) {
+		// The sweeper re-creates the schedule of an active case.
+		r.log.Error("check given up", "case_id", caseID, "attempts", md.NumDelivered, "err", err)
+		_ = msg.TermWithReason("gave up")
+		return
+	}
+	delay := 5 * time.Second
+	if errors.Is(err, errRetry) {
+		delay = time.Second
+	} else {
+		r.log.Warn("check failed, will retry", "case_id", caseID, "retry_in", delay, "err", err)
+	}
+	_ = msg.NakWithDelay(delay)
+}
+
+func (r *Recheck) dispatch(ctx context.Context, caseID string, msg jetstream.Msg) error {
+	if strings.HasPrefix(msg.Subject(), DuePrefix) {
+		var d Due
+		if err := json.Unmarshal(msg.Data(), &d); err != nil {
+			// A fired check we cannot read is still a check that is due.
+			return r.Check(ctx, caseID, "schedule", nil)
+		}
+		return r.Check(ctx, caseID, "schedule", &d)
+	}
+	req := CheckRequest{Kind: CheckStart}
+	if len(msg.Data()) > 0 {
+		if err := json.Unmarshal(msg.Data(), &req); err != nil {
+			r.log.Error("unreadable check request dropped", "case_id", caseID, "err", err)
+			return nil
+		}
+	}
+	switch req.Kind {
+	case CheckNow:
+		by := req.By
+		if by == "" {
+			by = "unknown"
+		}
+		return r.Check(ctx, caseID, "demand:"+by, nil)
+	default:
+		if req.At.IsZero() {
+			if md, err := msg.Metadata(); err == nil {
+				req.At = md.Timestamp
+			} else {
+				req.At = r.now()
+			}
+		}
+		return r.Begin(ctx, caseID, req.At)
+	}
+}
+
+func encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return b, nil
+}
