@@ -72,7 +72,7 @@ func New(ctx context.Context, opts Options) (*Recheck, error) {
 	}
 	js := opts.Store.JetStream()
 	consumers := []struct {
-		c                            *jetstream.Consumer
+		c                                 *jetstream.Consumer
 		stream, name, filter, description string
 	}{
 		{&r.due, ScheduleStream, DueConsumer, DuePrefix + "*", "takedownd re-checks fired by schedules"},
