@@ -174,3 +174,38 @@ func TestXARFReportIDsStable(t *testing.T) {
 		t.Errorf("punycode host %q was put in domain, which the schema pattern rejects", a[1].Domain)
 	}
 }
+
+func TestForwardJSON(t *testing.T) {
+	t.Parallel()
+	sch := xarfSchema(t)
+	n := goldenNotices()["forward-partner"]
+	b, err := ForwardJSON(n, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := ForwardJSON(n, true)
+	if !bytes.Equal(b, again) {
+		t.Error("two encodings of the same notice differ")
+	}
+	var p struct {
+		Reference string            `json:"reference"`
+		Items     []json.RawMessage `json:"items"`
+		XARF      []json.RawMessage `json:"xarf"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Reference != n.Ref || len(p.Items) != len(n.Items) || len(p.XARF) != len(n.Items) {
+		t.Fatalf("payload ref %q items %d xarf %d", p.Reference, len(p.Items), len(p.XARF))
+	}
+	for i, x := range p.XARF {
+		if err := validateJSON(sch, x); err != nil {
+			t.Errorf("xarf %d in forward payload invalid: %v", i+1, err)
+		}
+	}
+	bad := n
+	bad.Items = nil
+	if _, err := ForwardJSON(bad, true); err == nil {
+		t.Error("ForwardJSON accepted a notice without items")
+	}
+}
