@@ -288,3 +288,47 @@ func TestCtlExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// A report rejected under one configuration goes through unchanged once
+// the configuration is fixed: the original payload is re-published.
+func TestCtlResubmitOriginalAfterConfigFix(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	strict := testConfig(dir)
+	strict.Intake.MaxReportBytes = 200
+	d := startDaemon(t, strict)
+	rep := report("big-1", "http://big.example.nl/a")
+	rep["note"] = strings.Repeat("x", 300)
+	d.publish(rep, "big-1")
+	d.settle()
+	r := d.ctl(nil, "", "dlq", "show", "1")
+	r.want(t, ctl.ExitOK, "dlq show")
+	if !strings.Contains(r.stdout, "over the limit of 200") {
+		t.Fatalf("dlq show:\n%s", r.stdout)
+	}
+	d.shutdown()
+
+	d2 := startDaemon(t, testConfig(dir))
+	r = d2.ctl(nil, "", "dlq", "resubmit", "1")
+	r.want(t, ctl.ExitOK, "resubmit the original")
+	if r.stdout != "big-1\tpublished\n" {
+		t.Errorf("resubmit output %q", r.stdout)
+	}
+	d2.settle()
+	if v := d2.caseByURL("http://big.example.nl/a"); v.Case.ReportCount != 1 {
+		t.Errorf("report count %d, want 1", v.Case.ReportCount)
+	}
+}
+
+// With no token in the config, the daemon writes one to its data dir and
+// takedownctl pointed at that dir (flag or variable) finds it there.
+func TestCtlFindsTheDaemonsTokenFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.API.Tokens = nil
+	d := startDaemon(t, cfg)
+	d.ctl(nil, "", "-data", dir, "list").want(t, ctl.ExitOK, "list with -data")
+	d.ctl(map[string]string{"TAKEDOWN_DATA": dir, "TAKEDOWN_TOKEN": ""}, "", "dlq", "list").want(t, ctl.ExitOK, "dlq list with TAKEDOWN_DATA")
+	d.ctl(nil, "", "-data", t.TempDir(), "list").want(t, ctl.ExitUnauthorized, "list with an empty data dir")
+}
