@@ -95,24 +95,33 @@ func (s *Scheduler) Schedule(ctx context.Context, caseID string, at time.Time) e
 	return nil
 }
 
+// publishWindow bounds the asynchronous publishes in flight, well under
+// the connection's limit of outstanding acks.
+const publishWindow = 1000
+
 // ScheduleMany schedules many cases with asynchronous publishes, for the
 // sweeper and for bulk loads.
 func (s *Scheduler) ScheduleMany(ctx context.Context, due []Due) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(due))
-	for _, d := range due {
-		f, err := s.js.PublishMsgAsync(scheduleMsg(d.CaseID, d.At))
-		if err != nil {
-			return fmt.Errorf("schedule check of case %s: %w", d.CaseID, err)
+	futures := make([]jetstream.PubAckFuture, 0, min(len(due), publishWindow))
+	for len(due) > 0 {
+		chunk := due[:min(len(due), publishWindow)]
+		due = due[len(chunk):]
+		futures = futures[:0]
+		for _, d := range chunk {
+			f, err := s.js.PublishMsgAsync(scheduleMsg(d.CaseID, d.At))
+			if err != nil {
+				return fmt.Errorf("schedule check of case %s: %w", d.CaseID, err)
+			}
+			futures = append(futures, f)
 		}
-		futures = append(futures, f)
-	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("schedule checks: %w", err)
-		case <-ctx.Done():
-			return fmt.Errorf("schedule checks: %w", ctx.Err())
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fmt.Errorf("schedule checks: %w", err)
+			case <-ctx.Done():
+				return fmt.Errorf("schedule checks: %w", ctx.Err())
+			}
 		}
 	}
 	return nil

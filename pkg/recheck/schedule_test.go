@@ -8,20 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/natstest"
-	"github.com/takedownd/takedownd/pkg/store"
 )
-
-func openStore(tb testing.TB, js jetstream.JetStream, now func() time.Time) *store.Store {
-	tb.Helper()
-	retry := broker.Retrier{CallTimeout: 5 * time.Second, Attempts: 3, Backoff: 50 * time.Millisecond}
-	st, err := store.Open(tb.Context(), js, store.Options{Retry: retry, Now: now, Log: discardLogger()})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	return st
-}
 
 // dueConsumer reads fired checks the way Recheck does, for tests that
 // look at the schedules alone.
@@ -60,7 +48,7 @@ func fetchDue(tb testing.TB, cons jetstream.Consumer, n int, wait time.Duration)
 func TestScheduleFiresReplacesAndCancels(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
-	st := openStore(t, ns.JS, time.Now)
+	st := openStore(t, ns, time.Now)
 	s, err := NewScheduler(t.Context(), st)
 	if err != nil {
 		t.Fatalf("new scheduler: %v", err)
@@ -122,7 +110,7 @@ func TestScheduleSurvivesRestart(t *testing.T) {
 	fire := time.Now().Add(2 * time.Second)
 	func() {
 		ns := natstest.StartIn(t, dir)
-		st := openStore(t, ns.JS, time.Now)
+		st := openStore(t, ns, time.Now)
 		s, err := NewScheduler(t.Context(), st)
 		if err != nil {
 			t.Fatalf("new scheduler: %v", err)
