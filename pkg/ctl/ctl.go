@@ -55,15 +55,23 @@ func (e Env) now() time.Time {
 }
 
 // exitError carries the exit code decided where the error was first seen.
+// complete marks a usage error whose message already says all there is
+// (an invalid report), so no pointer to the help follows it.
 type exitError struct {
-	code int
-	err  error
+	code     int
+	err      error
+	complete bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// invalidReport is a usage error for reports that failed validation.
+func invalidReport(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...), complete: true}
+}
 
 func usagef(format string, args ...any) error {
 	return withCode(ExitUsage, fmt.Errorf(format, args...))
@@ -111,7 +119,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	fmt.Fprintln(env.Stderr, "takedownctl:", err)
 	code := exitCode(err)
-	if code == ExitUsage && !errors.Is(err, errInvalidReport) {
+	var ee *exitError
+	if code == ExitUsage && !(errors.As(err, &ee) && ee.complete) {
 		fmt.Fprintln(env.Stderr, "run 'takedownctl help' for usage")
 	}
 	return code

@@ -225,7 +225,7 @@ func runDLQResubmit(ctx context.Context, c *cli, args []string) error {
 	}
 	r, err := takedown.DecodeReport(data, 0)
 	if err != nil {
-		return withCode(ExitUsage, fmt.Errorf("%w: dead letter %d, not re-submitted: %w", errInvalidReport, dl.Seq, err))
+		return invalidReport("dead letter %d not re-submitted: %w", dl.Seq, err)
 	}
 	subject := c.conn.subject
 	if !c.conn.subjectChosen(fs) && dl.OrigSubj != "" {

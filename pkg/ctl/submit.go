@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,10 +15,6 @@ import (
 
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
-
-// errInvalidReport marks a report that failed local validation: the
-// message already names every problem, so no usage hint follows it.
-var errInvalidReport = errors.New("invalid report")
 
 // reportFlags are the report fields given on the command line; they apply
 // to every URL submitted in one call.
@@ -194,8 +189,7 @@ func runSubmit(ctx context.Context, c *cli, args []string) error {
 		for _, p := range problems {
 			fmt.Fprintln(c.env.Stderr, p)
 		}
-		return withCode(ExitUsage, fmt.Errorf("%w: %d of %d reports are invalid; nothing was published",
-			errInvalidReport, len(problems), len(problems)+len(reports)))
+		return invalidReport("%d of %d reports are invalid; nothing was published", len(problems), len(problems)+len(reports))
 	}
 	if len(reports) == 0 {
 		return usagef("no reports in %s", *file)
