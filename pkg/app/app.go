@@ -45,6 +45,9 @@ type App struct {
 	apiLn   net.Listener
 	runners []namedRunner
 	cleanup cleanups
+	// onNoticed starts re-checks for a case whose notice went out; the
+	// recheck wiring sets it, the notify stage calls it.
+	onNoticed func(ctx context.Context, caseID string, at time.Time) error
 }
 
 // addRunner registers a long-running part, started by Run.

@@ -2,11 +2,153 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
 
+	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/notice"
+	"github.com/takedownd/takedownd/pkg/notify"
+	"github.com/takedownd/takedownd/pkg/notify/outbox"
+	"github.com/takedownd/takedownd/pkg/notify/smtp"
+	"github.com/takedownd/takedownd/pkg/notify/webhook"
+	"github.com/takedownd/takedownd/pkg/route"
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// addNotify wires the notify stage into the daemon.
-func (a *App) addNotify(ctx context.Context, retry broker.Retrier) error {
+// addNotify wires routing, batching and delivery: SMTP when a relay is
+// configured, else the outbox directory, and webhooks for partners.
+func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
+	cfg := a.cfg.Notify
+	log := a.log.With("component", "notify")
+	partners, err := route.LoadPartners(a.cfg.Route.PartnersFile)
+	if err != nil {
+		return err
+	}
+	delete(partners, a.cfg.Route.HotlineCountry)
+	policy := route.Policy{
+		HotlineCountry: a.cfg.Route.HotlineCountry, DomesticLang: a.cfg.Route.DomesticLang,
+		AbroadWithoutPartner: a.cfg.Route.AbroadWithoutPartner, CDNNotice: a.cfg.Route.CDNNotice, Partners: partners,
+	}
+	rcfg := notice.Config{TemplateDir: cfg.TemplatesDir, PlainReplyTo: cfg.PlainReplyTo}
+	if cfg.DKIM.KeyFile != "" {
+		signer, err := notice.LoadDKIMKey(cfg.DKIM.KeyFile)
+		if err != nil {
+			return err
+		}
+		rcfg.DKIM = &notice.DKIM{Domain: cfg.DKIM.Domain, Selector: cfg.DKIM.Selector, Signer: signer}
+	}
+	renderer, err := notice.NewRenderer(rcfg)
+	if err != nil {
+		return err
+	}
+	mailer, err := a.mailer(cfg.SMTP)
+	if err != nil {
+		return err
+	}
+	webhooks := map[string]notify.Forwarder{}
+	for country, p := range partners {
+		if p.Channel != "webhook" || p.Address == "" || p.Disabled {
+			continue
+		}
+		secret := os.Getenv(p.SecretEnv)
+		if secret == "" {
+			return fmt.Errorf("partner %s (%s): webhook secret: environment variable %q is not set", p.Name, country, p.SecretEnv)
+		}
+		fw, err := webhook.New(webhook.Config{URL: p.Address, Secret: []byte(secret)}, nil, log, a.now)
+		if err != nil {
+			return fmt.Errorf("partner %s: %w", p.Name, err)
+		}
+		webhooks[country] = webhookForwarder{fw}
+	}
+	stage, err := notify.New(ctx, a.store, notify.Options{
+		Config: cfg, Policy: policy, Renderer: renderer, Mailer: mailer, Webhooks: webhooks,
+		OnNoticed: func(ctx context.Context, caseID string, at time.Time) error {
+			if a.onNoticed == nil {
+				return nil
+			}
+			return a.onNoticed(ctx, caseID, at)
+		},
+		Now: a.now, Log: log, RouteWorkers: a.cfg.Route.Workers,
+	})
+	if err != nil {
+		return err
+	}
+	a.addRunner("notify", stage)
+	a.api.Handle("GET /v1/notices/{ref}", api.RoleReader, func(w http.ResponseWriter, r *http.Request) error {
+		rec, err := stage.Notice(r.Context(), r.PathValue("ref"))
+		if err != nil {
+			return err
+		}
+		api.WriteJSON(w, http.StatusOK, rec)
+		return nil
+	})
+	a.api.Handle("GET /v1/review", api.RoleReader, func(w http.ResponseWriter, r *http.Request) error {
+		cases, next, err := a.store.List(r.Context(), store.ListFilter{State: takedown.StateReview, After: r.URL.Query().Get("cursor"), Limit: a.cfg.API.MaxPageSize})
+		if err != nil {
+			return err
+		}
+		if cases == nil {
+			cases = []takedown.Case{}
+		}
+		api.WriteJSON(w, http.StatusOK, api.CaseList{Cases: cases, NextCursor: next})
+		return nil
+	})
 	return nil
+}
+
+// mailer is the SMTP relay, or the outbox when no relay is configured.
+func (a *App) mailer(cfg config.SMTP) (notify.Mailer, error) {
+	if cfg.Host == "" {
+		ob, err := outbox.New(a.cfg.DataDir, a.log.With("component", "outbox"))
+		if err != nil {
+			return nil, err
+		}
+		a.log.Info("no smtp relay configured: notices are written to the outbox, nothing is sent", "dir", ob.Dir())
+		return ob, nil
+	}
+	scfg := smtp.Config{
+		Host: cfg.Host, Port: cfg.Port, TLS: smtp.TLSMode(cfg.TLS), HeloName: cfg.HeloName,
+		Username: cfg.Username, CommandTimeout: cfg.CommandTimeout, MessageTimeout: cfg.MessageTimeout, PoolSize: cfg.PoolSize,
+	}
+	if cfg.Password.IsSet() {
+		pw, err := cfg.Password.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("notify.smtp.password: %w", err)
+		}
+		scfg.Password = pw
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("notify.smtp.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("notify.smtp.ca_file: no certificates in %s", cfg.CAFile)
+		}
+		scfg.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	sender, err := smtp.New(scfg, a.log.With("component", "smtp"), a.now)
+	if err != nil {
+		return nil, err
+	}
+	a.cleanup.add("smtp", sender.Close)
+	a.log.Info("notices go to the smtp relay", "relay", cfg.Host, "tls", strings.ToLower(cfg.TLS))
+	return sender, nil
+}
+
+// webhookForwarder adapts the webhook package's result to the stage.
+type webhookForwarder struct{ fw *webhook.Forwarder }
+
+func (w webhookForwarder) Forward(ctx context.Context, ref string, body []byte) (bool, error) {
+	res := w.fw.Forward(ctx, ref, body)
+	return res.Retry, res.Err
 }

@@ -106,3 +106,11 @@ func (c *Case) MoveTo(next State, reason string, at time.Time) error {
 	c.State, c.StateReason, c.UpdatedAt = next, reason, at
 	return nil
 }
+
+// CheckCount is how many re-checks the case had.
+func (c *Case) CheckCount() int {
+	if c.Checks == nil {
+		return 0
+	}
+	return c.Checks.Checks
+}

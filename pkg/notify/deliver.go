@@ -1,0 +1,218 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/notice"
+	"github.com/takedownd/takedownd/pkg/notify/smtp"
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// deliver makes one delivery attempt of a sealed notice and records what
+// happened on the notice. retryIn > 0 asks for another attempt later.
+func (s *Stage) deliver(ctx context.Context, rec Record) (retryIn time.Duration, err error) {
+	n := s.noticeOf(rec)
+	attempt := rec.Attempts + 1
+	switch rec.Channel {
+	case "email":
+		msg, err := s.opts.Renderer.Render(n)
+		if err != nil {
+			return 0, s.fail(ctx, rec.Ref, "render notice: "+err.Error(), true)
+		}
+		res := s.opts.Mailer.Send(ctx, s.cfg.From, []string{rec.To}, msg.Raw)
+		switch {
+		case len(res.Accepted()) > 0:
+			return 0, s.succeed(ctx, rec.Ref, attempt, "accepted: "+replyOf(res))
+		case len(res.Permanent()) > 0:
+			return 0, s.fail(ctx, rec.Ref, replyOf(res), true)
+		default:
+			return s.retryLater(ctx, rec.Ref, attempt, replyOf(res))
+		}
+	case "webhook", "nats":
+		body, err := notice.ForwardJSON(n, !s.cfg.PlainReplyTo)
+		if err != nil {
+			return 0, s.fail(ctx, rec.Ref, "encode forward: "+err.Error(), true)
+		}
+		if rec.Channel == "nats" {
+			m := nats.NewMsg(rec.To)
+			m.Data = body
+			m.Header.Set(jetstream.MsgIDHeader, rec.Ref)
+			if _, err := s.js.PublishMsg(ctx, m); err != nil {
+				return s.retryLater(ctx, rec.Ref, attempt, "publish forward: "+err.Error())
+			}
+			return 0, s.succeed(ctx, rec.Ref, attempt, "published to "+rec.To)
+		}
+		fw := s.opts.Webhooks[rec.Partner]
+		if fw == nil {
+			return 0, s.fail(ctx, rec.Ref, "no webhook configured for partner "+rec.Partner, true)
+		}
+		retry, err := fw.Forward(ctx, rec.Ref, body)
+		switch {
+		case err == nil:
+			return 0, s.succeed(ctx, rec.Ref, attempt, "accepted by partner webhook")
+		case retry:
+			return s.retryLater(ctx, rec.Ref, attempt, err.Error())
+		default:
+			return 0, s.fail(ctx, rec.Ref, err.Error(), true)
+		}
+	}
+	return 0, s.fail(ctx, rec.Ref, "unknown channel "+rec.Channel, true)
+}
+
+func replyOf(res smtp.Result) string {
+	var parts []string
+	for _, r := range res.Recipients {
+		parts = append(parts, fmt.Sprintf("%d %s", r.Code, r.Reply))
+	}
+	if res.Err != nil && len(parts) == 0 {
+		parts = append(parts, res.Err.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (s *Stage) succeed(ctx context.Context, ref string, attempt int, outcome string) error {
+	_, err := s.rec.update(ctx, ref, func(r *Record) error {
+		if r.State != StateSending {
+			return errUnchanged
+		}
+		r.State, r.Outcome, r.Attempts, r.DoneAt = StateSent, outcome, attempt, s.now().UTC()
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	s.log.Info("notice delivered", "notice", ref, "attempt", attempt)
+	return err
+}
+
+// retryLater records a temporary failure; after MaxAttempts the notice is
+// failed for good, so a relay that never recovers is noticed by a person.
+func (s *Stage) retryLater(ctx context.Context, ref string, attempt int, why string) (time.Duration, error) {
+	if attempt >= s.cfg.MaxAttempts {
+		s.log.Error("notice gave up after temporary failures", "notice", ref, "attempt", attempt, "err", why)
+		return 0, s.fail(ctx, ref, fmt.Sprintf("gave up after %d attempts: %s", attempt, why), false)
+	}
+	_, err := s.rec.update(ctx, ref, func(r *Record) error {
+		r.Attempts, r.LastError = attempt, why
+		return nil
+	})
+	s.log.Warn("notice not delivered, will retry", "notice", ref, "attempt", attempt, "err", why)
+	return s.backoff(attempt), err
+}
+
+// recordOutcome writes a finished notice onto each of its cases: the
+// notice reference's outcome, the state (noticed or forwarded), an event,
+// and — when a contact refused for good — a new routing to the next one.
+// Event ids make it safe to run again after a crash.
+func (s *Stage) recordOutcome(ctx context.Context, rec Record) error {
+	if rec.State != StateSent && rec.State != StateFailed {
+		return nil
+	}
+	first := rec.Kind == string(notice.KindFirst) || rec.Kind == string(notice.KindForward)
+	for _, it := range rec.Items {
+		var ev takedown.Event
+		var reroute bool
+		_, err := s.store.Update(ctx, it.CaseID, func(c *takedown.Case) ([]takedown.Event, error) {
+			ev, reroute = s.outcomeEvent(c, rec, first)
+			changed := false
+			for i := range c.Notices {
+				n := &c.Notices[i]
+				if n.Ref == rec.Ref && n.Outcome == "sending" {
+					n.Outcome, n.MessageID, changed = outcomeWord(rec), rec.MessageID, true
+				}
+			}
+			if !changed {
+				return []takedown.Event{ev}, store.ErrNoChange
+			}
+			if ev.To != "" && ev.To != c.State {
+				if err := c.MoveTo(ev.To, ev.Reason, s.now().UTC()); err != nil {
+					return nil, err
+				}
+			}
+			if reroute {
+				c.Routing.Failing = append(c.Routing.Failing, strings.ToLower(rec.To))
+			}
+			return []takedown.Event{ev}, nil
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		var te *takedown.TransitionError
+		if errors.As(err, &te) {
+			// The case moved on meanwhile (closed, removed): the outcome
+			// is still on the notice record; nothing to change here.
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if reroute {
+			if err := s.store.Enqueue(ctx, store.StageRoute, it.CaseID, "route-"+it.CaseID+"-after-"+rec.Ref, nil); err != nil {
+				return err
+			}
+		}
+		if rec.State == StateSent && rec.Kind != string(notice.KindReminder) && rec.Kind != string(notice.KindEscalation) && s.opts.OnNoticed != nil {
+			if err := s.opts.OnNoticed(ctx, it.CaseID, rec.SentAt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func outcomeWord(rec Record) string {
+	if rec.State == StateSent {
+		return "sent"
+	}
+	return "failed"
+}
+
+// outcomeEvent is the event a finished notice leaves on a case, with the
+// state it moves the case to ("" to stay).
+func (s *Stage) outcomeEvent(c *takedown.Case, rec Record, first bool) (takedown.Event, bool) {
+	data := map[string]any{"notice": rec.Ref, "channel": rec.Channel, "to": rec.To, "kind": rec.Kind, "level": rec.Level, "message_id": rec.MessageID, "outcome": rec.Outcome}
+	ev := takedown.Event{CaseID: c.ID, Actor: "notify", From: c.State}
+	reroute := false
+	if rec.State == StateSent {
+		ev.ID = "sent-" + rec.Ref + "-" + c.ID
+		switch rec.Kind {
+		case string(notice.KindForward):
+			ev.Type, ev.To, ev.Reason = takedown.EventForwarded, takedown.StateForwarded, "forwarded to partner hotline "+rec.To
+		case string(notice.KindReminder):
+			ev.Type, ev.Reason = takedown.EventReminder, fmt.Sprintf("reminder %d sent to %s", rec.Reminder, rec.To)
+		case string(notice.KindEscalation):
+			ev.Type, ev.Reason = takedown.EventEscalated, "escalated to the "+rec.Level+" ("+rec.To+")"
+		default:
+			ev.Type, ev.Reason = takedown.EventNoticed, rec.Kind+" notice accepted for "+rec.To
+			if c.State == takedown.StateRouted || c.State == takedown.StateEnriched || c.State == takedown.StateReview {
+				ev.To = takedown.StateNoticed
+			}
+		}
+		if ev.To == "" {
+			ev.To = c.State
+		}
+		return ev.WithData(data), false
+	}
+	ev.ID = "failed-" + rec.Ref + "-" + c.ID
+	ev.Type, ev.Reason, ev.To = takedown.EventNoticeFailed, "notice to "+rec.To+" failed: "+rec.Outcome, c.State
+	if rec.Channel != "email" {
+		ev.Type = takedown.EventForwardFailed
+	}
+	if first && c.State == takedown.StateRouted {
+		if strings.HasPrefix(rec.Outcome, "permanent:") && rec.Channel == "email" && c.Routing != nil {
+			// The contact refused for good: route again; Decide skips it.
+			ev.To, reroute = takedown.StateEnriched, true
+		} else {
+			ev.To = takedown.StateReview
+		}
+	}
+	return ev.WithData(data), reroute
+}

@@ -1,0 +1,211 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/notice"
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// maxNak bounds one wait of a flush message; a longer batching window or
+// send window is waited out in several steps.
+const maxNak = time.Hour
+
+// handleFlush sends a notice when its window has passed. The notice moves
+// open → sending (items fixed, recorded on every case) → sent or failed;
+// a redelivery resumes where the last attempt stopped.
+func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
+	ref := store.CaseOfWork(msg.Subject())
+	rec, _, err := s.rec.get(ctx, ref)
+	if errors.Is(err, errNoRecord) {
+		_ = msg.TermWithReason("notice not found")
+		return
+	}
+	if err != nil {
+		_ = msg.NakWithDelay(s.backoff(1))
+		return
+	}
+	if rec.State == StateOpen {
+		if wait := rec.DueAt.Sub(s.now()); wait > 0 {
+			_ = msg.NakWithDelay(min(wait, maxNak))
+			return
+		}
+		if rec, err = s.seal(ctx, rec); err != nil {
+			s.log.Warn("seal notice, will retry", "notice", ref, "err", err)
+			_ = msg.NakWithDelay(s.backoff(1))
+			return
+		}
+	}
+	if rec.State == StateSending {
+		retryIn, err := s.deliver(ctx, rec)
+		if err != nil {
+			s.log.Warn("deliver notice, will retry", "notice", ref, "err", err)
+			_ = msg.NakWithDelay(s.backoff(1))
+			return
+		}
+		if retryIn > 0 {
+			_ = msg.NakWithDelay(retryIn)
+			return
+		}
+		if rec, _, err = s.rec.get(ctx, ref); err != nil {
+			_ = msg.NakWithDelay(s.backoff(1))
+			return
+		}
+	}
+	if err := s.recordOutcome(ctx, rec); err != nil {
+		s.log.Warn("record notice outcome, will retry", "notice", ref, "err", err)
+		_ = msg.NakWithDelay(s.backoff(1))
+		return
+	}
+	_ = msg.Ack()
+}
+
+// seal fixes the notice's URLs. Cases that closed or whose contact changed
+// are dropped, and so is a case that already had its first notice to this
+// recipient; on every other case the notice is recorded before anything is
+// sent, so a crash after sending cannot lead to a second, different notice.
+func (s *Stage) seal(ctx context.Context, rec Record) (Record, error) {
+	now := s.now().UTC()
+	sentAt := now
+	var items []Item
+	var dropped []string
+	for _, id := range rec.Cases {
+		ref := takedown.NoticeRef{Ref: rec.Ref, Kind: rec.Kind, Level: rec.Level, Channel: rec.Channel, To: rec.To, At: sentAt, Outcome: "sending"}
+		var keep bool
+		c, err := s.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
+			keep = false
+			switch {
+			case slices.ContainsFunc(c.Notices, func(n takedown.NoticeRef) bool { return n.Ref == rec.Ref }):
+				keep = true
+				return nil, store.ErrNoChange
+			case !c.State.Open() || c.State == takedown.StateRemoved:
+				return nil, store.ErrNoChange
+			case rec.Kind == string(notice.KindFirst) || rec.Kind == string(notice.KindForward):
+				if !stillRoutedTo(*c, rec) || alreadyNoticed(*c, rec) {
+					return nil, store.ErrNoChange
+				}
+			}
+			keep = true
+			c.Notices = append(c.Notices, ref)
+			return nil, nil
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			dropped = append(dropped, id)
+			continue
+		}
+		if err != nil {
+			return rec, err
+		}
+		if !keep {
+			dropped = append(dropped, id)
+			continue
+		}
+		items = append(items, itemOf(c, rec))
+	}
+	return s.rec.update(ctx, rec.Ref, func(r *Record) error {
+		if r.State != StateOpen {
+			return errUnchanged
+		}
+		r.Items, r.Dropped, r.SentAt = items, dropped, sentAt
+		r.State = StateSending
+		if len(items) == 0 {
+			r.State, r.Outcome, r.DoneAt = StateDropped, "every URL closed or moved before sending", now
+		}
+		deadline := s.cfg.Deadline
+		if r.Level == string(notice.LevelAuthority) && s.cfg.Authority.Deadline > 0 {
+			deadline = s.cfg.Authority.Deadline
+		}
+		r.DeadlineAt = sentAt.Add(deadline)
+		if r.Channel == "email" {
+			r.MessageID = notice.MessageID(r.Ref, s.messageIDDomain())
+		}
+		return nil
+	})
+}
+
+func alreadyNoticed(c takedown.Case, rec Record) bool {
+	return slices.ContainsFunc(c.Notices, func(n takedown.NoticeRef) bool {
+		return n.Ref != rec.Ref && n.Kind == rec.Kind && n.To == rec.To && n.Outcome != "failed"
+	})
+}
+
+func itemOf(c takedown.Case, rec Record) Item {
+	it := Item{
+		CaseID: c.ID, URL: c.URL, ConfirmedAt: c.FirstConfirmedAt(), Classification: string(c.Classification),
+		Hashes: c.Hashes, Reappeared: rec.Kind == string(notice.KindReappeared),
+	}
+	for _, r := range c.Reports {
+		it.ReportIDs = append(it.ReportIDs, r.ReportID)
+		if it.MediaType == "" {
+			it.MediaType = r.MediaType
+		}
+	}
+	if c.Enrichment != nil {
+		for _, a := range c.Enrichment.Addresses {
+			it.IPs = append(it.IPs, a.IP)
+		}
+	}
+	for _, n := range c.Notices {
+		if n.Kind == string(notice.KindFirst) && n.Outcome == "sent" {
+			it.FirstNoticedAt = n.At
+			break
+		}
+	}
+	return it
+}
+
+// noticeOf turns a sealed record into what the renderer needs.
+func (s *Stage) noticeOf(rec Record) notice.Notice {
+	n := notice.Notice{
+		Ref: rec.Ref, Kind: notice.Kind(rec.Kind), Lang: rec.Lang, Level: notice.Level(rec.Level),
+		From: s.cfg.From, To: []string{rec.To}, Hotline: s.hotline, DeadlineAt: rec.DeadlineAt,
+		SentAt: rec.SentAt, Reminder: rec.Reminder, PrevRef: rec.PrevRef,
+	}
+	if rec.Channel != "email" {
+		n.To = []string{s.cfg.From} // a forward's body names the partner; the address field is ours
+	}
+	for _, it := range rec.Items {
+		n.Items = append(n.Items, notice.Item{
+			CaseID: it.CaseID, URL: it.URL, IPs: it.IPs, ConfirmedAt: it.ConfirmedAt,
+			Classification: it.Classification, MediaType: it.MediaType,
+			Hashes:    notice.Hashes{MD5: it.Hashes.MD5, SHA1: it.Hashes.SHA1, SHA256: it.Hashes.SHA256},
+			ReportIDs: it.ReportIDs, FirstNoticedAt: it.FirstNoticedAt, Reappeared: it.Reappeared,
+		})
+	}
+	return n
+}
+
+func (s *Stage) messageIDDomain() string {
+	if i := len(s.cfg.From) - 1; i > 0 {
+		for j := i; j >= 0; j-- {
+			if s.cfg.From[j] == '@' {
+				return s.cfg.From[j+1:]
+			}
+		}
+	}
+	return "takedownd.invalid"
+}
+
+// fail records a notice as failed for good with the reason.
+func (s *Stage) fail(ctx context.Context, ref, outcome string, permanent bool) error {
+	_, err := s.rec.update(ctx, ref, func(r *Record) error {
+		if r.State != StateSending {
+			return errUnchanged
+		}
+		r.State, r.Outcome, r.DoneAt = StateFailed, outcome, s.now().UTC()
+		if permanent {
+			r.Outcome = "permanent: " + outcome
+		}
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,153 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/notice"
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// handleFollowUp sends what re-checks ask for: a reminder, an escalation
+// to the next party up the chain, or word that the material reappeared.
+func (s *Stage) handleFollowUp(ctx context.Context, msg jetstream.Msg) {
+	id := store.CaseOfWork(msg.Subject())
+	var req takedown.NotifyRequest
+	if err := json.Unmarshal(msg.Data(), &req); err != nil {
+		s.log.Error("notify request not understood", "case_id", id, "err", err)
+		_ = msg.TermWithReason("bad notify request")
+		return
+	}
+	if err := s.followUp(ctx, id, req); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			_ = msg.TermWithReason("case not found")
+			return
+		}
+		s.log.Warn("queue follow-up notice, will retry", "case_id", id, "err", err)
+		_ = msg.NakWithDelay(s.backoff(1))
+		return
+	}
+	_ = msg.Ack()
+}
+
+func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequest) error {
+	c, _, err := s.store.GetCase(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.Routing == nil {
+		return s.noRecipient(ctx, c, req, "the case was never routed")
+	}
+	rec := Record{Kind: req.Kind, Level: req.Level, Lang: c.Routing.Lang, Channel: "email", Reminder: req.Reminder}
+	if rec.Level == "" {
+		rec.Level = string(notice.LevelHoster)
+	}
+	if rec.Lang == "" {
+		rec.Lang = "en"
+	}
+	for _, n := range c.Notices {
+		if (n.Kind == string(notice.KindFirst) || n.Kind == string(notice.KindForward)) && n.Outcome == "sent" {
+			rec.PrevRef = n.Ref
+			break
+		}
+	}
+	switch rec.Level {
+	case string(notice.LevelHoster), string(notice.LevelPartner), string(notice.LevelCDN):
+		first := firstRecipient(c)
+		if first.To == "" {
+			return s.noRecipient(ctx, c, req, "no working contact left")
+		}
+		rec.Channel, rec.To, rec.Partner, rec.Level = first.Channel, first.To, first.Partner, first.Level
+	case string(notice.LevelUpstream):
+		rec.To = contactWithRole(c, "upstream")
+	case string(notice.LevelRegistrar):
+		if e := c.Enrichment; e != nil && e.Registrar != nil && e.Registrar.Abuse != nil {
+			rec.To = e.Registrar.Abuse.Email
+		}
+	case string(notice.LevelAuthority):
+		rec.To, rec.Lang = s.cfg.Authority.Email, "nl"
+	}
+	if rec.To == "" {
+		return s.noRecipient(ctx, c, req, "no "+rec.Level+" contact known")
+	}
+	if rec.Kind == string(notice.KindReappeared) {
+		rec.Level = string(notice.LevelHoster)
+	}
+	now := s.now().UTC()
+	rec.Ref = fmt.Sprintf("TD-%s-%s%d", c.ID, refCode(rec), max(req.Reminder, c.CheckCount()))
+	rec.State, rec.OpenedAt, rec.Cases = StateOpen, now, []string{c.ID}
+	rec.DueAt = s.window.next(now, c.Priority == takedown.PriorityHigh || rec.Level == string(notice.LevelAuthority))
+	if err := s.rec.create(ctx, rec); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return err
+	}
+	return s.scheduleFlush(ctx, rec.Ref)
+}
+
+func refCode(rec Record) string {
+	switch rec.Kind {
+	case string(notice.KindReminder):
+		return "R"
+	case string(notice.KindReappeared):
+		return "A"
+	}
+	return "E" + string(rec.Level[0]-'a'+'A')
+}
+
+// firstRecipient is whom the case's first notice went to.
+func firstRecipient(c takedown.Case) Record {
+	d := c.Routing
+	switch d.Kind {
+	case takedown.RoutePartner:
+		for _, n := range c.Notices {
+			if n.Kind == string(notice.KindForward) {
+				return Record{Channel: n.Channel, To: n.To, Partner: d.Country, Level: string(notice.LevelPartner)}
+			}
+		}
+	case takedown.RouteHoster, takedown.RouteCDN:
+		level := string(notice.LevelHoster)
+		if d.Kind == takedown.RouteCDN {
+			level = string(notice.LevelCDN)
+		}
+		for _, ct := range d.Contacts {
+			if !containsFold(d.Failing, ct.Email) {
+				return Record{Channel: "email", To: ct.Email, Level: level}
+			}
+		}
+	}
+	return Record{}
+}
+
+func contactWithRole(c takedown.Case, role string) string {
+	if c.Enrichment == nil {
+		return ""
+	}
+	for _, ct := range c.Enrichment.Contacts {
+		if ct.Role == role && !containsFold(routingFailing(c), ct.Email) {
+			return ct.Email
+		}
+	}
+	return ""
+}
+
+func routingFailing(c takedown.Case) []string {
+	if c.Routing == nil {
+		return nil
+	}
+	return c.Routing.Failing
+}
+
+// noRecipient records that a follow-up could not be sent to anyone, so a
+// person sees it on the timeline instead of the step vanishing.
+func (s *Stage) noRecipient(ctx context.Context, c takedown.Case, req takedown.NotifyRequest, why string) error {
+	ev := takedown.Event{
+		ID: fmt.Sprintf("nofollowup-%s-%s-%s-%d", c.ID, req.Kind, req.Level, req.Reminder), CaseID: c.ID,
+		Type: takedown.EventNoticeFailed, Actor: "notify", Reason: fmt.Sprintf("%s (%s) not sent: %s", req.Kind, req.Level, why),
+	}
+	s.log.Warn("follow-up notice has no recipient", "case_id", c.ID, "kind", req.Kind, "level", req.Level)
+	return s.store.AppendEvents(ctx, ev)
+}

@@ -1,0 +1,305 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/natstest"
+	"github.com/takedownd/takedownd/pkg/notice"
+	"github.com/takedownd/takedownd/pkg/notify/smtp"
+	"github.com/takedownd/takedownd/pkg/route"
+	"github.com/takedownd/takedownd/pkg/simnet/smtpsim"
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+type harness struct {
+	t       *testing.T
+	stage   *Stage
+	store   *store.Store
+	relay   *smtpsim.Server
+	seq     atomic.Uint64
+	noticed sync.Map // case id -> count of OnNoticed calls
+}
+
+func newHarness(t *testing.T, mut func(*config.Notify), wrap func(Mailer) Mailer) *harness {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ns := natstest.Start(t)
+	st, err := store.Open(t.Context(), ns.JS, store.Options{Retry: broker.Retrier{CallTimeout: 5 * time.Second, Attempts: 3, Backoff: 100 * time.Millisecond}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := smtpsim.New(smtpsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { relay.Close() })
+	sender, err := smtp.New(smtp.Config{Host: relay.Host(), Port: relay.Port(), TLS: smtp.TLSNone, HeloName: "takedownd.test", CommandTimeout: 2 * time.Second, MessageTimeout: 5 * time.Second}, log, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sender.Close() })
+	cfg := config.Default().Notify
+	cfg.BatchWindow = 400 * time.Millisecond
+	cfg.RetryBackoff = []time.Duration{50 * time.Millisecond}
+	if mut != nil {
+		mut(&cfg)
+	}
+	renderer, err := notice.NewRenderer(notice.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, store: st, relay: relay}
+	var mailer Mailer = sender
+	if wrap != nil {
+		mailer = wrap(sender)
+	}
+	h.stage, err = New(t.Context(), st, Options{
+		Config: cfg, Renderer: renderer, Mailer: mailer, Now: time.Now, Log: log, RouteWorkers: 4,
+		Policy: route.Policy{HotlineCountry: "NL", DomesticLang: "nl", AbroadWithoutPartner: route.AbroadNotice, CDNNotice: true},
+		OnNoticed: func(_ context.Context, id string, _ time.Time) error {
+			v, _ := h.noticed.LoadOrStore(id, new(atomic.Int32))
+			v.(*atomic.Int32).Add(1)
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.stage.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("stage stopped with error: %v", err)
+		}
+	})
+	return h
+}
+
+// enrichedCase stores a case as enrichment leaves it and asks for routing.
+func (h *harness) enrichedCase(url string, priority takedown.Priority, contacts ...string) string {
+	h.t.Helper()
+	id := store.CaseID(time.Now(), h.seq.Add(1))
+	e := &takedown.Enrichment{At: time.Now(), Host: "host.example.nl", Country: takedown.CountryDecision{Country: "NL"},
+		Addresses: []takedown.AddressInfo{{IP: "192.0.2.10", Country: "NL"}}}
+	for _, c := range contacts {
+		e.Contacts = append(e.Contacts, takedown.Contact{Email: c, Role: "hoster", Source: takedown.Source{Kind: "rdap_ip"}})
+	}
+	c := takedown.Case{ID: id, URL: url, Host: "host.example.nl", State: takedown.StateEnriched, Priority: priority,
+		Classification: takedown.ClassA1, Enrichment: e, ReceivedAt: time.Now()}
+	c.AddReport(takedown.ReportRef{ReportID: "r-" + id, ConfirmedAt: time.Now().Add(-time.Hour), Classification: takedown.ClassA1, Priority: priority})
+	if _, err := h.store.CreateCase(h.t.Context(), c); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.store.Enqueue(h.t.Context(), store.StageRoute, id, "route-"+id, nil); err != nil {
+		h.t.Fatal(err)
+	}
+	return id
+}
+
+func (h *harness) waitMessages(n int) []smtpsim.Message {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if msgs := h.relay.Messages(); len(msgs) >= n {
+			return msgs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.t.Fatalf("relay got %d messages, want %d", len(h.relay.Messages()), n)
+	return nil
+}
+
+func (h *harness) waitState(id string, want takedown.State) takedown.Case {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var c takedown.Case
+	for time.Now().Before(deadline) {
+		c, _, _ = h.store.GetCase(h.t.Context(), id)
+		if c.State == want {
+			return c
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.t.Fatalf("case %s in state %s, want %s", id, c.State, want)
+	return c
+}
+
+func header(t *testing.T, raw []byte, key string) string {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("parse mail: %v", err)
+	}
+	return m.Header.Get(key)
+}
+
+func TestBatchOneNoticePerContactAndWindow(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, h.enrichedCase(fmt.Sprintf("http://host.example.nl/%d.jpg", i), takedown.PriorityNormal, "abuse@hoster.nl"))
+	}
+	other := h.enrichedCase("http://other.example.nl/x.jpg", takedown.PriorityNormal, "abuse@other.nl")
+	msgs := h.waitMessages(2)
+	for _, id := range append(ids, other) {
+		c := h.waitState(id, takedown.StateNoticed)
+		if len(c.Notices) != 1 || c.Notices[0].Outcome != "sent" || c.Notices[0].MessageID == "" {
+			t.Errorf("case %s notices = %+v", id, c.Notices)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got := len(h.relay.Messages()); got != 2 {
+		t.Fatalf("relay got %d messages, want one per contact (2)", got)
+	}
+	for _, m := range msgs {
+		xarfs := bytes.Count(m.Data, []byte("xarf-"))
+		switch m.To[0] {
+		case "abuse@hoster.nl":
+			if !bytes.Contains(m.Data, []byte("host.example.nl/4.jpg")) || xarfs < 5 {
+				t.Errorf("hoster notice lacks its 5 URLs (%d x-arf mentions)", xarfs)
+			}
+		case "abuse@other.nl":
+		default:
+			t.Errorf("mail to %v", m.To)
+		}
+		if header(t, m.Data, "Auto-Submitted") != "auto-generated" {
+			t.Error("notice lacks Auto-Submitted: auto-generated")
+		}
+	}
+	c, _, _ := h.store.GetCase(t.Context(), ids[0])
+	rec, err := h.stage.Notice(t.Context(), c.Notices[0].Ref)
+	if err != nil || len(rec.Items) != 5 || rec.State != StateSent {
+		t.Errorf("notice record: %+v, %v", rec, err)
+	}
+}
+
+func TestHighPrioritySkipsTheWindow(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = time.Hour }, nil)
+	urgent := h.enrichedCase("http://host.example.nl/urgent.jpg", takedown.PriorityHigh, "abuse@hoster.nl")
+	normal := h.enrichedCase("http://host.example.nl/normal.jpg", takedown.PriorityNormal, "abuse@hoster.nl")
+	h.waitMessages(1)
+	h.waitState(urgent, takedown.StateNoticed)
+	if c, _, _ := h.store.GetCase(t.Context(), normal); c.State != takedown.StateRouted {
+		t.Errorf("normal case state %s, want routed (waiting in its hour-long window)", c.State)
+	}
+}
+
+func TestPermanentFailureTriesNextContact(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, nil)
+	h.relay.SetFault("abuse@gone.nl", smtpsim.PermRcpt)
+	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@gone.nl", "noc@hoster.nl")
+	msgs := h.waitMessages(1)
+	if msgs[0].To[0] != "noc@hoster.nl" {
+		t.Errorf("delivered to %v, want the second contact", msgs[0].To)
+	}
+	c := h.waitState(id, takedown.StateNoticed)
+	if len(c.Notices) != 2 || c.Notices[0].Outcome != "failed" || c.Notices[1].Outcome != "sent" {
+		t.Errorf("notices = %+v, want failed then sent", c.Notices)
+	}
+	if c.Routing == nil || len(c.Routing.Failing) != 1 || c.Routing.Failing[0] != "abuse@gone.nl" {
+		t.Errorf("routing = %+v, want abuse@gone.nl failing", c.Routing)
+	}
+	tl, _ := h.store.Timeline(t.Context(), id)
+	var failed bool
+	for _, ev := range tl {
+		if ev.Type == takedown.EventNoticeFailed && strings.Contains(ev.Reason, "550") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("timeline lacks the 550 failure: %+v", tl)
+	}
+}
+
+func TestNoContactGoesToReview(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal)
+	c := h.waitState(id, takedown.StateReview)
+	if c.Routing == nil || !strings.Contains(c.Routing.Reason, "no working abuse contact") {
+		t.Errorf("routing = %+v", c.Routing)
+	}
+}
+
+// lostAck delivers every message but reports the first delivery as lost
+// (the connection dropped after the relay accepted DATA) — from the relay's
+// side exactly what a crash between sending and recording looks like.
+type lostAck struct {
+	Mailer
+	calls atomic.Int32
+}
+
+func (l *lostAck) Send(ctx context.Context, from string, rcpts []string, msg []byte) smtp.Result {
+	res := l.Mailer.Send(ctx, from, rcpts, msg)
+	if l.calls.Add(1) == 1 {
+		return smtp.Result{Recipients: []smtp.RecipientResult{{Rcpt: rcpts[0], Outcome: smtp.Temporary, Reply: "connection lost after DATA"}}}
+	}
+	return res
+}
+
+func TestResendAfterLostRecordIsTheSameMessage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, func(m Mailer) Mailer { return &lostAck{Mailer: m} })
+	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@hoster.nl")
+	msgs := h.waitMessages(2)
+	c := h.waitState(id, takedown.StateNoticed)
+	if !bytes.Equal(msgs[0].Data, msgs[1].Data) {
+		t.Error("the resend differs from the first send")
+	}
+	if a, b := header(t, msgs[0].Data, "Message-Id"), header(t, msgs[1].Data, "Message-Id"); a == "" || a != b {
+		t.Errorf("Message-IDs %q and %q, want one fixed id", a, b)
+	}
+	if len(c.Notices) != 1 {
+		t.Errorf("case lists %d notices, want 1", len(c.Notices))
+	}
+	tl, _ := h.store.Timeline(t.Context(), id)
+	var noticed int
+	for _, ev := range tl {
+		if ev.Type == takedown.EventNoticed {
+			noticed++
+		}
+	}
+	if noticed != 1 {
+		t.Errorf("%d noticed events, want 1", noticed)
+	}
+	if v, ok := h.noticed.Load(id); !ok || v.(*atomic.Int32).Load() < 1 {
+		t.Error("re-checks were not started")
+	}
+}
+
+func TestTemporaryFailureRetriesThenSucceeds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, nil)
+	h.relay.SetFault("abuse@busy.nl", smtpsim.TempRcpt)
+	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@busy.nl")
+	time.Sleep(300 * time.Millisecond)
+	c, _, _ := h.store.GetCase(t.Context(), id)
+	if c.State != takedown.StateRouted || len(h.relay.Messages()) != 0 {
+		t.Fatalf("state %s with %d messages while the relay says 450", c.State, len(h.relay.Messages()))
+	}
+	rec, err := h.stage.Notice(t.Context(), c.Notices[0].Ref)
+	if err != nil || rec.Attempts == 0 || !strings.Contains(rec.LastError, "450") {
+		t.Errorf("notice record %+v (%v), want attempts and the 450 recorded", rec, err)
+	}
+	h.relay.SetFault("abuse@busy.nl", smtpsim.OK)
+	h.waitMessages(1)
+	h.waitState(id, takedown.StateNoticed)
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Worker configures a stage's share of the work queue.
+type Worker struct {
+	Stage      string
+	Workers    int
+	AckWait    time.Duration
+	MaxDeliver int
+	Log        *slog.Logger
+	// Handle processes one unit of work and acks, naks or terms it.
+	Handle func(ctx context.Context, msg jetstream.Msg)
+}
+
+// RunWorker consumes takedown.work.<stage>.> with a durable consumer that
+// every replica shares, so each unit of work runs once, until ctx ends.
+// Then it drains: units already handed to a worker are finished (with a
+// context that outlives ctx) before it returns.
+func (s *Store) RunWorker(ctx context.Context, w Worker) error {
+	var cons jetstream.Consumer
+	name := "takedownd-" + w.Stage
+	err := s.opts.Retry.Do(ctx, "ensure consumer "+name, func(ctx context.Context) error {
+		var err error
+		cons, err = s.js.CreateOrUpdateConsumer(ctx, WorkStream, jetstream.ConsumerConfig{
+			Durable:       name,
+			Description:   "takedownd " + w.Stage + " stage",
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       w.AckWait,
+			MaxDeliver:    w.MaxDeliver,
+			MaxAckPending: w.Workers * 4,
+			FilterSubject: WorkPrefix + w.Stage + ".>",
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	work := make(chan jetstream.Msg, w.Workers)
+	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	var wg sync.WaitGroup
+	for range w.Workers {
+		wg.Go(func() {
+			for msg := range work {
+				w.Handle(workCtx, msg)
+			}
+		})
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
+		jetstream.PullMaxMessages(w.Workers*2),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+				w.Log.Warn("consume work", "stage", w.Stage, "err", err)
+			}
+		}))
+	if err != nil {
+		close(work)
+		wg.Wait()
+		return fmt.Errorf("consume %s work: %w", w.Stage, err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	<-cc.Closed()
+	close(work)
+	wg.Wait()
+	return nil
+}
+
+// CaseOfWork returns the case id a work subject names.
+func CaseOfWork(subject string) string {
+	for i := len(subject) - 1; i >= 0; i-- {
+		if subject[i] == '.' {
+			return subject[i+1:]
+		}
+	}
+	return subject
+}
