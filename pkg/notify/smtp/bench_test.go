@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 )
 
 // benchMessage renders a realistic notice of five URLs.
-func benchMessage(b *testing.B) []byte {
+func benchMessage(b testing.TB) []byte {
 	b.Helper()
 	r, err := notice.NewRenderer(notice.Config{})
 	if err != nil {
@@ -63,5 +64,31 @@ func BenchmarkSendPooled(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
+	}
+}
+
+// TestSendRenderedNotice sends a real rendered notice twice, as after a crash
+// between send and record: the relay sees the same Message-ID both times.
+func TestSendRenderedNotice(t *testing.T) {
+	t.Parallel()
+	msg := benchMessage(t)
+	sim := startSim(t, smtpsim.Options{StartTLS: true})
+	s := newSender(t, sim, func(c *Config) { c.TLS = TLSStartTLS })
+	for range 2 {
+		if res := s.Send(t.Context(), "abuse@hotline.example", []string{"abuse@hoster.example"}, msg); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	got := sim.Messages()
+	if len(got) != 2 {
+		t.Fatalf("relay kept %d messages, want 2", len(got))
+	}
+	for i, m := range got {
+		if !bytes.Equal(m.Data, msg) {
+			t.Errorf("message %d arrived changed", i)
+		}
+		if !bytes.Contains(m.Data, []byte("Message-Id: <TD-BENCH@hotline.example>")) {
+			t.Errorf("message %d lacks the fixed Message-ID", i)
+		}
 	}
 }
