@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
@@ -45,7 +46,12 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 	if err != nil {
 		return fmt.Errorf("enrich rdap cache: %w", err)
 	}
-	registry, err := rdap.New(rdapConfig(cfg.RDAP), log.With("part", "rdap"), a.now, nil, rdap.NewKVCache(kv))
+	// The default transport keeps two idle connections per server: with
+	// many workers asking one registry, every other query would pay a TLS
+	// handshake.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 2 * cfg.Workers
+	registry, err := rdap.New(rdapConfig(cfg.RDAP), log.With("part", "rdap"), a.now, &http.Client{Transport: transport}, rdap.NewKVCache(kv))
 	if err != nil {
 		return fmt.Errorf("enrich rdap: %w", err)
 	}
