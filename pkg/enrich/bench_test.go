@@ -184,7 +184,9 @@ func enrichAll(b *testing.B, e *Enricher, urls []urlnorm.URL, workers int) {
 					retries.Add(1)
 				}
 				if err != nil || len(enr.Contacts) == 0 || enr.Country.Country == "" {
-					failed.Do(func() { b.Errorf("enrich url %d: %v (%d contacts, country %q)", i, err, len(enr.Contacts), enr.Country.Country) })
+					failed.Do(func() {
+						b.Errorf("enrich url %d: %v (%d contacts, country %q)", i, err, len(enr.Contacts), enr.Country.Country)
+					})
 				}
 			}
 		})
