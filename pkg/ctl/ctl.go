@@ -142,6 +142,11 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		"show":   runShow,
 		"list":   runList,
 		"dlq":    runDLQ,
+		// review is the review queue: the cases routing could not send to
+		// anyone, which a person must decide on.
+		"review": func(ctx context.Context, c *cli, args []string) error {
+			return runList(ctx, c, append([]string{"-state", "review", "-all"}, args...))
+		},
 	}
 	name, rest := args[0], args[1:]
 	switch name {
@@ -151,7 +156,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return usagef("unknown command %q (want submit, show, list, dlq or help)", name)
+		return usagef("unknown command %q (want submit, show, list, review, dlq or help)", name)
 	}
 	return cmd(ctx, c, rest)
 }

@@ -17,6 +17,8 @@ Commands:
   list [-state S] [-since T] [-until T] [-limit N] [-cursor ID] [-all] [-urls] [-json]
                                    cases received in a time range, oldest first;
                                    prints the host of each case, or its URL with -urls
+  review [-urls] [-json]           the review queue: cases nobody could be told about
+                                   (the same as list -state review -all)
   dlq list [-after SEQ] [-limit N] [-all] [-json]
                                    rejected messages, with the reason
   dlq show SEQ [-json]             one rejected message: reason, headers, payload
