@@ -2,11 +2,61 @@ package app
 
 import (
 	"context"
+	"net/http"
+	"time"
 
+	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/probe"
+	"github.com/takedownd/takedownd/pkg/recheck"
 )
 
-// addRecheck wires the recheck stage into the daemon.
+// addRecheck wires re-checks: the prober, the schedule stream and its
+// consumers, the start hook the notify stage calls after a notice went
+// out, and POST /v1/cases/{id}/check for a check on demand.
 func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
+	cfg := a.cfg.Recheck
+	log := a.log.With("component", "recheck")
+	prober, err := probe.New(probeConfig(cfg.Probe), log, a.now, nil)
+	if err != nil {
+		return err
+	}
+	a.cleanup.add("prober", func() error { prober.Close(); return nil })
+	r, err := recheck.New(ctx, recheck.Options{Config: cfg, Store: a.store, Prober: prober, Retry: retry, Log: log, Now: a.now})
+	if err != nil {
+		return err
+	}
+	a.addRunner("recheck", r)
+	a.onNoticed = func(ctx context.Context, caseID string, at time.Time) error {
+		return recheck.Start(ctx, a.store, caseID, at)
+	}
+	a.api.Handle("POST /v1/cases/{id}/check", api.RoleAnalyst, a.requestCheck)
 	return nil
+}
+
+// requestCheck asks for an immediate check; it answers 202 once the
+// request is queued, since a probe may take up to the probe timeout.
+func (a *App) requestCheck(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	c, _, err := a.store.GetCase(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !recheck.Checkable(c.State) {
+		return api.Errorf(http.StatusConflict, "case %s is %s: nothing to check", id, c.State)
+	}
+	if err := recheck.RequestCheck(r.Context(), a.store, id, api.Caller(r)); err != nil {
+		return err
+	}
+	api.WriteJSON(w, http.StatusAccepted, map[string]string{"case_id": id, "status": "check requested"})
+	return nil
+}
+
+func probeConfig(p config.Probe) probe.Config {
+	return probe.Config{
+		UserAgent: p.UserAgent, ProbeTimeout: p.Timeout, MaxRedirects: p.MaxRedirects, MaxBodyBytes: p.MaxBodyBytes,
+		PerHostConcurrency: p.PerHostConcurrency, PerHostRate: p.PerHostRate, PerHostBurst: p.PerHostBurst,
+		AllowPrivate: p.AllowPrivate, ConnectTo: p.ConnectTo,
+	}
 }

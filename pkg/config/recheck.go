@@ -36,9 +36,6 @@ type Recheck struct {
 	// take it over; MaxDeliver bounds redeliveries (the sweeper repairs).
 	AckWait    time.Duration `yaml:"ack_wait"`
 	MaxDeliver int           `yaml:"max_deliver"`
-	// AuthorityDeadline is the statutory removal deadline quoted to the
-	// authority (Dutch law since 1 July 2024: at most 12 h).
-	AuthorityDeadline time.Duration `yaml:"authority_deadline"`
 	// Routes holds the reminder and escalation policy per route kind:
 	// hoster, partner, cdn.
 	Routes map[string]Escalation `yaml:"routes"`
@@ -81,18 +78,17 @@ var EscalationLevels = []string{"upstream", "registrar", "authority"}
 
 func defaultRecheck() Recheck {
 	return Recheck{
-		Workers:           64,
-		Cadence:           []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour, 12 * time.Hour, 24 * time.Hour},
-		Every:             24 * time.Hour,
-		ConfirmGone:       3,
-		ConfirmSpacing:    3 * time.Minute,
-		StaysGone:         []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour},
-		RefreshHoster:     12 * time.Hour,
-		SweepInterval:     time.Hour,
-		SweepGrace:        15 * time.Minute,
-		AckWait:           2 * time.Minute,
-		MaxDeliver:        10,
-		AuthorityDeadline: 12 * time.Hour,
+		Workers:        64,
+		Cadence:        []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour, 12 * time.Hour, 24 * time.Hour},
+		Every:          24 * time.Hour,
+		ConfirmGone:    3,
+		ConfirmSpacing: 3 * time.Minute,
+		StaysGone:      []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour},
+		RefreshHoster:  12 * time.Hour,
+		SweepInterval:  time.Hour,
+		SweepGrace:     15 * time.Minute,
+		AckWait:        2 * time.Minute,
+		MaxDeliver:     10,
 		Routes: map[string]Escalation{
 			// Upstream at 3× and registrar at 6× the interval, as SCART does.
 			"hoster": {ReminderInterval: 24 * time.Hour, RemindersPerLevel: 2, Escalate: []string{"upstream", "registrar", "authority"}},
@@ -132,9 +128,6 @@ func (x Recheck) validate(c *checker) {
 	}
 	if x.MaxDeliver < 2 && x.MaxDeliver != -1 {
 		c.add("recheck.max_deliver", "must be at least 2 (or -1 for unlimited), got %d", x.MaxDeliver)
-	}
-	if x.AuthorityDeadline <= 0 {
-		c.add("recheck.authority_deadline", "must be positive")
 	}
 	for kind, e := range x.Routes {
 		key := "recheck.routes." + kind

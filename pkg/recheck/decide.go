@@ -181,7 +181,9 @@ func (p policy) afterRemoval(c *takedown.Case, res probe.Result, now time.Time, 
 		c.State, c.StateReason, c.UpdatedAt = to, "material reappeared", now
 		reopened := ev(takedown.EventReopened, "material reappeared")
 		reopened.From, reopened.To = takedown.StateRemoved, to
-		req := NotifyRequest{Kind: NotifyReappeared, Level: p.currentLevel(c), Reopened: cs.Reopened, At: now}
+		// Reminder carries the reopen count, so each reappearance is a
+		// request of its own.
+		req := takedown.NotifyRequest{Kind: NotifyReappeared, Level: p.currentLevel(c), Reminder: cs.Reopened}
 		out.events = append(out.events, reopened.WithData(req))
 		out.notify = append(out.notify, step{req: req, dedup: dedupID(c.ID, "reappeared", cs.Reopened)})
 		out.reopened = true

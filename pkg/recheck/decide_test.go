@@ -209,10 +209,7 @@ func eventTypes(evs []takedown.Event) []takedown.EventType {
 func TestRemindersAndEscalation(t *testing.T) {
 	t.Parallel()
 	const d = 24 * time.Hour
-	type want struct {
-		kind, level string
-		deadline    time.Duration // from the check, 0 = none
-	}
+	type want struct{ kind, level string }
 	tests := []struct {
 		name string
 		kind string
@@ -223,21 +220,21 @@ func TestRemindersAndEscalation(t *testing.T) {
 			name: "hoster: two reminders per level, then upstream, registrar, authority",
 			kind: takedown.RouteHoster,
 			want: []want{
-				{NotifyReminder, "hoster", 0}, {NotifyReminder, "hoster", 0}, {NotifyEscalation, LevelUpstream, 0},
-				{NotifyReminder, LevelUpstream, 0}, {NotifyReminder, LevelUpstream, 0}, {NotifyEscalation, LevelRegistrar, 0},
-				{NotifyReminder, LevelRegistrar, 0}, {NotifyReminder, LevelRegistrar, 0}, {NotifyEscalation, LevelAuthority, 12 * time.Hour},
-				{NotifyReminder, LevelAuthority, 0}, {NotifyReminder, LevelAuthority, 0}, {NotifyReminder, LevelAuthority, 0},
+				{NotifyReminder, "hoster"}, {NotifyReminder, "hoster"}, {NotifyEscalation, LevelUpstream},
+				{NotifyReminder, LevelUpstream}, {NotifyReminder, LevelUpstream}, {NotifyEscalation, LevelRegistrar},
+				{NotifyReminder, LevelRegistrar}, {NotifyReminder, LevelRegistrar}, {NotifyEscalation, LevelAuthority},
+				{NotifyReminder, LevelAuthority}, {NotifyReminder, LevelAuthority}, {NotifyReminder, LevelAuthority},
 			},
 		},
 		{
 			name: "partner: reminders only",
 			kind: takedown.RoutePartner,
-			want: []want{{NotifyReminder, "partner", 0}, {NotifyReminder, "partner", 0}, {NotifyReminder, "partner", 0}, {NotifyReminder, "partner", 0}},
+			want: []want{{NotifyReminder, "partner"}, {NotifyReminder, "partner"}, {NotifyReminder, "partner"}, {NotifyReminder, "partner"}},
 		},
 		{
 			name: "cdn: registrar after two reminders",
 			kind: takedown.RouteCDN,
-			want: []want{{NotifyReminder, "cdn", 0}, {NotifyReminder, "cdn", 0}, {NotifyEscalation, LevelRegistrar, 0}},
+			want: []want{{NotifyReminder, "cdn"}, {NotifyReminder, "cdn"}, {NotifyEscalation, LevelRegistrar}},
 		},
 	}
 	for _, tt := range tests {
@@ -259,13 +256,6 @@ func TestRemindersAndEscalation(t *testing.T) {
 				got := out.notify[0]
 				if got.req.Kind != w.kind || got.req.Level != w.level || got.req.Reminder != i+1 {
 					t.Errorf("day %d: %s to %s (#%d), want %s to %s (#%d)", i+1, got.req.Kind, got.req.Level, got.req.Reminder, w.kind, w.level, i+1)
-				}
-				var wantDL time.Time
-				if w.deadline > 0 {
-					wantDL = now.Add(w.deadline)
-				}
-				if !got.req.Deadline.Equal(wantDL) {
-					t.Errorf("day %d: deadline %v, want %v", i+1, got.req.Deadline, wantDL)
 				}
 				wantEv := takedown.EventReminder
 				if w.kind == NotifyEscalation {

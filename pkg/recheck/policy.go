@@ -15,7 +15,6 @@ type policy struct {
 	confirmSpacing time.Duration
 	staysGone      []time.Duration
 	refreshHoster  time.Duration
-	authorityDL    time.Duration
 	routes         map[string]config.Escalation
 }
 
@@ -23,7 +22,7 @@ func newPolicy(cfg config.Recheck) policy {
 	return policy{
 		cadence: cfg.Cadence, every: cfg.Every, confirmGone: max(cfg.ConfirmGone, 1),
 		confirmSpacing: cfg.ConfirmSpacing, staysGone: cfg.StaysGone,
-		refreshHoster: cfg.RefreshHoster, authorityDL: cfg.AuthorityDeadline, routes: cfg.Routes,
+		refreshHoster: cfg.RefreshHoster, routes: cfg.Routes,
 	}
 }
 
@@ -61,10 +60,13 @@ func (p policy) staysGoneSlot(removedAt, now time.Time) (time.Time, bool) {
 
 // cadenceBase is the time the cadence and the reminders count from: the
 // latest first notice, forward or reappearance notice the notify stage
-// recorded on the case, else the routing decision, else receipt.
+// recorded on the case (and did not mark failed), else the routing decision, else receipt.
 func cadenceBase(c *takedown.Case) time.Time {
 	var base time.Time
 	for _, n := range c.Notices {
+		if n.Outcome == "failed" {
+			continue
+		}
 		switch n.Kind {
 		case "first", "forward", "reappeared", "":
 			if n.At.After(base) {
@@ -91,7 +93,7 @@ func routeKind(c *takedown.Case) string {
 
 // step is one reminder or escalation that is due.
 type step struct {
-	req NotifyRequest
+	req takedown.NotifyRequest
 	// dedup makes the notify request idempotent across redeliveries.
 	dedup string
 }
@@ -118,14 +120,12 @@ func (p policy) dueStep(c *takedown.Case, cs *takedown.CheckState, now time.Time
 		return step{}, false
 	}
 	cs.Reminders = n
-	req := NotifyRequest{At: now, Reminder: n}
+	req := takedown.NotifyRequest{Reminder: n}
 	if n%(esc.RemindersPerLevel+1) == 0 && cs.EscalationLvl < len(esc.Escalate) {
 		cs.EscalationLvl++
 		req.Kind = NotifyEscalation
+		// The notify stage quotes the authority's statutory deadline.
 		req.Level = esc.Escalate[cs.EscalationLvl-1]
-		if req.Level == LevelAuthority {
-			req.Deadline = now.Add(p.authorityDL)
-		}
 		return step{req: req, dedup: dedupID(c.ID, "escalate", cs.Reopened, cs.EscalationLvl)}, true
 	}
 	req.Kind = NotifyReminder

@@ -76,7 +76,7 @@ func New(ctx context.Context, opts Options) (*Recheck, error) {
 		stream, name, filter, description string
 	}{
 		{&r.due, ScheduleStream, DueConsumer, DuePrefix + "*", "takedownd re-checks fired by schedules"},
-		{&r.work, store.WorkStream, WorkConsumer, store.WorkSubject(store.StageCheck, "*"), "takedownd re-checks: start and on demand"},
+		{&r.work, store.WorkStream, WorkConsumer, store.WorkSubject(store.StageCheck, ">"), "takedownd re-checks: start and on demand"},
 	}
 	for _, c := range consumers {
 		err := opts.Retry.Do(ctx, "ensure consumer "+c.name, func(ctx context.Context) error {
@@ -105,6 +105,10 @@ func (r *Recheck) Scheduler() *Scheduler { return r.sched }
 // errRetry marks a check that did not look at the material (our own
 // per-host limits or shutdown held the probe back): try again soon.
 var errRetry = errors.New("probe held back")
+
+// Checkable reports whether checks run for a case in state s: once a
+// notice is queued or out, and after removal.
+func Checkable(s takedown.State) bool { return active(s) }
 
 // active reports whether checks run for a case in this state.
 func active(s takedown.State) bool {

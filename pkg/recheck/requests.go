@@ -10,37 +10,20 @@ import (
 	"github.com/takedownd/takedownd/pkg/store"
 )
 
-// Kinds of NotifyRequest.
+// Kinds of takedown.NotifyRequest that re-checks ask the notify stage for.
 const (
 	NotifyReminder   = "reminder"   // the material is still online: tell the same level again
 	NotifyEscalation = "escalation" // tell the next level up the chain
 	NotifyReappeared = "reappeared" // removed material came back: notice again, saying so
 )
 
-// Levels a NotifyRequest may address besides the route kinds (hoster,
+// Levels a takedown.NotifyRequest may address besides the route kinds (hoster,
 // partner, cdn) of the first notice.
 const (
 	LevelUpstream  = "upstream"  // the parent network or the ASN's abuse contact
 	LevelRegistrar = "registrar" // the registrar of the registrable domain
 	LevelAuthority = "authority" // the authority that can order removal
 )
-
-// NotifyRequest is the payload of the notify work recheck enqueues
-// (store.StageNotify). Recheck sends no mail: the notify stage renders and
-// sends, and records the notice on the case.
-type NotifyRequest struct {
-	Kind string `json:"kind"`
-	// Level is whom to tell: hoster, partner, cdn, upstream, registrar
-	// or authority.
-	Level string `json:"level"`
-	// Reminder counts the reminder and escalation steps since the notice.
-	Reminder int `json:"reminder,omitempty"`
-	// Reopened counts how often the material came back.
-	Reopened int `json:"reopened,omitempty"`
-	// Deadline is the statutory removal deadline to quote to an authority.
-	Deadline time.Time `json:"deadline,omitzero"`
-	At       time.Time `json:"at"`
-}
 
 // EnrichRequest is the payload of the enrich work recheck enqueues when
 // the hoster may have changed.
