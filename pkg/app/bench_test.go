@@ -46,22 +46,25 @@ func BenchmarkIntake(b *testing.B) {
 }
 
 func publishAll(tb testing.TB, js jetstream.JetStream, payloads [][]byte) {
-	futures := make([]jetstream.PubAckFuture, 0, len(payloads))
-	for i, p := range payloads {
-		msg := nats.NewMsg("takedown.reports")
-		msg.Data = p
-		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("bench-%d", i))
-		f, err := js.PublishMsgAsync(msg)
-		if err != nil {
-			tb.Fatalf("publish: %v", err)
+	const window = 1000 // stay under the client's limit of outstanding async publishes
+	for start := 0; start < len(payloads); start += window {
+		futures := make([]jetstream.PubAckFuture, 0, window)
+		for i := start; i < min(start+window, len(payloads)); i++ {
+			msg := nats.NewMsg("takedown.reports")
+			msg.Data = payloads[i]
+			msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("bench-%d", i))
+			f, err := js.PublishMsgAsync(msg)
+			if err != nil {
+				tb.Fatalf("publish: %v", err)
+			}
+			futures = append(futures, f)
 		}
-		futures = append(futures, f)
-	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			tb.Fatalf("publish: %v", err)
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				tb.Fatalf("publish: %v", err)
+			}
 		}
 	}
 }

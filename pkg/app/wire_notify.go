@@ -15,6 +15,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/notice"
 	"github.com/takedownd/takedownd/pkg/notify"
+	"github.com/takedownd/takedownd/pkg/notify/natsfwd"
 	"github.com/takedownd/takedownd/pkg/notify/outbox"
 	"github.com/takedownd/takedownd/pkg/notify/smtp"
 	"github.com/takedownd/takedownd/pkg/notify/webhook"
@@ -70,6 +71,7 @@ func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
 	}
 	stage, err := notify.New(ctx, a.store, notify.Options{
 		Config: cfg, Policy: policy, Renderer: renderer, Mailer: mailer, Webhooks: webhooks,
+		NATS: natsForwarder{natsfwd.New(a.broker.Conn, a.broker.JS, a.cfg.NATS.CallTimeout, log)},
 		OnNoticed: func(ctx context.Context, caseID string, at time.Time) error {
 			if a.onNoticed == nil {
 				return nil
@@ -143,6 +145,14 @@ func (a *App) mailer(cfg config.SMTP) (notify.Mailer, error) {
 	a.cleanup.add("smtp", sender.Close)
 	a.log.Info("notices go to the smtp relay", "relay", cfg.Host, "tls", strings.ToLower(cfg.TLS))
 	return sender, nil
+}
+
+// natsForwarder adapts the natsfwd package's result to the stage.
+type natsForwarder struct{ fw *natsfwd.Forwarder }
+
+func (n natsForwarder) Forward(ctx context.Context, subject, ref string, body []byte) (bool, error) {
+	res := n.fw.Forward(ctx, subject, ref, body)
+	return res.Retry, res.Err
 }
 
 // webhookForwarder adapts the webhook package's result to the stage.

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/takedownd/takedownd/pkg/notice"
 	"github.com/takedownd/takedownd/pkg/notify/smtp"
 	"github.com/takedownd/takedownd/pkg/store"
@@ -42,13 +39,18 @@ func (s *Stage) deliver(ctx context.Context, rec Record) (retryIn time.Duration,
 			return 0, s.fail(ctx, rec.Ref, "encode forward: "+err.Error(), true)
 		}
 		if rec.Channel == "nats" {
-			m := nats.NewMsg(rec.To)
-			m.Data = body
-			m.Header.Set(jetstream.MsgIDHeader, rec.Ref)
-			if _, err := s.js.PublishMsg(ctx, m); err != nil {
-				return s.retryLater(ctx, rec.Ref, attempt, "publish forward: "+err.Error())
+			if s.opts.NATS == nil {
+				return 0, s.fail(ctx, rec.Ref, "no NATS forwarder configured", true)
 			}
-			return 0, s.succeed(ctx, rec.Ref, attempt, "published to "+rec.To)
+			retry, err := s.opts.NATS.Forward(ctx, rec.To, rec.Ref, body)
+			switch {
+			case err == nil:
+				return 0, s.succeed(ctx, rec.Ref, attempt, "published to "+rec.To)
+			case retry:
+				return s.retryLater(ctx, rec.Ref, attempt, err.Error())
+			default:
+				return 0, s.fail(ctx, rec.Ref, err.Error(), true)
+			}
 		}
 		fw := s.opts.Webhooks[rec.Partner]
 		if fw == nil {

@@ -40,6 +40,11 @@ type Forwarder interface {
 	Forward(ctx context.Context, ref string, body []byte) (retry bool, err error)
 }
 
+// NATSForwarder publishes a forward to a partner's NATS subject.
+type NATSForwarder interface {
+	Forward(ctx context.Context, subject, ref string, body []byte) (retry bool, err error)
+}
+
 // Options are what the stage needs from the daemon.
 type Options struct {
 	Config   config.Notify
@@ -48,6 +53,8 @@ type Options struct {
 	Mailer   Mailer
 	// Webhooks are forwarders by partner country.
 	Webhooks map[string]Forwarder
+	// NATS forwards to partners on a shared NATS account or leaf node.
+	NATS NATSForwarder
 	// OnNoticed is told when a case's notice or forward was delivered, so
 	// that re-checks start; it must be idempotent.
 	OnNoticed func(ctx context.Context, caseID string, at time.Time) error
