@@ -18,8 +18,10 @@ import (
 	"github.com/takedownd/takedownd/pkg/natstest"
 	"github.com/takedownd/takedownd/pkg/notice"
 	"github.com/takedownd/takedownd/pkg/notify/smtp"
+	"github.com/takedownd/takedownd/pkg/notify/webhook"
 	"github.com/takedownd/takedownd/pkg/route"
 	"github.com/takedownd/takedownd/pkg/simnet/smtpsim"
+	"github.com/takedownd/takedownd/pkg/simnet/webhooksim"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
@@ -33,7 +35,7 @@ type harness struct {
 	noticed sync.Map // case id -> count of OnNoticed calls
 }
 
-func newHarness(t *testing.T, mut func(*config.Notify), wrap func(Mailer) Mailer) *harness {
+func newHarness(t *testing.T, mut func(*config.Notify), wrap func(Mailer) Mailer, more ...func(*Options)) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ns := natstest.Start(t)
@@ -66,7 +68,7 @@ func newHarness(t *testing.T, mut func(*config.Notify), wrap func(Mailer) Mailer
 	if wrap != nil {
 		mailer = wrap(sender)
 	}
-	h.stage, err = New(t.Context(), st, Options{
+	opts := Options{
 		Config: cfg, Renderer: renderer, Mailer: mailer, Now: time.Now, Log: log, RouteWorkers: 4,
 		Policy: route.Policy{HotlineCountry: "NL", DomesticLang: "nl", AbroadWithoutPartner: route.AbroadNotice, CDNNotice: true},
 		OnNoticed: func(_ context.Context, id string, _ time.Time) error {
@@ -74,7 +76,11 @@ func newHarness(t *testing.T, mut func(*config.Notify), wrap func(Mailer) Mailer
 			v.(*atomic.Int32).Add(1)
 			return nil
 		},
-	})
+	}
+	for _, f := range more {
+		f(&opts)
+	}
+	h.stage, err = New(t.Context(), st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +99,13 @@ func newHarness(t *testing.T, mut func(*config.Notify), wrap func(Mailer) Mailer
 // enrichedCase stores a case as enrichment leaves it and asks for routing.
 func (h *harness) enrichedCase(url string, priority takedown.Priority, contacts ...string) string {
 	h.t.Helper()
+	return h.enrichedCaseIn("NL", url, priority, contacts...)
+}
+
+func (h *harness) enrichedCaseIn(country, url string, priority takedown.Priority, contacts ...string) string {
+	h.t.Helper()
 	id := store.CaseID(time.Now(), h.seq.Add(1))
-	e := &takedown.Enrichment{At: time.Now(), Host: "host.example.nl", Country: takedown.CountryDecision{Country: "NL"},
+	e := &takedown.Enrichment{At: time.Now(), Host: "host.example.nl", Country: takedown.CountryDecision{Country: country},
 		Addresses: []takedown.AddressInfo{{IP: "192.0.2.10", Country: "NL"}}}
 	for _, c := range contacts {
 		e.Contacts = append(e.Contacts, takedown.Contact{Email: c, Role: "hoster", Source: takedown.Source{Kind: "rdap_ip"}})
@@ -302,4 +313,39 @@ func TestTemporaryFailureRetriesThenSucceeds(t *testing.T) {
 	h.relay.SetFault("abuse@busy.nl", smtpsim.OK)
 	h.waitMessages(1)
 	h.waitState(id, takedown.StateNoticed)
+}
+
+type webhookAdapter struct{ fw *webhook.Forwarder }
+
+func (w webhookAdapter) Forward(ctx context.Context, ref string, body []byte) (bool, error) {
+	res := w.fw.Forward(ctx, ref, body)
+	return res.Retry, res.Err
+}
+
+func TestForwardToPartnerWebhook(t *testing.T) {
+	t.Parallel()
+	secret := []byte("partner-secret")
+	partner := webhooksim.New(secret, time.Now, time.Minute)
+	t.Cleanup(partner.Close)
+	partner.FailNext(1, 503, "")
+	fw, err := webhook.New(webhook.Config{URL: partner.URL(), Secret: secret, BaseBackoff: 10 * time.Millisecond}, partner.Client(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, nil, func(o *Options) {
+		o.Policy.Partners = map[string]route.Partner{"DE": {Country: "DE", Name: "eco", Channel: "webhook", Address: partner.URL()}}
+		o.Webhooks = map[string]Forwarder{"DE": webhookAdapter{fw}}
+	})
+	id := h.enrichedCaseIn("DE", "http://host.example.de/a.jpg", takedown.PriorityNormal, "abuse@hoster.de")
+	c := h.waitState(id, takedown.StateForwarded)
+	deliveries := partner.Deliveries()
+	if len(deliveries) != 1 || deliveries[0].Key != c.Notices[0].Ref {
+		t.Fatalf("deliveries = %+v, want one with the notice reference as idempotency key", deliveries)
+	}
+	if !bytes.Contains(deliveries[0].Body, []byte(`"csam"`)) || !bytes.Contains(deliveries[0].Body, []byte("host.example.de/a.jpg")) {
+		t.Errorf("forward body lacks the X-ARF report or the URL: %s", deliveries[0].Body)
+	}
+	if total, bad := partner.Requests(); bad != 0 || total < 2 {
+		t.Errorf("partner saw %d requests, %d with a bad signature; want a retry after the 503 and none bad", total, bad)
+	}
 }
