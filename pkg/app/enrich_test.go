@@ -55,17 +55,7 @@ func simnetEnrich(t testing.TB, cfg *config.Config, geo []geoipsim.Network) *sim
 // i.e. it left received (later stages may have moved it on since).
 func (d *daemon) waitEnrichment(u string) api.CaseView {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		v := d.caseByURL(u)
-		if v.Case.State != takedown.StateReceived {
-			return v
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("case %s still received after 30s", v.Case.ID)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return d.waitState(u, takedown.StateReceived)
 }
 
 // enrichedOrLater is every state a case may be in once enrichment
@@ -240,5 +230,83 @@ func wantEnriched(t *testing.T, v api.CaseView) {
 	t.Helper()
 	if !slices.Contains(enrichedOrLater, v.Case.State) || v.Case.Enrichment == nil {
 		t.Fatalf("state %s (%q), enrichment %v; want enriched", v.Case.State, v.Case.StateReason, v.Case.Enrichment != nil)
+	}
+}
+
+func TestEnrichmentRetries(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t.TempDir())
+	sn := simnetEnrich(t, &cfg, nil)
+	cfg.Enrich.MaxAttempts = 3
+	cfg.Enrich.UnresolvableRetry = slices.Repeat([]time.Duration{100 * time.Millisecond}, 50)
+	cfg.Enrich.DNS.CacheSize = -1 // the test changes answers; no cache hides them
+	sn.DNS.SetMode("broken-dns.com", dnssim.ModeServFail)
+	sn.RDAP.Server("apnic").SetFault(rdapsim.Fault{Status: 429, Times: 1})
+	d := startDaemon(t, cfg)
+
+	urls := map[string]string{
+		"comes back":      "http://comes-back.com/a.jpg",
+		"servfail":        "http://broken-dns.com/b.jpg",
+		"rdap rate limit": "http://210.107.73.73/c.jpg",
+	}
+	for name, u := range urls {
+		d.publish(report("retry-"+strings.ReplaceAll(name, " ", "-"), u), "")
+	}
+	d.settle()
+
+	t.Run("unresolvable host that comes back is enriched", func(t *testing.T) {
+		if v := d.waitEnrichment(urls["comes back"]); v.Case.State != takedown.StateUnresolvable {
+			t.Fatalf("state %s, want unresolvable first", v.Case.State)
+		}
+		sn.DNS.AddAddr("comes-back.com", 300, netip.MustParseAddr("62.239.237.1"))
+		v := d.waitState(urls["comes back"], takedown.StateUnresolvable)
+		wantEnriched(t, v)
+		if ev := hasEvent(v, takedown.EventEnriched); ev == nil || ev.From != takedown.StateUnresolvable {
+			t.Errorf("enriched event = %+v, want a move from unresolvable", ev)
+		}
+	})
+	t.Run("dns failing on every attempt goes to review", func(t *testing.T) {
+		v := d.waitEnrichment(urls["servfail"])
+		if v.Case.State != takedown.StateReview || !strings.Contains(v.Case.StateReason, "dns failed 3 times") {
+			t.Errorf("state %s (%q), want review after 3 attempts", v.Case.State, v.Case.StateReason)
+		}
+		if ev := hasEvent(v, takedown.EventReview); ev == nil || ev.Actor != "enrich" {
+			t.Errorf("review event = %+v", ev)
+		}
+	})
+	t.Run("rdap rate limit is retried", func(t *testing.T) {
+		v := d.waitEnrichment(urls["rdap rate limit"])
+		wantEnriched(t, v)
+		if e := v.Case.Enrichment; len(e.Contacts) == 0 || len(e.Problems) != 0 {
+			t.Errorf("contacts %+v, problems %v; want the retry's full answer", e.Contacts, e.Problems)
+		}
+		n := 0
+		for _, ev := range v.Timeline {
+			if ev.Type == takedown.EventEnriched {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d enriched events, want 1", n)
+		}
+		if q := sn.RDAP.Server("apnic").Queries(); q < 2 {
+			t.Errorf("apnic asked %d times, want the 429 and a retry", q)
+		}
+	})
+}
+
+// waitState polls the case of u until it leaves state from.
+func (d *daemon) waitState(u string, from takedown.State) api.CaseView {
+	d.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := d.caseByURL(u)
+		if v.Case.State != from {
+			return v
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("case %s still %s after 30s", v.Case.ID, from)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
