@@ -16,17 +16,29 @@ import (
 
 // Config is the whole configuration. See config/takedownd.example.yaml for
 // every key with its default and what it means.
+//
+// The stage sections are defined in files of their own (enrich.go,
+// route.go, notify.go, recheck.go), each with its defaults and checks.
 type Config struct {
+	// DataDir holds the embedded NATS store, the API token file and the
+	// outbox (-data overrides it).
 	DataDir string `yaml:"data_dir"`
-	Log     Log    `yaml:"log"`
-	NATS    NATS   `yaml:"nats"`
-	Intake  Intake `yaml:"intake"`
-	API     API    `yaml:"api"`
-	// The stage sections live in files of their own (enrich.go, route.go,
-	// notify.go, recheck.go), each with its defaults and checks.
-	Enrich  Enrich  `yaml:"enrich"`
-	Route   Route   `yaml:"route"`
-	Notify  Notify  `yaml:"notify"`
+	// Log configures the daemon's log on stderr.
+	Log Log `yaml:"log"`
+	// NATS is an embedded server (the default) or a server or cluster
+	// elsewhere.
+	NATS NATS `yaml:"nats"`
+	// Intake consumes confirmed reports from the analyst tool.
+	Intake Intake `yaml:"intake"`
+	// API is the takedown-status API.
+	API API `yaml:"api"`
+	// Enrich finds who hosts a URL: DNS, RDAP, GeoIP, CDN detection.
+	Enrich Enrich `yaml:"enrich"`
+	// Route decides who is told: the hoster, a partner hotline, a CDN.
+	Route Route `yaml:"route"`
+	// Notify sends notices and forwards.
+	Notify Notify `yaml:"notify"`
+	// Recheck probes noticed URLs until the material is gone.
 	Recheck Recheck `yaml:"recheck"`
 }
 
@@ -39,24 +51,36 @@ type Log struct {
 // NATS says which NATS to use: an embedded server (the default) or a
 // server or cluster elsewhere when URLs is set.
 type NATS struct {
-	URLs            []string      `yaml:"urls"`
-	Embedded        Embedded      `yaml:"embedded"`
-	CredentialsFile string        `yaml:"credentials_file"`
-	NKeyFile        string        `yaml:"nkey_file"`
-	User            string        `yaml:"user"`
-	Password        Secret        `yaml:"password"`
-	Token           Secret        `yaml:"token"`
-	TLS             TLS           `yaml:"tls"`
-	Replicas        int           `yaml:"replicas"`
-	CallTimeout     time.Duration `yaml:"call_timeout"`
-	SetupRetries    int           `yaml:"setup_retries"`
-	SetupBackoff    time.Duration `yaml:"setup_backoff"`
+	// URLs of a NATS server or cluster (nats://host:4222). Empty embeds a
+	// server in this process.
+	URLs []string `yaml:"urls"`
+	// Embedded configures the embedded server (used when urls is empty).
+	Embedded Embedded `yaml:"embedded"`
+	// CredentialsFile, NKeyFile, User/Password and Token authenticate to a
+	// remote NATS; use one.
+	CredentialsFile string `yaml:"credentials_file"`
+	NKeyFile        string `yaml:"nkey_file"`
+	User            string `yaml:"user"`
+	Password        Secret `yaml:"password"`
+	Token           Secret `yaml:"token"`
+	// TLS for a remote NATS: CA to trust, and a client certificate.
+	TLS TLS `yaml:"tls"`
+	// Replicas of every stream and bucket: 1, or 3 (or 5) on a cluster.
+	Replicas int `yaml:"replicas"`
+	// CallTimeout bounds each JetStream call.
+	CallTimeout time.Duration `yaml:"call_timeout"`
+	// SetupRetries and SetupBackoff retry stream and bucket creation at
+	// start (a fresh cluster may not have a leader yet).
+	SetupRetries int           `yaml:"setup_retries"`
+	SetupBackoff time.Duration `yaml:"setup_backoff"`
 	// MaxPending bounds un-acked asynchronous publishes per connection.
 	MaxPending int `yaml:"max_pending"`
 }
 
 // Embedded configures the in-process nats-server.
 type Embedded struct {
+	// Listen is where the analyst tool, the nats CLI and takedownctl reach
+	// the embedded server. Port 0 picks a free port.
 	Listen string `yaml:"listen"`
 	// InProcessOnly serves only this process, without a TCP listener.
 	InProcessOnly bool `yaml:"in_process_only"`
@@ -66,6 +90,8 @@ type Embedded struct {
 
 // TLS holds client TLS files for a remote NATS.
 type TLS struct {
+	// CAFile verifies the server; CertFile and KeyFile are our client
+	// certificate.
 	CAFile   string `yaml:"ca_file"`
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
@@ -73,14 +99,21 @@ type TLS struct {
 
 // Intake configures the report consumer.
 type Intake struct {
-	Subject        string `yaml:"subject"`
-	Stream         string `yaml:"stream"`
-	MaxReportBytes int    `yaml:"max_report_bytes"`
-	Workers        int    `yaml:"workers"`
-	MaxDeliver     int    `yaml:"max_deliver"`
+	// Subject the analyst tool publishes v1 reports to, and the stream
+	// that holds them.
+	Subject string `yaml:"subject"`
+	Stream  string `yaml:"stream"`
+	// MaxReportBytes rejects larger messages (to the dead letters).
+	MaxReportBytes int `yaml:"max_report_bytes"`
+	// Workers is how many reports are processed at once per replica.
+	Workers int `yaml:"workers"`
+	// MaxDeliver bounds deliveries of a report that keeps failing for a
+	// passing reason; the last failure sends it to the dead letters.
+	MaxDeliver int `yaml:"max_deliver"`
 	// AckWait is how long a delivered report may stay unacknowledged
 	// before JetStream hands it to another worker (after a crash).
-	AckWait time.Duration   `yaml:"ack_wait"`
+	AckWait time.Duration `yaml:"ack_wait"`
+	// Backoff is the wait before redelivery 2, 3, …; the last repeats.
 	Backoff []time.Duration `yaml:"backoff"`
 	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id.
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
@@ -88,7 +121,12 @@ type Intake struct {
 
 // API configures the status API.
 type API struct {
-	Listen string  `yaml:"listen"`
+	// Listen is the API's address.
+	Listen string `yaml:"listen"`
+	// Tokens are the bearer tokens with their roles, e.g.
+	//   - {name: analysts, role: analyst, token: {env: TAKEDOWN_ANALYST_TOKEN}}
+	// Roles: reader (cases), analyst (+ dead letters, checks), admin.
+	// With none, the daemon writes one admin token to <data_dir>/api-token.
 	Tokens []Token `yaml:"tokens"`
 	// PageSize is the default and MaxPageSize the largest list page.
 	PageSize    int `yaml:"page_size"`
