@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,22 +70,8 @@ func TestCheckOnDemandThroughAPI(t *testing.T) {
 			}
 		})
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, _, err := st.GetCase(t.Context(), "0000000000000A01")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Checks != nil && c.Checks.Checks == 1 {
-			if c.Checks.LastVerdict != "online" || c.Checks.NextCheckAt.IsZero() {
-				t.Errorf("after the check: verdict %q, next %v; want online with a next check", c.Checks.LastVerdict, c.Checks.NextCheckAt)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the requested check did not run within 20s")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if c := d.waitChecked("0000000000000A01"); c.Checks.LastVerdict != "online" || c.Checks.NextCheckAt.IsZero() {
+		t.Errorf("after the check: verdict %q, next %v; want online with a next check", c.Checks.LastVerdict, c.Checks.NextCheckAt)
 	}
 	if hits := srv.Hits("/material.jpg"); hits != 1 {
 		t.Errorf("hoster saw %d requests, want 1", hits)
@@ -102,10 +89,60 @@ func TestCheckOnDemandThroughAPI(t *testing.T) {
 	}
 }
 
+// waitChecked waits until the case has one check on record.
+func (d *daemon) waitChecked(id string) takedown.Case {
+	d.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, _, err := d.app.Store().GetCase(d.t.Context(), id)
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		if c.Checks != nil && c.Checks.Checks >= 1 {
+			return c
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("no check of case %s on record within 20s", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func recheckPending(d *daemon, id string) (time.Time, bool, error) {
 	s, err := recheck.NewScheduler(d.t.Context(), d.app.Store())
 	if err != nil {
 		return time.Time{}, false, err
 	}
 	return s.Pending(d.t.Context(), id)
+}
+
+// TestProberRefusesLoopbackByDefault: without allow_private, a case whose
+// URL points at a loopback hoster is never fetched; the check is
+// inconclusive with the refusal as its reason.
+func TestProberRefusesLoopbackByDefault(t *testing.T) {
+	t.Parallel()
+	srv := hostersim.Start(t)
+	srv.Set("/x", hostersim.Content([]byte("confirmed")))
+	d := startDaemon(t, testConfig(t.TempDir()))
+	st := d.app.Store()
+	id := "0000000000000C01"
+	now := time.Now().UTC()
+	c := takedown.Case{ID: id, URL: srv.URL() + "/x", State: takedown.StateNoticed, ReceivedAt: now,
+		Routing: &takedown.Routing{Kind: takedown.RouteHoster, At: now}}
+	if _, err := st.CreateCase(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.post("/v1/cases/"+id+"/check", testToken); got != http.StatusAccepted {
+		t.Fatalf("status %d, want 202", got)
+	}
+	if c := d.waitChecked(id); c.Checks.LastVerdict != "inconclusive" {
+		t.Errorf("verdict %q, want inconclusive", c.Checks.LastVerdict)
+	}
+	if hits := srv.Hits("/x"); hits != 0 {
+		t.Errorf("loopback hoster saw %d requests, want 0", hits)
+	}
+	events, err := st.Timeline(t.Context(), id)
+	if err != nil || len(events) != 1 || !strings.Contains(events[0].Reason, "address_refused") {
+		t.Errorf("timeline %+v (%v), want one checked event with reason address_refused", events, err)
+	}
 }
