@@ -27,7 +27,7 @@ import (
 )
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	stage   *Stage
 	store   *store.Store
 	relay   *smtpsim.Server
@@ -36,6 +36,14 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, mut func(*config.Notify), wrap func(Mailer) Mailer, more ...func(*Options)) *harness {
+	return newHarnessTB(t, mut, wrap, more...)
+}
+
+func newBenchHarness(b *testing.B, mut func(*config.Notify)) *harness {
+	return newHarnessTB(b, mut, nil)
+}
+
+func newHarnessTB(t testing.TB, mut func(*config.Notify), wrap func(Mailer) Mailer, more ...func(*Options)) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ns := natstest.Start(t)
@@ -48,17 +56,18 @@ func newHarness(t *testing.T, mut func(*config.Notify), wrap func(Mailer) Mailer
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { relay.Close() })
-	sender, err := smtp.New(smtp.Config{Host: relay.Host(), Port: relay.Port(), TLS: smtp.TLSNone, HeloName: "takedownd.test", CommandTimeout: 2 * time.Second, MessageTimeout: 5 * time.Second}, log, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sender.Close() })
 	cfg := config.Default().Notify
 	cfg.BatchWindow = 400 * time.Millisecond
 	cfg.RetryBackoff = []time.Duration{50 * time.Millisecond}
 	if mut != nil {
 		mut(&cfg)
 	}
+	sender, err := smtp.New(smtp.Config{Host: relay.Host(), Port: relay.Port(), TLS: smtp.TLSNone, HeloName: "takedownd.test",
+		CommandTimeout: 2 * time.Second, MessageTimeout: 5 * time.Second, PoolSize: cfg.SMTP.PoolSize}, log, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sender.Close() })
 	renderer, err := notice.NewRenderer(notice.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +133,26 @@ func (h *harness) enrichedCaseIn(country, url string, priority takedown.Priority
 
 func (h *harness) waitMessages(n int) []smtpsim.Message {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	return h.waitMessagesFor(n, 20*time.Second)
+}
+
+// latencies returns, per URL that reached the relay, the time from its
+// routing request (sentAt) to the relay's receipt, approximated by now.
+func (h *harness) latencies(sentAt map[string]time.Time) []time.Duration {
+	var out []time.Duration
+	for _, m := range h.relay.Messages() {
+		for url, at := range sentAt {
+			if bytes.Contains(m.Data, []byte(url+"\r\n")) || bytes.Contains(m.Data, []byte(url+"\n")) {
+				out = append(out, m.At.Sub(at))
+			}
+		}
+	}
+	return out
+}
+
+func (h *harness) waitMessagesFor(n int, d time.Duration) []smtpsim.Message {
+	h.t.Helper()
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if msgs := h.relay.Messages(); len(msgs) >= n {
 			return msgs

@@ -53,6 +53,8 @@ type Message struct {
 	Helo     string
 	TLS      bool
 	AuthUser string
+	// At is when the relay accepted the message (for latency runs).
+	At time.Time
 }
 
 // Server is a running simulated relay.
@@ -247,6 +249,7 @@ func (ss *session) Data(r io.Reader) error {
 	ss.srv.mu.Lock()
 	ss.srv.messages = append(ss.srv.messages, Message{
 		From: ss.from, To: append([]string(nil), ss.to...), Data: b, Helo: ss.helo, TLS: ss.tls, AuthUser: ss.user,
+		At: time.Now(),
 	})
 	ss.srv.mu.Unlock()
 	return nil

@@ -1,0 +1,88 @@
+package notify
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// BenchmarkBatching routes 10,000 enriched cases over 500 abuse contacts
+// through one batching window and counts the notices the relay receives:
+// exactly one per contact. It reports notices/s from the end of the window
+// until the relay had them all.
+//
+//	go test -run '^$' -bench BenchmarkBatching -benchtime 1x ./pkg/notify
+func BenchmarkBatching(b *testing.B) {
+	const cases, contacts = 10000, 500
+	for b.Loop() {
+		window := 15 * time.Second
+		h := newBenchHarness(b, func(c *config.Notify) { c.BatchWindow = window; c.Workers = 32; c.SMTP.PoolSize = 8 })
+		start := time.Now()
+		for i := range cases {
+			h.enrichedCase(fmt.Sprintf("http://h%d.example.nl/%d.jpg", i%contacts, i), takedown.PriorityNormal, fmt.Sprintf("abuse@hoster%d.example.nl", i%contacts))
+		}
+		routed := time.Since(start)
+		msgs := h.waitMessagesFor(contacts, 2*time.Minute)
+		sendDone := time.Since(start)
+		time.Sleep(time.Second)
+		msgs = h.relay.Messages()
+		perContact := map[string]int{}
+		for _, m := range msgs {
+			perContact[m.To[0]]++
+		}
+		if len(msgs) != contacts || len(perContact) != contacts {
+			b.Fatalf("%d notices to %d contacts, want exactly one to each of %d", len(msgs), len(perContact), contacts)
+		}
+		sending := sendDone - max(window, routed)
+		b.ReportMetric(float64(len(msgs)), "notices")
+		b.ReportMetric(float64(contacts)/sending.Seconds(), "notices/s")
+		b.ReportMetric(float64(cases)/routed.Seconds(), "cases_routed/s")
+	}
+}
+
+// BenchmarkNoticeLatency offers 100 cases/s with a zero batching window
+// and measures from the routing request to the relay's acceptance.
+//
+//	go test -run '^$' -bench BenchmarkNoticeLatency -benchtime 1x ./pkg/notify
+func BenchmarkNoticeLatency(b *testing.B) {
+	const n, rate = 1000, 100
+	for b.Loop() {
+		h := newBenchHarness(b, func(c *config.Notify) { c.BatchWindow = 0; c.Workers = 8 })
+		var mu sync.Mutex
+		sentAt := map[string]time.Time{}
+		tick := time.NewTicker(time.Second / rate)
+		for i := range n {
+			<-tick.C
+			to := fmt.Sprintf("abuse@hoster%d.example.nl", i%50)
+			url := fmt.Sprintf("http://h.example.nl/%d.jpg", i)
+			mu.Lock()
+			sentAt[url] = time.Now()
+			mu.Unlock()
+			h.enrichedCase(url, takedown.PriorityNormal, to)
+		}
+		tick.Stop()
+		h.waitMessagesFor(1, time.Minute)
+		// Each message may carry several URLs when a contact's notices
+		// overlap; latency is per URL, to the message that carried it.
+		deadline := time.Now().Add(time.Minute)
+		var lat []time.Duration
+		for time.Now().Before(deadline) {
+			lat = h.latencies(sentAt)
+			if len(lat) == n {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if len(lat) != n {
+			b.Fatalf("%d of %d URLs reached the relay", len(lat), n)
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50_ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99_ms")
+	}
+}
