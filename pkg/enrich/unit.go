@@ -62,7 +62,9 @@ func (w *unit) settle(out outcome) {
 
 // wanted reports whether a case in state s is this unit's to enrich.
 func (w *unit) wanted(s takedown.State) bool {
-	if w.req.Reason == ReasonRecheck {
+	// Any reason (recheck, moved, refresh) asks to look again at a case
+	// that moved on; routing then decides whether anything changed.
+	if w.req.Reason != "" {
 		return s.Open() && s != takedown.StateNotActionable && s.CanMoveTo(takedown.StateEnriched)
 	}
 	return s == takedown.StateReceived || s == takedown.StateUnresolvable

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -131,7 +132,7 @@ func (s *Stage) seal(ctx context.Context, rec Record) (Record, error) {
 
 func alreadyNoticed(c takedown.Case, rec Record) bool {
 	return slices.ContainsFunc(c.Notices, func(n takedown.NoticeRef) bool {
-		return n.Ref != rec.Ref && n.Kind == rec.Kind && n.To == rec.To && n.Outcome != "failed"
+		return n.Ref != rec.Ref && n.Kind == rec.Kind && strings.EqualFold(n.To, rec.To) && n.Outcome != "failed"
 	})
 }
 

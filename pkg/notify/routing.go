@@ -48,8 +48,21 @@ func (s *Stage) routeCase(ctx context.Context, id string) error {
 	}
 	evID := fmt.Sprintf("routed-%s-%d-%d", id, enrichedAt, len(failing))
 	typ, next := takedown.EventRouted, takedown.StateRouted
-	if d.Kind == takedown.RouteReview {
+	var tmpl Record
+	switch {
+	case d.Kind == takedown.RouteReview:
 		typ, next = takedown.EventReview, takedown.StateReview
+	default:
+		tmpl = firstNotice(d)
+		if alreadyNoticed(c, tmpl) {
+			// A re-enrichment (hoster refresh) that found the same hoster:
+			// the first notice stands, re-checks go on, nobody is told twice.
+			next = takedown.StateNoticed
+			if tmpl.Kind == string(notice.KindForward) {
+				next = takedown.StateForwarded
+			}
+			d.Reason = "routing unchanged: " + tmpl.To + " already has the first notice"
+		}
 	}
 	ev := takedown.Event{ID: evID, CaseID: id, Type: typ, Actor: "route", Reason: d.Reason, From: c.State, To: next}.
 		WithData(map[string]any{"kind": d.Kind, "country": d.Country, "lang": d.Lang, "contacts": emails(d.Contacts), "partner": partnerName(d.Partner)})
@@ -69,7 +82,9 @@ func (s *Stage) routeCase(ctx context.Context, id string) error {
 		s.log.Info("case sent to review", "case_id", id, "reason", d.Reason)
 		return nil
 	}
-	tmpl := firstNotice(d)
+	if next != takedown.StateRouted {
+		return nil
+	}
 	ref, err := s.addToBatch(ctx, tmpl, id, c.Priority == takedown.PriorityHigh)
 	if err != nil {
 		return err
