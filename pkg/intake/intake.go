@@ -6,10 +6,8 @@ package intake
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -71,37 +69,7 @@ func New(ctx context.Context, cfg config.Intake, st *store.Store, retry broker.R
 // Run consumes reports until ctx ends, then drains: messages already
 // handed to a worker are finished and acked before Run returns.
 func (in *Intake) Run(ctx context.Context) error {
-	work := make(chan jetstream.Msg, in.cfg.Workers)
-	var wg sync.WaitGroup
-	// Workers use their own context so that shutdown finishes in-flight
-	// messages instead of abandoning them half-done.
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
-	for range in.cfg.Workers {
-		wg.Go(func() {
-			for msg := range work {
-				in.handle(workCtx, msg)
-			}
-		})
-	}
-	cc, err := in.cons.Consume(func(msg jetstream.Msg) { work <- msg },
-		jetstream.PullMaxMessages(in.cfg.Workers*2),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				in.log.Warn("intake consume", "err", err)
-			}
-		}))
-	if err != nil {
-		close(work)
-		wg.Wait()
-		return fmt.Errorf("consume reports: %w", err)
-	}
-	<-ctx.Done()
-	cc.Drain()
-	<-cc.Closed()
-	close(work)
-	wg.Wait()
-	return nil
+	return store.Consume(ctx, in.cons, in.cfg.Workers, in.log, ConsumerName, in.handle)
 }
 
 func (in *Intake) handle(ctx context.Context, msg jetstream.Msg) {

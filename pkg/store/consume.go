@@ -45,28 +45,36 @@ func (s *Store) RunWorker(ctx context.Context, w Worker) error {
 	if err != nil {
 		return err
 	}
-	work := make(chan jetstream.Msg, w.Workers)
+	return Consume(ctx, cons, w.Workers, w.Log, w.Stage, w.Handle)
+}
+
+// Consume hands the consumer's messages to a pool of workers until ctx
+// ends, then drains: messages already handed out are finished, with a
+// context that outlives ctx, before it returns. Every consuming part of
+// the daemon (intake and each stage) runs on it.
+func Consume(ctx context.Context, cons jetstream.Consumer, workers int, log *slog.Logger, name string, handle func(context.Context, jetstream.Msg)) error {
+	work := make(chan jetstream.Msg, workers)
 	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var wg sync.WaitGroup
-	for range w.Workers {
+	for range workers {
 		wg.Go(func() {
 			for msg := range work {
-				w.Handle(workCtx, msg)
+				handle(workCtx, msg)
 			}
 		})
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
-		jetstream.PullMaxMessages(w.Workers*2),
+		jetstream.PullMaxMessages(workers*2),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				w.Log.Warn("consume work", "stage", w.Stage, "err", err)
+				log.Warn("consume", "consumer", name, "err", err)
 			}
 		}))
 	if err != nil {
 		close(work)
 		wg.Wait()
-		return fmt.Errorf("consume %s work: %w", w.Stage, err)
+		return fmt.Errorf("consume %s: %w", name, err)
 	}
 	<-ctx.Done()
 	cc.Drain()
