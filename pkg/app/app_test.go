@@ -113,10 +113,14 @@ func (d *daemon) settle() {
 	d.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
+		// Every message in the stream must be acked (or terminated, which
+		// intake does only after the dead letter is stored).
+		stream, serr := d.js.Stream(d.t.Context(), "TAKEDOWN_REPORTS")
 		info, err := d.js.Consumer(d.t.Context(), "TAKEDOWN_REPORTS", intake.ConsumerName)
-		if err == nil {
+		if err == nil && serr == nil {
 			ci, err := info.Info(d.t.Context())
-			if err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 {
+			si, serr := stream.Info(d.t.Context())
+			if err == nil && serr == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.AckFloor.Stream >= si.State.LastSeq {
 				return
 			}
 		}
