@@ -177,7 +177,6 @@ func (b *Broker) Ready() bool { return b.Conn != nil && b.Conn.IsConnected() }
 // Close drains the connection and then stops the embedded server, in that
 // order, so that in-flight acks and publishes reach the store first.
 func (b *Broker) Close() error {
-	var err error
 	if b.Conn != nil {
 		done := make(chan struct{})
 		b.Conn.SetClosedHandler(func(*nats.Conn) { close(done) })
@@ -192,7 +191,7 @@ func (b *Broker) Close() error {
 		}
 	}
 	b.shutdownServer()
-	return err
+	return nil
 }
 
 func (b *Broker) shutdownServer() {

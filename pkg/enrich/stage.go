@@ -3,10 +3,7 @@ package enrich
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -91,37 +88,7 @@ func NewStage(ctx context.Context, cfg StageConfig, st *store.Store, retry broke
 // Run consumes until ctx ends, then drains: cases already in a worker's
 // hands are finished before Run returns.
 func (s *Stage) Run(ctx context.Context) error {
-	work := make(chan jetstream.Msg, s.cfg.Workers)
-	var wg sync.WaitGroup
-	// Workers use their own context so that shutdown finishes in-flight
-	// cases instead of abandoning them half-done.
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
-	for range s.cfg.Workers {
-		wg.Go(func() {
-			for msg := range work {
-				s.handle(workCtx, msg)
-			}
-		})
-	}
-	cc, err := s.cons.Consume(func(msg jetstream.Msg) { work <- msg },
-		jetstream.PullMaxMessages(s.cfg.Workers*2),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				s.log.Warn("enrich consume", "err", err)
-			}
-		}))
-	if err != nil {
-		close(work)
-		wg.Wait()
-		return fmt.Errorf("consume enrich work: %w", err)
-	}
-	<-ctx.Done()
-	cc.Drain()
-	<-cc.Closed()
-	close(work)
-	wg.Wait()
-	return nil
+	return store.Consume(ctx, s.cfg.Workers, s.log, ConsumerName, s.handle, s.cons)
 }
 
 // handle runs one unit of work and settles the message.
@@ -132,7 +99,7 @@ func (s *Stage) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	caseID := msg.Subject()[strings.LastIndexByte(msg.Subject(), '.')+1:]
+	caseID := store.CaseOfWork(msg.Subject())
 	if !store.ValidCaseID(caseID) {
 		s.log.Error("enrich work for a malformed case id", "subject", msg.Subject())
 		_ = msg.TermWithReason("malformed case id")

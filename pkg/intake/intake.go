@@ -69,7 +69,7 @@ func New(ctx context.Context, cfg config.Intake, st *store.Store, retry broker.R
 // Run consumes reports until ctx ends, then drains: messages already
 // handed to a worker are finished and acked before Run returns.
 func (in *Intake) Run(ctx context.Context) error {
-	return store.Consume(ctx, in.cons, in.cfg.Workers, in.log, ConsumerName, in.handle)
+	return store.Consume(ctx, in.cfg.Workers, in.log, ConsumerName, in.handle, in.cons)
 }
 
 func (in *Intake) handle(ctx context.Context, msg jetstream.Msg) {

@@ -183,12 +183,8 @@ func (s *Stage) noticeOf(rec Record) notice.Notice {
 }
 
 func (s *Stage) messageIDDomain() string {
-	if i := len(s.cfg.From) - 1; i > 0 {
-		for j := i; j >= 0; j-- {
-			if s.cfg.From[j] == '@' {
-				return s.cfg.From[j+1:]
-			}
-		}
+	if _, domain, ok := strings.Cut(s.cfg.From, "@"); ok && domain != "" {
+		return domain
 	}
 	return "takedownd.invalid"
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,52 +17,20 @@ import (
 // sweeps schedules every cfg.SweepInterval, until ctx ends; then it
 // drains: checks already handed to a worker finish before Run returns.
 func (r *Recheck) Run(ctx context.Context) error {
-	work := make(chan jetstream.Msg, r.cfg.Workers)
-	var wg sync.WaitGroup
-	// Workers use their own context so that shutdown finishes in-flight
-	// checks instead of abandoning them half-recorded.
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
-	for range r.cfg.Workers {
-		wg.Go(func() {
-			for msg := range work {
-				r.handle(workCtx, msg)
-			}
-		})
-	}
-	var ccs []jetstream.ConsumeContext
-	stop := func() {
-		for _, cc := range ccs {
-			cc.Drain()
-			<-cc.Closed()
-		}
-		close(work)
-		wg.Wait()
-	}
-	for _, cons := range []jetstream.Consumer{r.due, r.work} {
-		cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
-			jetstream.PullMaxMessages(r.cfg.Workers*2),
-			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-					r.log.Warn("recheck consume", "err", err)
-				}
-			}))
-		if err != nil {
-			stop()
-			return fmt.Errorf("consume checks: %w", err)
-		}
-		ccs = append(ccs, cc)
-	}
-	wg.Go(func() { r.sweepLoop(ctx) })
-	<-ctx.Done()
-	stop()
-	return nil
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		r.sweepLoop(ctx)
+	}()
+	err := store.Consume(ctx, r.cfg.Workers, r.log, DueConsumer, r.handle, r.due, r.work)
+	<-sweepDone
+	return err
 }
 
 // handle runs one fired check or one unit of check work and acks it.
 func (r *Recheck) handle(ctx context.Context, msg jetstream.Msg) {
 	subj := msg.Subject()
-	caseID := subj[strings.LastIndexByte(subj, '.')+1:]
+	caseID := store.CaseOfWork(subj)
 	if !store.ValidCaseID(caseID) {
 		r.log.Error("check for an invalid case id dropped", "subject", subj)
 		_ = msg.Term()

@@ -186,23 +186,6 @@ func (s *Store) caseIDs(ctx context.Context) ([]string, error) {
 	return keys, nil
 }
 
-// CountByState counts cases per state (statistics, readiness of a sweep).
-func (s *Store) CountByState(ctx context.Context) (map[takedown.State]int, error) {
-	keys, err := s.caseIDs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	counts := map[takedown.State]int{}
-	for _, id := range keys {
-		c, _, err := s.GetCase(ctx, id)
-		if err != nil {
-			continue
-		}
-		counts[c.State]++
-	}
-	return counts, nil
-}
-
 // trimKey keeps ids readable in errors without echoing arbitrary input.
 func trimKey(s string) string {
 	if len(s) > 64 {

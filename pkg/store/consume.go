@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,14 +46,14 @@ func (s *Store) RunWorker(ctx context.Context, w Worker) error {
 	if err != nil {
 		return err
 	}
-	return Consume(ctx, cons, w.Workers, w.Log, w.Stage, w.Handle)
+	return Consume(ctx, w.Workers, w.Log, w.Stage, w.Handle, cons)
 }
 
-// Consume hands the consumer's messages to a pool of workers until ctx
-// ends, then drains: messages already handed out are finished, with a
-// context that outlives ctx, before it returns. Every consuming part of
-// the daemon (intake and each stage) runs on it.
-func Consume(ctx context.Context, cons jetstream.Consumer, workers int, log *slog.Logger, name string, handle func(context.Context, jetstream.Msg)) error {
+// Consume hands the messages of one or more consumers to a pool of
+// workers until ctx ends, then drains: messages already handed out are
+// finished, with a context that outlives ctx, before it returns. Every
+// consuming part of the daemon (intake and each stage) runs on it.
+func Consume(ctx context.Context, workers int, log *slog.Logger, name string, handle func(context.Context, jetstream.Msg), consumers ...jetstream.Consumer) error {
 	work := make(chan jetstream.Msg, workers)
 	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -64,32 +65,35 @@ func Consume(ctx context.Context, cons jetstream.Consumer, workers int, log *slo
 			}
 		})
 	}
-	cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
-		jetstream.PullMaxMessages(workers*2),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				log.Warn("consume", "consumer", name, "err", err)
-			}
-		}))
-	if err != nil {
+	var ccs []jetstream.ConsumeContext
+	stop := func() {
+		for _, cc := range ccs {
+			cc.Drain()
+			<-cc.Closed()
+		}
 		close(work)
 		wg.Wait()
-		return fmt.Errorf("consume %s: %w", name, err)
+	}
+	for _, cons := range consumers {
+		cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
+			jetstream.PullMaxMessages(workers*2),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+					log.Warn("consume", "consumer", name, "err", err)
+				}
+			}))
+		if err != nil {
+			stop()
+			return fmt.Errorf("consume %s: %w", name, err)
+		}
+		ccs = append(ccs, cc)
 	}
 	<-ctx.Done()
-	cc.Drain()
-	<-cc.Closed()
-	close(work)
-	wg.Wait()
+	stop()
 	return nil
 }
 
-// CaseOfWork returns the case id a work subject names.
+// CaseOfWork returns the case id (the last token) a work subject names.
 func CaseOfWork(subject string) string {
-	for i := len(subject) - 1; i >= 0; i-- {
-		if subject[i] == '.' {
-			return subject[i+1:]
-		}
-	}
-	return subject
+	return subject[strings.LastIndexByte(subject, '.')+1:]
 }

@@ -93,15 +93,19 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 			return nil, err
 		}
 	}
-	var err error
-	if s.cases, err = s.ensureKV(ctx, CasesBucket, "takedownd cases by id", 1); err != nil {
-		return nil, err
-	}
-	if s.urls, err = s.ensureKV(ctx, URLIndexBucket, "open case per normalised URL", 1); err != nil {
-		return nil, err
-	}
-	if s.reports, err = s.ensureKV(ctx, ReportsBucket, "case of every report id", 1); err != nil {
-		return nil, err
+	for _, b := range []struct {
+		kv          *jetstream.KeyValue
+		name, about string
+	}{
+		{&s.cases, CasesBucket, "takedownd cases by id"},
+		{&s.urls, URLIndexBucket, "open case per normalised URL"},
+		{&s.reports, ReportsBucket, "case of every report id"},
+	} {
+		kv, err := s.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: b.name, Description: b.about, History: 1, Storage: jetstream.FileStorage})
+		if err != nil {
+			return nil, err
+		}
+		*b.kv = kv
 	}
 	return s, nil
 }
@@ -120,22 +124,6 @@ func (s *Store) EnsureStream(ctx context.Context, sc jetstream.StreamConfig) err
 		sc.Replicas = s.opts.Replicas
 	}
 	return s.ensureStream(ctx, sc)
-}
-
-func (s *Store) ensureKV(ctx context.Context, bucket, desc string, history uint8) (jetstream.KeyValue, error) {
-	var kv jetstream.KeyValue
-	err := s.opts.Retry.Do(ctx, "ensure kv "+bucket, func(ctx context.Context) error {
-		var err error
-		kv, err = s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      bucket,
-			Description: desc,
-			History:     history,
-			Storage:     jetstream.FileStorage,
-			Replicas:    s.opts.Replicas,
-		})
-		return err
-	})
-	return kv, err
 }
 
 // EnsureKV creates or updates a KV bucket for a stage (caches, indexes).
