@@ -119,11 +119,20 @@ func (s *Stage) recordOutcome(ctx context.Context, rec Record) error {
 		return nil
 	}
 	first := rec.Kind == string(notice.KindFirst) || rec.Kind == string(notice.KindForward)
-	for _, it := range rec.Items {
+	ids := make([]string, len(rec.Items))
+	for i, it := range rec.Items {
+		ids[i] = it.CaseID
+	}
+	return forEachCase(ctx, ids, func(ctx context.Context, _ int, id string) error {
 		var ev takedown.Event
 		var reroute bool
-		_, err := s.store.Update(ctx, it.CaseID, func(c *takedown.Case) ([]takedown.Event, error) {
+		_, err := s.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
 			ev, reroute = s.outcomeEvent(c, rec, first)
+			if !c.State.CanMoveTo(ev.To) {
+				// The case moved on meanwhile (closed, say): record the
+				// outcome on it without moving it back.
+				ev.To, reroute = c.State, false
+			}
 			changed := false
 			for i := range c.Notices {
 				n := &c.Notices[i]
@@ -134,7 +143,7 @@ func (s *Stage) recordOutcome(ctx context.Context, rec Record) error {
 			if !changed {
 				return []takedown.Event{ev}, store.ErrNoChange
 			}
-			if ev.To != "" && ev.To != c.State {
+			if ev.To != c.State {
 				if err := c.MoveTo(ev.To, ev.Reason, s.now().UTC()); err != nil {
 					return nil, err
 				}
@@ -145,29 +154,21 @@ func (s *Stage) recordOutcome(ctx context.Context, rec Record) error {
 			return []takedown.Event{ev}, nil
 		})
 		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		var te *takedown.TransitionError
-		if errors.As(err, &te) {
-			// The case moved on meanwhile (closed, removed): the outcome
-			// is still on the notice record; nothing to change here.
-			continue
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 		if reroute {
-			if err := s.store.Enqueue(ctx, store.StageRoute, it.CaseID, "route-"+it.CaseID+"-after-"+rec.Ref, nil); err != nil {
+			if err := s.store.Enqueue(ctx, store.StageRoute, id, "route-"+id+"-after-"+rec.Ref, nil); err != nil {
 				return err
 			}
 		}
 		if rec.State == StateSent && rec.Kind != string(notice.KindReminder) && rec.Kind != string(notice.KindEscalation) && s.opts.OnNoticed != nil {
-			if err := s.opts.OnNoticed(ctx, it.CaseID, rec.SentAt); err != nil {
-				return err
-			}
+			return s.opts.OnNoticed(ctx, id, rec.SentAt)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func outcomeWord(rec Record) string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/takedownd/takedownd/pkg/notice"
 	"github.com/takedownd/takedownd/pkg/store"
@@ -74,9 +75,8 @@ func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 func (s *Stage) seal(ctx context.Context, rec Record) (Record, error) {
 	now := s.now().UTC()
 	sentAt := now
-	var items []Item
-	var dropped []string
-	for _, id := range rec.Cases {
+	kept := make([]*takedown.Case, len(rec.Cases))
+	err := forEachCase(ctx, rec.Cases, func(ctx context.Context, i int, id string) error {
 		ref := takedown.NoticeRef{Ref: rec.Ref, Kind: rec.Kind, Level: rec.Level, Channel: rec.Channel, To: rec.To, At: sentAt, Outcome: "sending"}
 		var keep bool
 		c, err := s.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
@@ -97,17 +97,27 @@ func (s *Stage) seal(ctx context.Context, rec Record) (Record, error) {
 			return nil, nil
 		})
 		if errors.Is(err, store.ErrNotFound) {
-			dropped = append(dropped, id)
-			continue
+			return nil
 		}
 		if err != nil {
-			return rec, err
+			return err
 		}
-		if !keep {
-			dropped = append(dropped, id)
+		if keep {
+			kept[i] = &c
+		}
+		return nil
+	})
+	if err != nil {
+		return rec, err
+	}
+	var items []Item
+	var dropped []string
+	for i, c := range kept {
+		if c == nil {
+			dropped = append(dropped, rec.Cases[i])
 			continue
 		}
-		items = append(items, itemOf(c, rec))
+		items = append(items, itemOf(*c, rec))
 	}
 	return s.rec.update(ctx, rec.Ref, func(r *Record) error {
 		if r.State != StateOpen {
@@ -128,6 +138,22 @@ func (s *Stage) seal(ctx context.Context, rec Record) (Record, error) {
 		}
 		return nil
 	})
+}
+
+// caseParallelism bounds the concurrent case updates of one notice: they
+// touch different keys, so they need not wait for each other, and a notice
+// of a hundred URLs would otherwise cost two hundred round trips in a row.
+const caseParallelism = 16
+
+// forEachCase runs fn for every case of a notice, concurrently, and
+// returns the first error.
+func forEachCase(ctx context.Context, ids []string, fn func(ctx context.Context, i int, id string) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(caseParallelism)
+	for i, id := range ids {
+		g.Go(func() error { return fn(ctx, i, id) })
+	}
+	return g.Wait()
 }
 
 func alreadyNoticed(c takedown.Case, rec Record) bool {
