@@ -377,3 +377,46 @@ func TestForwardToPartnerWebhook(t *testing.T) {
 		t.Errorf("partner saw %d requests, %d with a bad signature; want a retry after the 503 and none bad", total, bad)
 	}
 }
+
+// closingMailer closes the case while its notice is on the way, as an
+// analyst might: the outcome must still be recorded on the case.
+type closingMailer struct {
+	Mailer
+	h  *harness
+	id atomic.Value
+}
+
+func (m *closingMailer) Send(ctx context.Context, from string, rcpts []string, msg []byte) smtp.Result {
+	if id, ok := m.id.Load().(string); ok {
+		_, _ = m.h.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
+			return nil, c.MoveTo(takedown.StateClosed, "closed by an analyst", time.Now())
+		})
+	}
+	return m.Mailer.Send(ctx, from, rcpts, msg)
+}
+
+func TestOutcomeRecordedOnCaseThatMovedOn(t *testing.T) {
+	t.Parallel()
+	var cm *closingMailer
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 300 * time.Millisecond }, func(m Mailer) Mailer {
+		cm = &closingMailer{Mailer: m}
+		return cm
+	})
+	cm.h = h
+	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@hoster.nl")
+	cm.id.Store(id)
+	h.waitMessages(1)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		c, _, _ := h.store.GetCase(t.Context(), id)
+		if len(c.Notices) == 1 && c.Notices[0].Outcome == "sent" {
+			if c.State != takedown.StateClosed {
+				t.Errorf("state %s, want closed (not moved back to noticed)", c.State)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c, _, _ := h.store.GetCase(t.Context(), id)
+	t.Fatalf("notices %+v, want the one notice recorded as sent", c.Notices)
+}
