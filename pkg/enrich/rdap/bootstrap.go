@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,11 +24,12 @@ var embedded embed.FS
 type registries struct {
 	v4, v6 *bootstrap.NetRegistry
 	dns    *bootstrap.DNSRegistry
+	asn    *bootstrap.ASNRegistry
 }
 
 // bootstrapFiles are the IANA file names, which are also the names of the
 // embedded copies.
-var bootstrapFiles = []string{"ipv4.json", "ipv6.json", "dns.json"}
+var bootstrapFiles = []string{"ipv4.json", "ipv6.json", "dns.json", "asn.json"}
 
 func parseRegistries(files map[string][]byte) (*registries, error) {
 	v4, err := bootstrap.NewNetRegistry(files["ipv4.json"], 4)
@@ -42,7 +44,11 @@ func parseRegistries(files map[string][]byte) (*registries, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse dns bootstrap: %w", err)
 	}
-	return &registries{v4: v4, v6: v6, dns: dns}, nil
+	asn, err := bootstrap.NewASNRegistry(files["asn.json"])
+	if err != nil {
+		return nil, fmt.Errorf("parse asn bootstrap: %w", err)
+	}
+	return &registries{v4: v4, v6: v6, dns: dns, asn: asn}, nil
 }
 
 func embeddedRegistries() (*registries, error) {
@@ -85,6 +91,18 @@ func (c *Client) baseForIP(ip string, is4 bool) (string, error) {
 		return base, nil
 	}
 	return "", fmt.Errorf("bootstrap ip: %w", ErrNotFound)
+}
+
+// baseForASN returns the RDAP base URL of the registry that assigned asn.
+func (c *Client) baseForASN(asn uint32) (string, error) {
+	ans, err := c.regs.Load().asn.Lookup(&bootstrap.Question{RegistryType: bootstrap.ASN, Query: strconv.FormatUint(uint64(asn), 10)})
+	if err != nil {
+		return "", fmt.Errorf("bootstrap asn: %w", err)
+	}
+	if base := pickURL(ans.URLs); base != "" {
+		return base, nil
+	}
+	return "", fmt.Errorf("bootstrap asn: %w", ErrNotFound)
 }
 
 // baseForDomain returns the RDAP base URL of the domain's registry; the

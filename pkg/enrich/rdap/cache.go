@@ -16,11 +16,16 @@ import (
 )
 
 // Cache stores answers so replicas share them. Network answers are found by
-// any address inside them, domain answers by registrable domain. A miss is
-// (nil, nil).
+// any address inside them, parent networks by the prefix asked for (see
+// Client.LookupParent), autnums by number, domain answers by registrable
+// domain. A miss is (nil, nil).
 type Cache interface {
 	Network(ctx context.Context, addr netip.Addr) (*Network, error)
 	PutNetwork(ctx context.Context, n *Network) error
+	Parent(ctx context.Context, q netip.Prefix) (*Network, error)
+	PutParent(ctx context.Context, q netip.Prefix, n *Network) error
+	Autnum(ctx context.Context, asn uint32) (*Autnum, error)
+	PutAutnum(ctx context.Context, a *Autnum) error
 	Domain(ctx context.Context, name string) (*Domain, error)
 	PutDomain(ctx context.Context, d *Domain) error
 }
@@ -35,7 +40,7 @@ func BucketConfig(name string, ttl time.Duration) jetstream.KeyValueConfig {
 	if ttl <= 0 {
 		ttl = DefaultCacheTTL
 	}
-	return jetstream.KeyValueConfig{Bucket: name, TTL: ttl, Description: "RDAP answers by network prefix and domain"}
+	return jetstream.KeyValueConfig{Bucket: name, TTL: ttl, Description: "RDAP answers by network prefix, parent query, AS number and domain"}
 }
 
 // KVCache is a Cache in a JetStream key-value bucket.
@@ -75,13 +80,22 @@ func cacheable(p netip.Prefix) bool {
 }
 
 // networkKey is a valid KV key for a prefix: "net.4.b93a0100.24".
-func networkKey(p netip.Prefix) string {
+func networkKey(p netip.Prefix) string { return prefixKey("net.", p) }
+
+// parentKey is the key of a parent answer by the prefix asked for:
+// "up.4.b9000000.16".
+func parentKey(q netip.Prefix) string { return prefixKey("up.", q) }
+
+func prefixKey(space string, p netip.Prefix) string {
 	fam := "6"
 	if p.Addr().Is4() {
 		fam = "4"
 	}
-	return "net." + fam + "." + hex.EncodeToString(p.Masked().Addr().AsSlice()) + "." + strconv.Itoa(p.Bits())
+	return space + fam + "." + hex.EncodeToString(p.Masked().Addr().AsSlice()) + "." + strconv.Itoa(p.Bits())
 }
+
+// autnumKey is the key of an AS number: "asn.8283".
+func autnumKey(asn uint32) string { return "asn." + strconv.FormatUint(uint64(asn), 10) }
 
 // domainKey is a valid KV key for a domain, or "" when the name has
 // characters KV keys cannot hold (it then goes uncached).
@@ -160,38 +174,66 @@ func cachePrefixes(n *Network) []netip.Prefix {
 	return out
 }
 
+// Parent returns the cached parent answer for the prefix asked for.
+func (c *KVCache) Parent(ctx context.Context, q netip.Prefix) (*Network, error) {
+	return getJSON[Network](ctx, c.kv, parentKey(q), "parent network")
+}
+
+// PutParent stores a parent answer under the prefix asked for.
+func (c *KVCache) PutParent(ctx context.Context, q netip.Prefix, n *Network) error {
+	return putJSON(ctx, c.kv, parentKey(q), n, "parent network")
+}
+
+// Autnum returns the cached answer for an AS number.
+func (c *KVCache) Autnum(ctx context.Context, asn uint32) (*Autnum, error) {
+	return getJSON[Autnum](ctx, c.kv, autnumKey(asn), "autnum")
+}
+
+// PutAutnum stores a under its number.
+func (c *KVCache) PutAutnum(ctx context.Context, a *Autnum) error {
+	return putJSON(ctx, c.kv, autnumKey(a.ASN), a, "autnum")
+}
+
 // Domain returns the cached answer for a registrable domain.
 func (c *KVCache) Domain(ctx context.Context, name string) (*Domain, error) {
-	key := domainKey(name)
-	if key == "" {
-		return nil, nil
-	}
-	e, err := c.kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get cached domain: %w", err)
-	}
-	var d Domain
-	if err := json.Unmarshal(e.Value(), &d); err != nil {
-		return nil, fmt.Errorf("decode cached domain: %w", err)
-	}
-	return &d, nil
+	return getJSON[Domain](ctx, c.kv, domainKey(name), "domain")
 }
 
 // PutDomain stores d under its name.
 func (c *KVCache) PutDomain(ctx context.Context, d *Domain) error {
-	key := domainKey(d.Name)
+	return putJSON(ctx, c.kv, domainKey(d.Name), d, "domain")
+}
+
+// getJSON reads one entry; an empty key (a name KV cannot hold) is a miss.
+func getJSON[T any](ctx context.Context, kv jetstream.KeyValue, key, what string) (*T, error) {
+	if key == "" {
+		return nil, nil
+	}
+	e, err := kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get cached %s: %w", what, err)
+	}
+	var v T
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		return nil, fmt.Errorf("decode cached %s: %w", what, err)
+	}
+	return &v, nil
+}
+
+// putJSON writes one entry; an empty key goes uncached.
+func putJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any, what string) error {
 	if key == "" {
 		return nil
 	}
-	body, err := json.Marshal(d)
+	body, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode domain: %w", err)
+		return fmt.Errorf("encode %s: %w", what, err)
 	}
-	if _, err := c.kv.Put(ctx, key, body); err != nil {
-		return fmt.Errorf("put cached domain: %w", err)
+	if _, err := kv.Put(ctx, key, body); err != nil {
+		return fmt.Errorf("put cached %s: %w", what, err)
 	}
 	return nil
 }

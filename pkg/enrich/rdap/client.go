@@ -19,7 +19,7 @@ import (
 // Config holds the client's settings; zero values take the defaults named.
 type Config struct {
 	// BootstrapURL is where fresh IANA bootstrap files are fetched from
-	// (ipv4.json, ipv6.json, dns.json below it), e.g.
+	// (ipv4.json, ipv6.json, dns.json, asn.json below it), e.g.
 	// "https://data.iana.org/rdap/". Empty disables refreshing.
 	BootstrapURL string
 	// BootstrapRefresh is the refresh interval (default 24 h).
@@ -197,10 +197,18 @@ func (c *Client) lookupNetwork(ctx context.Context, key string, addr netip.Addr)
 
 // network turns a decoded answer into our result.
 func (c *Client) network(ctx context.Context, ipn *rdap.IPNetwork, addr netip.Addr, host string) *Network {
+	n := buildNetwork(ctx, ipn, addr, host, c.fetchEntity)
+	n.FetchedAt = c.now()
+	return n
+}
+
+// buildNetwork is the extraction the client and the fixture tests share;
+// fetch may be nil (stub entities then stay unresolved).
+func buildNetwork(ctx context.Context, ipn *rdap.IPNetwork, addr netip.Addr, host string, fetch entityFetcher) *Network {
 	n := &Network{Handle: ipn.Handle, Name: ipn.Name, Type: ipn.Type, Country: ipn.Country,
-		Parent: ipn.ParentHandle, Server: host, FetchedAt: c.now()}
+		Parent: ipn.ParentHandle, ParentPrefix: upPrefix(ipn.Links, addr), Server: host}
 	networkRange(n, ipn, addr)
-	n.Contacts = abuseContacts(ctx, host, ipn.Handle, ipn.Entities, ipn.Remarks, nil, true, c.fetchEntity)
+	n.Contacts = abuseContacts(ctx, host, ipn.Handle, ipn.Entities, ipn.Remarks, nil, true, fetch)
 	return n
 }
 

@@ -243,7 +243,7 @@ func TestBootstrapRefresh(t *testing.T) {
 	t.Parallel()
 	sim := newSim(t, false)
 	iana := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kind := map[string]string{"/ipv4.json": "ipv4", "/ipv6.json": "ipv6", "/dns.json": "dns"}[r.URL.Path]
+		kind := map[string]string{"/ipv4.json": "ipv4", "/ipv6.json": "ipv6", "/dns.json": "dns", "/asn.json": "asn"}[r.URL.Path]
 		body, err := sim.Bootstrap(kind)
 		if err != nil {
 			http.NotFound(w, r)
@@ -265,6 +265,13 @@ func TestBootstrapRefresh(t *testing.T) {
 	}
 	if n.Contacts[0].Email != "zzdnsr@bt.com" {
 		t.Errorf("contacts = %v", n.Contacts)
+	}
+	a, err := c.LookupAutnum(t.Context(), 8283)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Contacts[0].Email != "abuse@coloclue.net" {
+		t.Errorf("autnum contacts = %v", a.Contacts)
 	}
 }
 

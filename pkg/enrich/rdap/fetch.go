@@ -105,6 +105,11 @@ func (c *Client) rewrite(raw string) (target, host string, err error) {
 		}
 	}
 	if best == "" {
+		// A mirror's answers link to the mirror itself: credit them to
+		// the server it stands in for, as if the link had named it.
+		if orig := c.mirrored(raw); orig != "" {
+			host = orig
+		}
 		return raw, host, nil
 	}
 	to := c.cfg.Overrides[best]
@@ -112,6 +117,28 @@ func (c *Client) rewrite(raw string) (target, host string, err error) {
 		return strings.TrimSuffix(to, "/") + u.EscapedPath() + queryOf(u), host, nil
 	}
 	return to + strings.TrimPrefix(raw, best), host, nil
+}
+
+// mirrored returns the original host of the override whose replacement
+// raw points into (longest replacement wins, then the smallest original,
+// so the answer does not depend on map order), or "".
+func (c *Client) mirrored(raw string) string {
+	bestTo, bestFrom := "", ""
+	for from, to := range c.cfg.Overrides {
+		if to == "" || !strings.HasPrefix(raw, to) {
+			continue
+		}
+		if len(to) > len(bestTo) || (len(to) == len(bestTo) && from < bestFrom) {
+			bestTo, bestFrom = to, from
+		}
+	}
+	if bestFrom == "" {
+		return ""
+	}
+	if u, err := url.Parse(bestFrom); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return bestFrom
 }
 
 func queryOf(u *url.URL) string {

@@ -17,6 +17,7 @@ import (
 // parsed is what we take out of one fixture, without any HTTP.
 type parsed struct {
 	network   *Network
+	autnum    *Autnum
 	registrar *Registrar
 	contacts  []Contact
 	err       error
@@ -35,15 +36,14 @@ func parseFixture(ctx context.Context, kind string, body []byte, queried netip.A
 	case *rdap.Error:
 		return parsed{err: rdapError(server, o)}
 	case *rdap.IPNetwork:
-		n := &Network{Handle: o.Handle, Server: server}
-		networkRange(n, o, queried)
-		n.Contacts = abuseContacts(ctx, server, o.Handle, o.Entities, o.Remarks, nil, true, nil)
+		n := buildNetwork(ctx, o, queried, server, nil)
 		return parsed{network: n, contacts: n.Contacts}
 	case *rdap.Domain:
 		return parsed{registrar: registrarOf(ctx, server, o.Handle, o.Entities, nil),
 			contacts: domainContacts(ctx, server, o.Handle, o.Entities, nil)}
 	case *rdap.Autnum:
-		return parsed{contacts: abuseContacts(ctx, server, o.Handle, o.Entities, o.Remarks, nil, true, nil)}
+		a := buildAutnum(ctx, o, 0, server, nil)
+		return parsed{autnum: a, contacts: a.Contacts}
 	case *rdap.Entity:
 		return parsed{contacts: abuseContacts(ctx, server, o.Handle, o.Entities, o.Remarks, nil, true, nil)}
 	}
@@ -74,10 +74,15 @@ func TestEveryFixture(t *testing.T) {
 		queried string
 		first   *firstContact // nil: no contact expected
 		count   int
-		// networks
+		// networks; parent is the prefix LookupParent would ask for ("" for
+		// none)
 		start, end  string
 		cidrs       []string
 		addressOnly bool
+		parent      string
+		// autnums
+		asHandle string
+		asRange  [2]uint32
 		// domains
 		registrar *Registrar
 		wantErr   error
@@ -85,22 +90,22 @@ func TestEveryFixture(t *testing.T) {
 	}{
 		{file: "ripe/ip-130.59.31.80.json", why: "top-level abuse role; type=abuse address listed twice, kept once",
 			queried: "130.59.31.80", first: &firstContact{"abuse@switch.ch", "AR31930-RIPE", KindEntity, []string{"abuse"}, 1}, count: 1,
-			start: "130.59.0.0", end: "130.59.255.255", cidrs: []string{"130.59.0.0/16"}},
+			start: "130.59.0.0", end: "130.59.255.255", cidrs: []string{"130.59.0.0/16"}}, // parent is the whole space: none
 		{file: "arin/ip-13.72.183.192.json", why: "abuse POC nested under the registrant; range from cidr0_cidrs",
 			queried: "13.72.183.192", first: &firstContact{"abuse@microsoft.com", "MAC74-ARIN", KindEntity, []string{"registrant", "abuse"}, 0}, count: 1,
-			start: "13.64.0.0", end: "13.107.255.255", cidrs: []string{"13.64.0.0/11", "13.96.0.0/13", "13.104.0.0/14"}},
+			start: "13.64.0.0", end: "13.107.255.255", cidrs: []string{"13.64.0.0/11", "13.96.0.0/13", "13.104.0.0/14"}, parent: "13.64.0.0/10"},
 		{file: "arin/ip-192.198.0.0.json", why: "one POC holds abuse among other roles, at two depths: closest wins",
 			queried: "192.198.0.0", first: &firstContact{"daniel.petsinger@radiolinkinternet.com", "PETSI-ARIN", KindEntity, []string{"abuse"}, 0}, count: 1,
-			start: "192.198.0.0", end: "192.198.3.255", cidrs: []string{"192.198.0.0/22"}},
+			start: "192.198.0.0", end: "192.198.3.255", cidrs: []string{"192.198.0.0/22"}, parent: "192.198.0.0/21"},
 		{file: "arin/ip-74.125.225.229.legacy2015.json", why: "zero-padded start address 074.125.000.000",
 			queried: "74.125.225.229", first: &firstContact{"arin-contact@google.com", "ZG39-ARIN", KindEntity, []string{"registrant", "abuse"}, 0}, count: 1,
-			start: "74.125.0.0", end: "74.125.255.255", cidrs: []string{"74.125.0.0/16"}},
+			start: "74.125.0.0", end: "74.125.255.255", cidrs: []string{"74.125.0.0/16"}, parent: "74.124.0.0/15"},
 		{file: "lacnic/ip-200.57.141.161.legacy2015.json", why: "start = end = queried IP: cached for that address only",
 			queried: "200.57.141.161", first: &firstContact{"operacion.redes@TRIARA.COM", "RYT2", KindEntity, []string{"abuse"}, 0}, count: 1,
 			start: "200.57.141.161", end: "200.57.141.161", cidrs: []string{"200.57.141.161/32"}, addressOnly: true},
 		{file: "afrinic/ip-196.11.240.215.legacy2015.json", why: "no roles at all: the address is only in remarks; odd range split into prefixes",
 			queried: "196.11.240.215", first: &firstContact{"abuse@mtnbusiness.co.za", "", KindRemarks, nil, 0}, count: 1,
-			start: "196.11.239.0", end: "196.11.246.255", cidrs: []string{"196.11.239.0/24", "196.11.240.0/22", "196.11.244.0/23", "196.11.246.0/24"}},
+			start: "196.11.239.0", end: "196.11.246.255", cidrs: []string{"196.11.239.0/24", "196.11.240.0/22", "196.11.244.0/23", "196.11.246.0/24"}, parent: "196.11.240.0/21"},
 		{file: "ripe/ip-62.239.237.1.legacy2015.json", why: "no objectClassName (openrdap says Help); /32-suffixed addresses; three plain addresses in the abuse role",
 			queried: "62.239.237.1", first: &firstContact{"zzdnsr@bt.com", "BTCR3-RIPE", KindEntity, []string{"abuse"}, 0}, count: 3,
 			start: "62.239.237.0", end: "62.239.237.255", cidrs: []string{"62.239.237.0/24"}},
@@ -109,7 +114,7 @@ func TestEveryFixture(t *testing.T) {
 			start: "2a00:2381:ffff::", end: "2a00:2381:ffff:0:ffff:ffff:ffff:ffff", cidrs: []string{"2a00:2381:ffff::/64"}},
 		{file: "apnic/ip-210.107.73.73.legacy2015.json", why: "IRT abuse entity with pref=1 wins over the spam address in remarks (remarks are the last resort)",
 			queried: "210.107.73.73", first: &firstContact{"hostmaster@nic.or.kr", "IRT-KRNIC-KR", KindEntity, []string{"abuse"}, 1}, count: 1,
-			start: "210.107.0.0", end: "210.107.127.255", cidrs: []string{"210.107.0.0/17"}},
+			start: "210.107.0.0", end: "210.107.127.255", cidrs: []string{"210.107.0.0/17"}, parent: "210.0.0.0/8"},
 
 		{file: "verisign/domain-google.com.json", why: "registrar 292 from publicIds; abuse nested in the registrar",
 			registrar: &Registrar{Handle: "292", IANAID: "292", Contacts: []Contact{{Email: "abusecomplaints@markmonitor.com", Path: []string{"registrar", "abuse"}}}}},
@@ -129,17 +134,23 @@ func TestEveryFixture(t *testing.T) {
 			registrar: &Registrar{Handle: "123", IANAID: "1", Name: "Example Registrar Inc.", Contacts: []Contact{{Email: "abuse@organization.example", Path: []string{"registrar", "abuse"}}}}},
 
 		{file: "arin/autnum-13335.json", why: "abuse role at top level and again nested: once",
-			first: &firstContact{"abuse@cloudflare.com", "ABUSE2916-ARIN", KindEntity, []string{"abuse"}, 0}, count: 1},
+			first: &firstContact{"abuse@cloudflare.com", "ABUSE2916-ARIN", KindEntity, []string{"abuse"}, 0}, count: 1,
+			asHandle: "AS13335", asRange: [2]uint32{13335, 13335}},
 		{file: "arin/autnum-16509.json", why: "abuse POC among routing/noc/technical; remarks ignored",
-			first: &firstContact{"abuse@amazonaws.com", "AEA8-ARIN", KindEntity, []string{"registrant", "abuse"}, 0}, count: 1},
+			first: &firstContact{"abuse@amazonaws.com", "AEA8-ARIN", KindEntity, []string{"registrant", "abuse"}, 0}, count: 1,
+			asHandle: "AS16509", asRange: [2]uint32{16509, 16509}},
 		{file: "arin/autnum-2914.json", why: "ARIN abuse POC nested under the registrant org",
-			first: &firstContact{"abuse@ntt.net", "NAAC-ARIN", KindEntity, []string{"registrant", "abuse"}, 0}, count: 1},
+			first: &firstContact{"abuse@ntt.net", "NAAC-ARIN", KindEntity, []string{"registrant", "abuse"}, 0}, count: 1,
+			asHandle: "AS2914", asRange: [2]uint32{2914, 2914}},
 		{file: "apnic/autnum-9269.json", why: "IRT: pref=1 address before the plain one",
-			first: &firstContact{"abuse@hkbn.net", "IRT-HKBN-HK", KindEntity, []string{"abuse"}, 1}, count: 2},
+			first: &firstContact{"abuse@hkbn.net", "IRT-HKBN-HK", KindEntity, []string{"abuse"}, 1}, count: 2,
+			asHandle: "AS9269", asRange: [2]uint32{9269, 9269}},
 		{file: "ripe/autnum-8283.json", why: "the same role object appears as tech/admin and as abuse; type=abuse address first",
-			first: &firstContact{"abuse@coloclue.net", "CLUE1-RIPE", KindEntity, []string{"abuse"}, 1}, count: 3},
+			first: &firstContact{"abuse@coloclue.net", "CLUE1-RIPE", KindEntity, []string{"abuse"}, 1}, count: 3,
+			asHandle: "AS8283", asRange: [2]uint32{8283, 8283}},
 		{file: "afrinic/autnum-37271.json", why: "no abuse role, no address in remarks: the registrant's abuse@ address by heuristic",
-			first: &firstContact{"abuse@workonline.africa", "ORG-WCL1-AFRINIC", KindHeuristic, []string{"registrant"}, 0}, count: 1},
+			first: &firstContact{"abuse@workonline.africa", "ORG-WCL1-AFRINIC", KindHeuristic, []string{"registrant"}, 0}, count: 1,
+			asHandle: "AS37271", asRange: [2]uint32{37271, 37271}},
 
 		{file: "arin/entity-GOVI.json", why: "entity answer; a POC holding abuse among its roles",
 			first: &firstContact{"support@govital.net", "GTS7-ARIN", KindEntity, []string{"abuse"}, 0}, count: 1},
@@ -210,6 +221,13 @@ func TestEveryFixture(t *testing.T) {
 				if !n.Contains(queried) {
 					t.Errorf("network does not contain the queried %s", queried)
 				}
+				q, ok := parentQuery(n)
+				if got := map[bool]string{true: q.String(), false: ""}[ok]; got != tc.parent {
+					t.Errorf("parent query = %q, want %q (%s)", got, tc.parent, tc.why)
+				}
+			}
+			if a := got.autnum; a != nil && (a.Handle != tc.asHandle || a.Start != tc.asRange[0] || a.End != tc.asRange[1] || a.Server != "fixture") {
+				t.Errorf("autnum = %s %d-%d at %s, want %s %v (%s)", a.Handle, a.Start, a.End, a.Server, tc.asHandle, tc.asRange, tc.why)
 			}
 		})
 	}

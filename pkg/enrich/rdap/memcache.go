@@ -16,6 +16,8 @@ type memCache struct {
 
 	mu       sync.Mutex
 	networks map[netip.Prefix]memEntry[*Network]
+	parents  map[netip.Prefix]memEntry[*Network] // by the prefix asked for
+	autnums  map[uint32]memEntry[*Autnum]
 	domains  map[string]memEntry[*Domain]
 }
 
@@ -26,7 +28,8 @@ type memEntry[T any] struct {
 
 func newMemCache(maxEntries int, ttl time.Duration, now func() time.Time) *memCache {
 	return &memCache{max: maxEntries, ttl: ttl, now: now,
-		networks: make(map[netip.Prefix]memEntry[*Network]), domains: make(map[string]memEntry[*Domain])}
+		networks: make(map[netip.Prefix]memEntry[*Network]), parents: make(map[netip.Prefix]memEntry[*Network]),
+		autnums: make(map[uint32]memEntry[*Autnum]), domains: make(map[string]memEntry[*Domain])}
 }
 
 func (m *memCache) network(addr netip.Addr) *Network {
@@ -54,21 +57,36 @@ func (m *memCache) putNetwork(n *Network) {
 	}
 }
 
-func (m *memCache) domain(name string) *Domain {
+func (m *memCache) parent(q netip.Prefix) *Network { return get(m, m.parents, q) }
+
+func (m *memCache) putParent(q netip.Prefix, n *Network) { put(m, m.parents, q, n, n.FetchedAt) }
+
+func (m *memCache) autnum(asn uint32) *Autnum { return get(m, m.autnums, asn) }
+
+func (m *memCache) putAutnum(a *Autnum) { put(m, m.autnums, a.ASN, a, a.FetchedAt) }
+
+func (m *memCache) domain(name string) *Domain { return get(m, m.domains, name) }
+
+func (m *memCache) putDomain(d *Domain) { put(m, m.domains, d.Name, d, d.FetchedAt) }
+
+// get and put serve the maps keyed exactly (all but networks, which are
+// found by any address inside them).
+func get[K comparable, V any](m *memCache, entries map[K]memEntry[V], k K) V {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e, ok := m.domains[name]; ok && now.Before(e.expires) {
+	if e, ok := entries[k]; ok && now.Before(e.expires) {
 		return e.v
 	}
-	return nil
+	var zero V
+	return zero
 }
 
-func (m *memCache) putDomain(d *Domain) {
+func put[K comparable, V any](m *memCache, entries map[K]memEntry[V], k K, v V, fetched time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	trim(m.domains, m.max)
-	m.domains[d.Name] = memEntry[*Domain]{v: d, expires: d.FetchedAt.Add(m.ttl)}
+	trim(entries, m.max)
+	entries[k] = memEntry[V]{v: v, expires: fetched.Add(m.ttl)}
 }
 
 func trim[K comparable, V any](m map[K]V, maxEntries int) {

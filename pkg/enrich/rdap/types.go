@@ -58,7 +58,12 @@ type Network struct {
 	Name    string `json:"name,omitempty"`
 	Type    string `json:"type,omitempty"`
 	Country string `json:"country,omitempty"`
-	Parent  string `json:"parent,omitempty"`
+	// Parent is the parentHandle the server gave, if any.
+	Parent string `json:"parent,omitempty"`
+	// ParentPrefix is the prefix the answer's rel "up" link names (APNIC
+	// style), the most precise way to ask for the parent network; empty
+	// when the answer has no such link.
+	ParentPrefix string `json:"parent_prefix,omitempty"`
 	// Start and End are the range as the server gave it, normalised
 	// (zero padding and "/32" suffixes removed).
 	Start string `json:"start"`
@@ -83,6 +88,22 @@ func (n *Network) Contains(addr netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// Autnum is the RDAP answer for an autonomous system number: who runs
+// the network that announces an address, the level above the hoster.
+type Autnum struct {
+	// ASN is the number asked for; Start and End the block that answered.
+	ASN      uint32    `json:"asn"`
+	Handle   string    `json:"handle"`
+	Name     string    `json:"name,omitempty"`
+	Country  string    `json:"country,omitempty"`
+	Start    uint32    `json:"start,omitempty"`
+	End      uint32    `json:"end,omitempty"`
+	Server   string    `json:"server"`
+	Contacts []Contact `json:"contacts,omitempty"`
+	// FetchedAt is when the server answered.
+	FetchedAt time.Time `json:"fetched_at"`
 }
 
 // Registrar is the sponsoring registrar of a domain.
@@ -113,6 +134,11 @@ type Domain struct {
 // ErrNotFound means the server has no object for the query (HTTP 404 or an
 // RDAP error 404). It is an answer, not a failure: do not retry.
 var ErrNotFound = errors.New("no rdap data")
+
+// ErrNoParent means a network answer names no parent network (or only
+// the whole address space), so there is nothing to ask. It matches
+// ErrNotFound too.
+var ErrNoParent = fmt.Errorf("network names no parent: %w", ErrNotFound)
 
 // Error is a lookup failure with its classification.
 type Error struct {

@@ -137,12 +137,18 @@ func (s *Server) find(path string) []byte {
 	if kind != "ip" {
 		return nil
 	}
-	addr, err := netip.ParseAddr(key)
+	// "ip/<addr>" or "ip/<addr>/<len>" (RFC 9082 3.1.1): the most specific
+	// network that holds all of the query.
+	q, err := netip.ParsePrefix(key)
 	if err != nil {
-		return nil
+		addr, err := netip.ParseAddr(key)
+		if err != nil {
+			return nil
+		}
+		q = netip.PrefixFrom(addr, addr.BitLen())
 	}
-	for bits := addr.BitLen(); bits >= 0; bits-- {
-		p, _ := addr.Prefix(bits)
+	for bits := q.Bits(); bits >= 0; bits-- {
+		p, _ := q.Addr().Prefix(bits)
 		if body, ok := s.networks[p]; ok {
 			return body
 		}

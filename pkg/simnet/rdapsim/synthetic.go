@@ -19,6 +19,25 @@ type Network struct {
 	// StubAbuse leaves the e-mail out of the nested abuse entity and serves
 	// it only at /entity/<handle>-ABUSE, as some registries do.
 	StubAbuse bool
+	// Parent, when valid, is the prefix of the network above, linked with
+	// rel "up" (APNIC style) and sent as parentHandle unless ParentHandle
+	// is set. The parent is a network of its own (AddNetwork).
+	Parent netip.Prefix
+	// ParentHandle is sent as parentHandle; without Parent it is the only
+	// hint of a parent, as in ARIN answers.
+	ParentHandle string
+	// ASN is the AS that announces the network, for GeoIP simulations;
+	// the RDAP answer does not carry it.
+	ASN uint32
+}
+
+// Autnum is a generated AS number answer: the abuse contact nested under
+// the registrant organisation.
+type Autnum struct {
+	ASN        uint32
+	Name       string
+	Country    string
+	AbuseEmail string
 }
 
 // Domain is a generated domain at a registry.
@@ -59,6 +78,16 @@ func (s *Server) AddNetwork(n Network) error {
 			"entities": []any{abuse},
 		}},
 	}
+	if parent := n.ParentHandle; parent != "" || n.Parent.IsValid() {
+		if parent == "" {
+			parent = n.Parent.Masked().String()
+		}
+		doc["parentHandle"] = parent
+	}
+	if n.Parent.IsValid() {
+		// Registries link to their own public host, not to a mirror.
+		doc["links"] = []any{map[string]any{"rel": "up", "href": s.RealBase + "ip/" + n.Parent.Masked().String(), "type": "application/rdap+json"}}
+	}
 	body, err := json.Marshal(doc)
 	if err != nil {
 		return fmt.Errorf("encode network %s: %w", n.Handle, err)
@@ -71,6 +100,31 @@ func (s *Server) AddNetwork(n Network) error {
 		}
 		s.putObject("entity/"+strings.ToLower(abuseHandle), body)
 	}
+	return nil
+}
+
+// AddAutnum makes the server answer /autnum/<asn>.
+func (s *Server) AddAutnum(a Autnum) error {
+	handle := fmt.Sprintf("AS%d", a.ASN)
+	doc := map[string]any{
+		"rdapConformance": []string{"rdap_level_0"},
+		"objectClassName": "autnum",
+		"handle":          handle,
+		"name":            a.Name,
+		"country":         a.Country,
+		"startAutnum":     a.ASN,
+		"endAutnum":       a.ASN,
+		"entities": []any{map[string]any{
+			"objectClassName": "entity", "handle": "ORG-" + handle, "roles": []string{"registrant"},
+			"entities": []any{vcard(map[string]any{"objectClassName": "entity", "handle": handle + "-ABUSE", "roles": []string{"abuse"}},
+				"Abuse "+handle, a.AbuseEmail)},
+		}},
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("encode autnum %d: %w", a.ASN, err)
+	}
+	s.putObject(fmt.Sprintf("autnum/%d", a.ASN), body)
 	return nil
 }
 
@@ -137,22 +191,31 @@ func cidr0(p netip.Prefix) map[string]any {
 }
 
 // Load is what Populate generated: one /24 per network spread over the five
-// RIRs, and .com domains, every second one with a registrar follow-up.
+// RIRs, each below a /16 parent network (up to 256 children each) that
+// announces them from its own AS, and .com domains, every second one with
+// a registrar follow-up.
 type Load struct {
 	Networks []Network
-	Domains  []Domain
+	// Parents are the /16s above the networks; Autnums their AS numbers.
+	Parents []Network
+	Autnums []Autnum
+	Domains []Domain
 	// FollowUps is how many domains link to a registrar server.
 	FollowUps int
 }
 
-// rirBlocks are /8s the IANA bootstrap assigns to each RIR.
+// rirBlocks are /8s the IANA bootstrap assigns to each RIR, and the first
+// of 256 AS numbers it assigns to the RIR too (clear of the fixtures').
 var rirBlocks = []struct {
 	registry string
 	octet    byte
 	country  string
-}{{"ripe", 185, "NL"}, {"arin", 23, "US"}, {"apnic", 1, "JP"}, {"lacnic", 177, "BR"}, {"afrinic", 41, "ZA"}}
+	asn      uint32
+}{{"ripe", 185, "NL", 12288}, {"arin", 23, "US", 1000}, {"apnic", 1, "JP", 9300}, {"lacnic", 177, "BR", 27648}, {"afrinic", 41, "ZA", 36900}}
 
 // Populate generates networks and domains and loads them into the servers.
+// ARIN children name their parent by parentHandle alone, as ARIN does; the
+// others link to it.
 func (s *Sim) Populate(networks, domains int) (Load, error) {
 	var load Load
 	for i := range networks {
@@ -161,13 +224,36 @@ func (s *Sim) Populate(networks, domains int) (Load, error) {
 		if k >= 1<<16 {
 			return load, fmt.Errorf("populate: %d networks exceed the address plan", networks)
 		}
+		srv := s.servers[blk.registry]
+		up := netip.PrefixFrom(netip.AddrFrom4([4]byte{blk.octet, byte(k >> 8), 0, 0}), 16)
+		upHandle := fmt.Sprintf("SIM-%s-UP-%d", strings.ToUpper(blk.registry), k>>8)
+		asn := blk.asn + uint32(k>>8)
+		if k&0xff == 0 {
+			parent := Network{Prefix: up, Handle: upHandle, Country: blk.country, ASN: asn,
+				AbuseEmail: fmt.Sprintf("abuse@up%d.%s.example", k>>8, blk.registry)}
+			as := Autnum{ASN: asn, Name: upHandle, Country: blk.country, AbuseEmail: fmt.Sprintf("abuse@as%d.example", asn)}
+			if err := srv.AddNetwork(parent); err != nil {
+				return load, err
+			}
+			if err := srv.AddAutnum(as); err != nil {
+				return load, err
+			}
+			load.Parents = append(load.Parents, parent)
+			load.Autnums = append(load.Autnums, as)
+		}
 		n := Network{
 			Prefix:     netip.PrefixFrom(netip.AddrFrom4([4]byte{blk.octet, byte(k >> 8), byte(k), 0}), 24),
 			Handle:     fmt.Sprintf("SIM-%s-%d", strings.ToUpper(blk.registry), k),
 			Country:    blk.country,
 			AbuseEmail: fmt.Sprintf("abuse@net%d.%s.example", k, blk.registry),
+			ASN:        asn,
 		}
-		if err := s.servers[blk.registry].AddNetwork(n); err != nil {
+		if blk.registry == "arin" {
+			n.ParentHandle = upHandle
+		} else {
+			n.Parent = up
+		}
+		if err := srv.AddNetwork(n); err != nil {
 			return load, err
 		}
 		load.Networks = append(load.Networks, n)
