@@ -74,12 +74,18 @@ func TestLookupIPFixtures(t *testing.T) {
 func TestLookupDomainFollowsRegistrar(t *testing.T) {
 	t.Parallel()
 	sim := newSim(t, false)
+	// sim00000.com's registry answer links to the registrar's loopback
+	// mirror itself, as a private mirror's answers do.
+	if _, err := sim.Populate(0, 1); err != nil {
+		t.Fatal(err)
+	}
 	c := newClient(t, sim, fastConfig(sim), nil)
 	tests := []struct {
 		name, domain, regServer, email string
 	}{
 		{"registrar answers", "google.com", "rdap.markmonitor.com", "abusecomplaints@markmonitor.com"},
 		{"registrar has no answer: registry data stands", "themarquetry.com", "", "abuse@registrar.eu"},
+		{"link names the mirror: credited to the real host", "sim00000.com", "rdap.markmonitor.com", "abuse@registrar0.example"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { // not parallel: the query count below needs them done
@@ -93,8 +99,35 @@ func TestLookupDomainFollowsRegistrar(t *testing.T) {
 			}
 		})
 	}
-	if got := sim.Server("markmonitor").Queries(); got != 1 {
-		t.Errorf("markmonitor queries = %d, want 1", got)
+	if got := sim.Server("markmonitor").Queries(); got != 2 {
+		t.Errorf("markmonitor queries = %d, want 2", got)
+	}
+}
+
+func TestRewriteCreditsRealHost(t *testing.T) {
+	t.Parallel()
+	c := &Client{cfg: Config{Overrides: map[string]string{
+		"https://rdap.arin.net/registry/": "https://127.0.0.1:9001/registry/",
+		"http://rdap.arin.net/registry/":  "https://127.0.0.1:9001/registry/",
+		"rdap.markmonitor.com":            "https://127.0.0.1:9002",
+	}}}
+	tests := []struct {
+		name, raw, target, host string
+	}{
+		{"base url override", "https://rdap.arin.net/registry/ip/1.2.3.4", "https://127.0.0.1:9001/registry/ip/1.2.3.4", "rdap.arin.net"},
+		{"bare host override", "https://rdap.markmonitor.com/rdap/domain/X", "https://127.0.0.1:9002/rdap/domain/X", "rdap.markmonitor.com"},
+		{"link into a base url mirror", "https://127.0.0.1:9001/registry/entity/E", "https://127.0.0.1:9001/registry/entity/E", "rdap.arin.net"},
+		{"link into a bare host mirror", "https://127.0.0.1:9002/rdap/domain/X", "https://127.0.0.1:9002/rdap/domain/X", "rdap.markmonitor.com"},
+		{"no override", "https://rdap.example/ip/1.2.3.4", "https://rdap.example/ip/1.2.3.4", "rdap.example"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			target, host, err := c.rewrite(tc.raw)
+			if err != nil || target != tc.target || host != tc.host {
+				t.Errorf("rewrite = %q, %q, %v; want %q, %q", target, host, err, tc.target, tc.host)
+			}
+		})
 	}
 }
 

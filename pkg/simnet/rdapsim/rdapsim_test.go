@@ -122,6 +122,24 @@ func TestPopulate(t *testing.T) {
 	if status != 200 || !bytes.Contains(body, []byte(`"related"`)) {
 		t.Errorf("domain: status %d, no related link in %s", status, body)
 	}
+	if len(load.Parents) != 5 || len(load.Autnums) != 5 || n.ASN != load.Autnums[1].ASN {
+		t.Errorf("parents %d, autnums %d, network ASN %d; want 5, 5, %d", len(load.Parents), len(load.Autnums), n.ASN, load.Autnums[1].ASN)
+	}
+	// A prefix query finds the most specific network holding all of it.
+	tests := []struct{ registry, path, want string }{
+		{"arin", "ip/" + n.Prefix.String(), `"handle":"` + n.Handle + `"`},
+		{"arin", "ip/23.0.0.0/23", `"handle":"SIM-ARIN-UP-0"`},
+		{"arin", "ip/" + addr.String(), `"parentHandle":"SIM-ARIN-UP-0"`},
+		{"ripe", "ip/185.0.0.1", `"rel":"up","type":"application/rdap+json"`},
+		{"ripe", "ip/185.0.0.1", `"href":"https://rdap.db.ripe.net/ip/185.0.0.0/16"`},
+		{"ripe", "autnum/12288", load.Autnums[0].AbuseEmail},
+	}
+	for _, tc := range tests {
+		status, _, body := get(t, sim, sim.Server(tc.registry).Base()+tc.path)
+		if status != 200 || !bytes.Contains(body, []byte(tc.want)) {
+			t.Errorf("%s %s: status %d, body lacks %s: %s", tc.registry, tc.path, status, tc.want, body)
+		}
+	}
 	stub := Network{Prefix: netip.MustParsePrefix("2001:db8::/32"), Handle: "STUB", AbuseEmail: "abuse@stub.example", StubAbuse: true}
 	if err := sim.Server("ripe").AddNetwork(stub); err != nil {
 		t.Fatal(err)
