@@ -50,6 +50,12 @@ type App struct {
 	onNoticed func(ctx context.Context, caseID string, at time.Time) error
 }
 
+// runFunc makes a Run method of a plain function.
+type runFunc func(ctx context.Context) error
+
+// Run implements Runner.
+func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
+
 // addRunner registers a long-running part, started by Run.
 func (a *App) addRunner(name string, r Runner) {
 	a.runners = append(a.runners, namedRunner{name, r})
@@ -99,6 +105,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.runners = append(a.runners, namedRunner{"intake", in})
+	a.addRunner("case index", runFunc(a.store.RunCaseIndex))
 	// Each stage wires itself in a file of its own (wire_*.go): it may add
 	// runners, API routes and cleanup steps.
 	for _, add := range []func(context.Context, broker.Retrier) error{a.addEnrich, a.addRoute, a.addNotify, a.addRecheck} {

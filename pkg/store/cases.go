@@ -124,10 +124,6 @@ type ListFilter struct {
 // List returns cases in id (= received time) order that match f, and the
 // cursor of the next page ("" at the end).
 func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string, error) {
-	keys, err := s.caseIDs(ctx)
-	if err != nil {
-		return nil, "", err
-	}
 	lo, hi := "", ""
 	if !f.Since.IsZero() {
 		lo = IDPrefixFor(f.Since)
@@ -135,39 +131,52 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string
 	if !f.Until.IsZero() {
 		hi = IDPrefixFor(f.Until)
 	}
-	start, _ := slices.BinarySearch(keys, f.After)
-	if f.After != "" && start < len(keys) && keys[start] == f.After {
-		start++
-	}
-	if lo != "" {
-		i, _ := slices.BinarySearch(keys, lo)
-		start = max(start, i)
-	}
+	after := f.After
 	var out []takedown.Case
-	for i := start; i < len(keys); i++ {
-		id := keys[i]
-		if hi != "" && id >= hi {
-			break
-		}
-		c, _, err := s.GetCase(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
+	for {
+		ids, more, err := s.candidates(ctx, after, lo, hi, f.State, f.Limit-len(out)+1)
 		if err != nil {
 			return nil, "", err
 		}
-		if f.State != "" && c.State != f.State {
-			continue
-		}
-		out = append(out, c)
-		if len(out) == f.Limit {
-			if i+1 < len(keys) && (hi == "" || keys[i+1] < hi) {
-				return out, id, nil
+		for _, id := range ids {
+			if len(out) == f.Limit {
+				return out, out[len(out)-1].ID, nil
 			}
-			break
+			after = id
+			c, _, err := s.GetCase(ctx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			// The index may lag: the case itself has the last word.
+			if f.State != "" && c.State != f.State {
+				continue
+			}
+			out = append(out, c)
+		}
+		if !more {
+			return out, "", nil
 		}
 	}
-	return out, "", nil
+}
+
+// candidates returns ids that may match, from the case index, or — while
+// it loads — by listing the bucket's keys.
+func (s *Store) candidates(ctx context.Context, after, lo, hi string, st takedown.State, n int) ([]string, bool, error) {
+	if ids, more, ok := s.index.next(after, lo, hi, st, n); ok {
+		return ids, more, nil
+	}
+	keys, err := s.caseIDs(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	keys = keys[startAt(keys, after, lo):]
+	if hi != "" {
+		keys = keys[:func() int { i, _ := slices.BinarySearch(keys, hi); return i }()]
+	}
+	return keys, false, nil
 }
 
 func (s *Store) caseIDs(ctx context.Context) ([]string, error) {

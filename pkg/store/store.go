@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // Names of the streams, buckets and subjects. They are part of the
@@ -47,6 +48,7 @@ type Store struct {
 	reports jetstream.KeyValue
 	now     func() time.Time
 	log     *slog.Logger
+	index   caseIndex
 }
 
 // Open creates or updates every stream and bucket the store needs (safe to
@@ -58,7 +60,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	if opts.Replicas == 0 {
 		opts.Replicas = 1
 	}
-	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log}
+	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}}}
 	streams := []jetstream.StreamConfig{
 		{
 			Name:        EventsStream,
