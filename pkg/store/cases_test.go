@@ -13,7 +13,9 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-func openStore(t *testing.T) *Store {
+func openStore(t *testing.T) *Store { return openStoreTB(t) }
+
+func openStoreTB(t testing.TB) *Store {
 	t.Helper()
 	ns := natstest.Start(t)
 	st, err := Open(t.Context(), ns.JS, Options{
