@@ -36,6 +36,15 @@ type Registry interface {
 	LookupDomain(ctx context.Context, name string) (*rdap.Domain, error)
 }
 
+// Upstream finds the levels above a hoster, where escalation goes: the
+// parent network and the origin AS. It is an optional add-on of Registry
+// (found by type assertion, as *rdap.Client has it), so a Registry without
+// it simply yields no upstream contacts.
+type Upstream interface {
+	LookupParent(ctx context.Context, n *rdap.Network) (*rdap.Network, error)
+	LookupAutnum(ctx context.Context, asn uint32) (*rdap.Autnum, error)
+}
+
 // Locator says where an address is and who announces it; *geoip.DB is one.
 type Locator interface {
 	Lookup(addr netip.Addr) (geoip.Info, error)
@@ -49,6 +58,7 @@ type CDNDetector interface {
 var (
 	_ Resolver    = (*dns.Resolver)(nil)
 	_ Registry    = (*rdap.Client)(nil)
+	_ Upstream    = (*rdap.Client)(nil)
 	_ Locator     = (*geoip.DB)(nil)
 	_ CDNDetector = (*cdn.Detector)(nil)
 )
@@ -138,6 +148,7 @@ func (e *Enricher) Enrich(ctx context.Context, u urlnorm.URL) (takedown.Enrichme
 	problems, retry := l.problems()
 	enr.Problems = append(enr.Problems, problems...)
 	e.assemble(&enr, l)
+	addUpstream(&enr, l)
 	if retry != nil {
 		return enr, fmt.Errorf("%w: %w", ErrIncomplete, retry)
 	}
@@ -155,20 +166,42 @@ type lookups struct {
 	netErrs []error
 	domain  *rdap.Domain
 	domErr  error
+	// The levels above: per address the parent of its network, and per
+	// distinct origin AS (in order of first appearance) its autnum.
+	parents    []*rdap.Network
+	parentErrs []error
+	asns       []uint32
+	autnums    []*rdap.Autnum
+	autnumErrs []error
 }
 
-// lookup asks GeoIP, RDAP per address and RDAP for the domain, the RDAP
-// questions concurrently: each may wait for a server's rate limit.
+// lookup asks GeoIP, RDAP per address (then for its network's parent) and
+// per origin AS, and RDAP for the domain, the RDAP questions concurrently:
+// each may wait for a server's rate limit.
 func (e *Enricher) lookup(ctx context.Context, addrs []netip.Addr, domain string) *lookups {
 	n := len(addrs)
 	l := &lookups{addrs: addrs, geo: make([]geoip.Info, n), geoErrs: make([]error, n),
-		nets: make([]*rdap.Network, n), netErrs: make([]error, n)}
+		nets: make([]*rdap.Network, n), netErrs: make([]error, n),
+		parents: make([]*rdap.Network, n), parentErrs: make([]error, n)}
+	up, _ := e.opts.Registry.(Upstream)
 	var wg sync.WaitGroup
 	for i, a := range addrs {
 		if e.opts.Locator != nil {
 			l.geo[i], l.geoErrs[i] = e.opts.Locator.Lookup(a)
 		}
-		wg.Go(func() { l.nets[i], l.netErrs[i] = e.opts.Registry.LookupIP(ctx, a) })
+		wg.Go(func() {
+			l.nets[i], l.netErrs[i] = e.opts.Registry.LookupIP(ctx, a)
+			if up != nil && l.nets[i] != nil {
+				l.parents[i], l.parentErrs[i] = up.LookupParent(ctx, l.nets[i])
+			}
+		})
+	}
+	if up != nil {
+		l.asns = originASNs(l.geo)
+		l.autnums, l.autnumErrs = make([]*rdap.Autnum, len(l.asns)), make([]error, len(l.asns))
+		for i, asn := range l.asns {
+			wg.Go(func() { l.autnums[i], l.autnumErrs[i] = up.LookupAutnum(ctx, asn) })
+		}
 	}
 	if domain != "" {
 		wg.Go(func() { l.domain, l.domErr = e.opts.Registry.LookupDomain(ctx, domain) })
@@ -201,5 +234,17 @@ func (l *lookups) problems() ([]string, error) {
 		note("rdap ip "+a.String(), l.netErrs[i])
 	}
 	note("rdap domain", l.domErr)
+	// The levels above only serve escalation: their failures are noted
+	// but never make the enrichment incomplete or retried.
+	for i, err := range l.parentErrs {
+		if err != nil && !errors.Is(err, rdap.ErrNoParent) {
+			out = appendOnce(out, upstreamProblem("rdap parent of "+l.nets[i].Handle, err))
+		}
+	}
+	for i, err := range l.autnumErrs {
+		if err != nil {
+			out = appendOnce(out, upstreamProblem(fmt.Sprintf("rdap autnum AS%d", l.asns[i]), err))
+		}
+	}
 	return out, retry
 }
