@@ -55,6 +55,11 @@ type Recheck struct {
 	now    func() time.Time
 	due    jetstream.Consumer
 	work   jetstream.Consumer
+	// followKV is the outbox of follow-up work (followup.go).
+	followKV jetstream.KeyValue
+	// crashAt, set by tests only, is called at each step of recording a
+	// check and its follow-ups; an error stops the check there.
+	crashAt func(point string) error
 }
 
 // New creates the schedule stream and both durable consumers if needed.
@@ -69,6 +74,17 @@ func New(ctx context.Context, opts Options) (*Recheck, error) {
 	r := &Recheck{
 		cfg: opts.Config, pol: newPolicy(opts.Config), store: opts.Store, sched: sched,
 		prober: opts.Prober, retry: opts.Retry, log: opts.Log, now: opts.Now,
+	}
+	r.followKV, err = opts.Store.EnsureKV(ctx, jetstream.KeyValueConfig{
+		Bucket:      FollowUpBucket,
+		Description: "takedownd re-checks: follow-up work decided and not yet enqueued",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		// Purged entries leave markers nobody needs; let them expire.
+		LimitMarkerTTL: followUpMarkerTTL,
+	})
+	if err != nil {
+		return nil, err
 	}
 	js := opts.Store.JetStream()
 	consumers := []struct {
@@ -122,7 +138,8 @@ func active(s takedown.State) bool {
 // Check probes the case now and records the result; trigger says why
 // ("schedule", "demand:<who>", …). due is the schedule that fired, if one
 // did: a check for a schedule since replaced is skipped. It is safe to run
-// for the same case from two replicas at once: one result is recorded.
+// for the same case from two replicas at once: one result is recorded,
+// and only the recorded decision's follow-up work is enqueued, once.
 func (r *Recheck) Check(ctx context.Context, caseID, trigger string, due *Due) error {
 	c, _, err := r.store.GetCase(ctx, caseID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -130,6 +147,11 @@ func (r *Recheck) Check(ctx context.Context, caseID, trigger string, due *Due) e
 		return nil
 	}
 	if err != nil {
+		return err
+	}
+	// The previous check may have died between its record and its
+	// follow-up work; once this one is recorded, nothing names that work.
+	if err := r.recoverFollowUps(ctx, c); err != nil {
 		return err
 	}
 	switch {
@@ -146,24 +168,12 @@ func (r *Recheck) Check(ctx context.Context, caseID, trigger string, due *Due) e
 		// scheduled), then drop it.
 		return r.sched.Schedule(ctx, caseID, c.Checks.NextCheckAt)
 	}
-	seen := 0
-	if c.Checks != nil {
-		seen = c.Checks.Checks
-	}
+	seen := c.CheckCount()
 	res := r.prober.Probe(ctx, probe.Request{URL: c.URL, Hashes: probe.Hashes(c.Hashes)})
 	if res.Reason == probe.ReasonLocalLimit || res.Reason == probe.ReasonCanceled {
 		return fmt.Errorf("check case %s: %w (%s)", caseID, errRetry, res.Reason)
 	}
-	now := r.now()
-	var out outcome
-	updated, err := r.store.Update(ctx, caseID, func(c *takedown.Case) ([]takedown.Event, error) {
-		out = outcome{}
-		if (c.Checks != nil && c.Checks.Checks != seen) || (c.Checks == nil && seen != 0) || !active(c.State) {
-			return nil, store.ErrNoChange // another replica recorded this check
-		}
-		out = r.pol.apply(c, res, now, trigger)
-		return out.events, nil
-	})
+	updated, out, p, err := r.record(ctx, c, seen, res, trigger)
 	if err != nil {
 		return err
 	}
@@ -171,28 +181,82 @@ func (r *Recheck) Check(ctx context.Context, caseID, trigger string, due *Due) e
 		return nil // Update swallows ErrNoChange: nothing was recorded
 	}
 	r.logOutcome(updated, res, out)
-	return r.follow(ctx, updated, out)
+	return r.follow(ctx, updated, out, p)
 }
 
-// follow does what a recorded check decided: the next check, notify and
-// enrich work. Every request carries an id derived from the case, so a
-// redelivered check repeats none of it.
-func (r *Recheck) follow(ctx context.Context, c takedown.Case, out outcome) error {
-	for _, s := range out.notify {
-		b, err := encode(s.req)
+// maxDecisions bounds how often one check decides again because the case
+// changed under it in a way that changes the decision.
+const maxDecisions = 5
+
+// errDecisionChanged stops a compare-and-set whose fresh case leads to
+// other follow-up work than the outbox entry written for it.
+var errDecisionChanged = errors.New("decision changed")
+
+// record decides what the probe result means for the case c (read when
+// the check began, seen checks ago) and records it by compare-and-set.
+// A decision with follow-up work writes its outbox entry (followup.go)
+// first, and is recorded only as that decision: if the case changed under
+// it so that the work would differ, it decides again.
+func (r *Recheck) record(ctx context.Context, c takedown.Case, seen int, res probe.Result, trigger string) (takedown.Case, outcome, pending, error) {
+	for range maxDecisions {
+		now := r.now()
+		planned := cloneCase(c)
+		p, err := pendingOf(&planned, r.pol.apply(&planned, res, now, trigger))
 		if err != nil {
-			return err
+			return c, outcome{}, p, err
 		}
-		if err := r.store.Enqueue(ctx, store.StageNotify, c.ID, s.dedup, b); err != nil {
-			return err
+		if len(p.Work) > 0 {
+			if err := r.putFollowUps(ctx, p); err != nil {
+				return c, outcome{}, p, err
+			}
 		}
+		if err := r.fault("planned"); err != nil {
+			return c, outcome{}, p, err
+		}
+		var out outcome
+		updated, err := r.store.Update(ctx, c.ID, func(fresh *takedown.Case) ([]takedown.Event, error) {
+			out = outcome{}
+			if fresh.CheckCount() != seen || !active(fresh.State) {
+				return nil, store.ErrNoChange // another replica recorded this check
+			}
+			c = cloneCase(*fresh)
+			o := r.pol.apply(fresh, res, now, trigger)
+			q, err := pendingOf(fresh, o)
+			if err != nil {
+				return nil, err
+			}
+			if (len(p.Work) > 0 || len(q.Work) > 0) && !sameDecision(p, q) {
+				return nil, errDecisionChanged
+			}
+			out = o
+			return o.events, nil
+		})
+		if errors.Is(err, errDecisionChanged) {
+			continue
+		}
+		return updated, out, p, err
 	}
-	if out.reenrich != nil {
-		b, err := encode(out.reenrich)
-		if err != nil {
-			return err
-		}
-		if err := r.store.Enqueue(ctx, store.StageEnrich, c.ID, dedupID(c.ID, "reenrich", c.Checks.Checks), b); err != nil {
+	return c, outcome{}, pending{}, fmt.Errorf("check case %s: the case changed under %d decisions in a row", c.ID, maxDecisions)
+}
+
+// cloneCase copies what policy.apply changes (the case's own fields and
+// its check state), so that a decision can be tried on the copy.
+func cloneCase(c takedown.Case) takedown.Case {
+	if c.Checks != nil {
+		cs := *c.Checks
+		c.Checks = &cs
+	}
+	return c
+}
+
+// follow does what a recorded check decided: its follow-up work (then
+// the outbox entry goes), and the next check or the end of checks.
+func (r *Recheck) follow(ctx context.Context, c takedown.Case, out outcome, p pending) error {
+	if err := r.fault("recorded"); err != nil {
+		return err
+	}
+	if len(p.Work) > 0 {
+		if err := r.sendFollowUps(ctx, p); err != nil {
 			return err
 		}
 	}
@@ -203,6 +267,14 @@ func (r *Recheck) follow(ctx context.Context, c takedown.Case, out outcome) erro
 		return r.sched.Schedule(ctx, c.ID, out.next)
 	}
 	return nil
+}
+
+// fault lets a test stop a check at a named point, as a crash would.
+func (r *Recheck) fault(point string) error {
+	if r.crashAt == nil {
+		return nil
+	}
+	return r.crashAt(point)
 }
 
 func (r *Recheck) logOutcome(c takedown.Case, res probe.Result, out outcome) {

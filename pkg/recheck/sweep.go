@@ -3,6 +3,7 @@ package recheck
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +18,12 @@ import (
 const sweepBatch = 1000
 
 func (r *Recheck) sweepLoop(ctx context.Context) {
+	// A replica that starts may follow one that died between recording a
+	// check and enqueueing its follow-ups: send those now, well inside the
+	// work stream's dedup window, not an interval later.
+	if _, err := r.sweepFollowUps(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("sweep follow-ups", "err", err)
+	}
 	t := time.NewTicker(r.cfg.SweepInterval)
 	defer t.Stop()
 	for {
@@ -35,12 +42,21 @@ func (r *Recheck) sweepLoop(ctx context.Context) {
 	}
 }
 
-// Sweep re-creates the schedules of active cases whose next check is
-// unset or overdue by more than the sweep grace: the safety net for a
-// schedule lost between a check and its successor (a crash, a purge that
-// raced a reschedule, a check given up). A schedule re-created for a time
-// that has passed fires at once. It returns how many it re-created.
+// Sweep is the safety net for what a crash between two steps leaves
+// undone. It sends the follow-up work of recorded checks that died before
+// enqueueing it (and drops entries of decisions never recorded). It
+// re-creates the schedules of active cases whose next check is unset or
+// overdue by more than the sweep grace: a schedule lost between a check
+// and its successor (a crash, a purge that raced a reschedule, a check
+// given up); one re-created for a time that has passed fires at once. It
+// returns how many schedules it re-created.
 func (r *Recheck) Sweep(ctx context.Context) (int, error) {
+	_, errFollow := r.sweepFollowUps(ctx)
+	n, err := r.sweepSchedules(ctx)
+	return n, errors.Join(errFollow, err)
+}
+
+func (r *Recheck) sweepSchedules(ctx context.Context) (int, error) {
 	kv, err := r.store.JetStream().KeyValue(ctx, store.CasesBucket)
 	if err != nil {
 		return 0, fmt.Errorf("open cases: %w", err)
