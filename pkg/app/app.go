@@ -17,6 +17,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/intake"
 	"github.com/takedownd/takedownd/pkg/store"
 )
@@ -48,6 +49,7 @@ type App struct {
 	// onNoticed starts re-checks for a case whose notice went out; the
 	// recheck wiring sets it, the notify stage calls it.
 	onNoticed func(ctx context.Context, caseID string, at time.Time) error
+	resolver  *dns.Resolver // see dnsResolver
 }
 
 // runFunc makes a Run method of a plain function.

@@ -25,12 +25,9 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 		log.Info("enrichment is off in this process")
 		return nil
 	}
-	resolver, err := dns.New(dns.Config{
-		Servers: cfg.DNS.Servers, ResolvConf: cfg.DNS.ResolvConf, Timeout: cfg.DNS.Timeout,
-		CacheSize: cfg.DNS.CacheSize, MinTTL: cfg.DNS.MinTTL, MaxTTL: cfg.DNS.MaxTTL, NegativeTTL: cfg.DNS.NegativeTTL,
-	}, log.With("part", "dns"), a.now)
+	resolver, err := a.dnsResolver()
 	if err != nil {
-		return fmt.Errorf("enrich dns: %w", err)
+		return err
 	}
 	geo, err := geoip.New(geoip.Config{
 		CountryPath: cfg.GeoIP.CountryPath, ASNPath: cfg.GeoIP.ASNPath, ReloadInterval: cfg.GeoIP.ReloadInterval,
@@ -99,4 +96,23 @@ func rdapConfig(c config.EnrichRDAP) rdap.Config {
 		LookupTimeout: c.LookupTimeout, AttemptTimeout: c.AttemptTimeout, MaxAttempts: c.MaxAttempts,
 		CacheTTL: c.CacheTTL, UserAgent: c.UserAgent,
 	}
+}
+
+// dnsResolver is the one caching resolver of the daemon, shared by
+// enrichment and the prober, so that both ask the configured servers and a
+// re-check's lookup is served from the cache enrichment filled.
+func (a *App) dnsResolver() (*dns.Resolver, error) {
+	if a.resolver != nil {
+		return a.resolver, nil
+	}
+	cfg := a.cfg.Enrich.DNS
+	r, err := dns.New(dns.Config{
+		Servers: cfg.Servers, ResolvConf: cfg.ResolvConf, Timeout: cfg.Timeout,
+		CacheSize: cfg.CacheSize, MinTTL: cfg.MinTTL, MaxTTL: cfg.MaxTTL, NegativeTTL: cfg.NegativeTTL,
+	}, a.log.With("component", "dns"), a.now)
+	if err != nil {
+		return nil, fmt.Errorf("dns resolver: %w", err)
+	}
+	a.resolver = r
+	return r, nil
 }

@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/probe"
 	"github.com/takedownd/takedownd/pkg/recheck"
 )
@@ -18,7 +22,11 @@ import (
 func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
 	cfg := a.cfg.Recheck
 	log := a.log.With("component", "recheck")
-	prober, err := probe.New(probeConfig(cfg.Probe), log, a.now, nil)
+	resolver, err := a.dnsResolver()
+	if err != nil {
+		return err
+	}
+	prober, err := probe.New(probeConfig(cfg.Probe), log, a.now, probeResolver{resolver})
 	if err != nil {
 		return err
 	}
@@ -59,4 +67,20 @@ func probeConfig(p config.Probe) probe.Config {
 		PerHostConcurrency: p.PerHostConcurrency, PerHostRate: p.PerHostRate, PerHostBurst: p.PerHostBurst,
 		AllowPrivate: p.AllowPrivate, ConnectTo: p.ConnectTo,
 	}
+}
+
+// probeResolver lets the prober resolve through the daemon's resolver.
+type probeResolver struct{ r *dns.Resolver }
+
+// LookupNetIP implements probe.Resolver; a name that does not resolve is
+// reported as the prober expects NXDOMAIN (the material is gone).
+func (p probeResolver) LookupNetIP(ctx context.Context, host string) ([]netip.Addr, error) {
+	ans, err := p.r.Resolve(ctx, host)
+	if errors.Is(err, dns.ErrUnresolvable) {
+		return nil, &net.DNSError{Err: err.Error(), Name: host, IsNotFound: true}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ans.Addrs, nil
 }
