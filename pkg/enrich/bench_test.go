@@ -30,7 +30,9 @@ import (
 // with every cache empty; "warm-kv" is a fresh replica (empty memory and
 // DNS cache) sharing the RDAP KV bucket; "warm" repeats on the same
 // enricher. It reports the RDAP queries sent against their bound (distinct
-// networks + domains + registrar follow-ups) and URLs per second.
+// networks + domains + registrar follow-ups + a parent per network + an
+// autnum per origin AS; the networks sit below 10 parents announced by 10
+// ASes) and URLs per second.
 //
 //	go test -run '^$' -bench BenchmarkEnrich -benchtime 1x -cpu 2 ./pkg/enrich/
 func BenchmarkEnrich(b *testing.B) {
@@ -63,7 +65,7 @@ func BenchmarkEnrich(b *testing.B) {
 	}
 	geo := make([]geoipsim.Network, len(load.Networks))
 	for i, n := range load.Networks {
-		geo[i] = geoipsim.Network{Prefix: n.Prefix, Country: n.Country, ASN: uint32(64512 + i), Org: n.Handle}
+		geo[i] = geoipsim.Network{Prefix: n.Prefix, Country: n.Country, ASN: n.ASN, Org: n.Handle}
 	}
 	countryPath, asnPath, err := geoipsim.WriteFiles(b.TempDir(), geo)
 	if err != nil {
@@ -121,7 +123,9 @@ func BenchmarkEnrich(b *testing.B) {
 		}
 		return e
 	}
-	bound := float64(networks + domains + load.FollowUps)
+	// Parents: at most one per network (ARIN children ask per widened /23,
+	// the others share their /16's); autnums: one per origin AS.
+	bound := float64(2*networks + domains + load.FollowUps + len(load.Autnums))
 	run := func(b *testing.B, e *Enricher) {
 		sim.ResetQueries()
 		start := time.Now()
@@ -183,9 +187,9 @@ func enrichAll(b *testing.B, e *Enricher, urls []urlnorm.URL, workers int) {
 					}
 					retries.Add(1)
 				}
-				if err != nil || len(enr.Contacts) == 0 || enr.Country.Country == "" {
+				if err != nil || len(enr.Contacts) == 0 || enr.Country.Country == "" || len(enr.Problems) > 0 {
 					failed.Do(func() {
-						b.Errorf("enrich url %d: %v (%d contacts, country %q)", i, err, len(enr.Contacts), enr.Country.Country)
+						b.Errorf("enrich url %d: %v (%d contacts, country %q, problems %v)", i, err, len(enr.Contacts), enr.Country.Country, enr.Problems)
 					})
 				}
 			}

@@ -235,9 +235,12 @@ func (l *lookups) problems() ([]string, error) {
 	}
 	note("rdap domain", l.domErr)
 	// The levels above only serve escalation: their failures are noted
-	// but never make the enrichment incomplete or retried.
+	// but never make the enrichment incomplete or retried. A parent the
+	// registry has no answer for is no failure: asking was a guess from
+	// the child's hints. An AS that GeoIP names but the registry does not
+	// know is worth a note.
 	for i, err := range l.parentErrs {
-		if err != nil && !errors.Is(err, rdap.ErrNoParent) {
+		if err != nil && !errors.Is(err, rdap.ErrNotFound) {
 			out = appendOnce(out, upstreamProblem("rdap parent of "+l.nets[i].Handle, err))
 		}
 	}

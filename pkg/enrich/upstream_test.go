@@ -33,6 +33,8 @@ func upstreamSim(t *testing.T) *rdapsim.Sim {
 		{Prefix: netip.MustParsePrefix("185.70.1.0/24"), Handle: "HOSTER-NET", AbuseEmail: "abuse@hoster.example", Parent: netip.MustParsePrefix("185.70.0.0/16")},
 		{Prefix: netip.MustParsePrefix("185.71.0.0/16"), Handle: "SELF-UP", AbuseEmail: "Abuse@Self.example"},
 		{Prefix: netip.MustParsePrefix("185.71.2.0/24"), Handle: "SELF-NET", AbuseEmail: "abuse@self.example", Parent: netip.MustParsePrefix("185.71.0.0/16")},
+		// Links to a parent the registry does not serve.
+		{Prefix: netip.MustParsePrefix("185.72.1.0/24"), Handle: "ORPHAN-NET", AbuseEmail: "abuse@orphan.example", Parent: netip.MustParsePrefix("185.72.0.0/16")},
 	}
 	for _, n := range nets {
 		if err := ripe.AddNetwork(n); err != nil {
@@ -88,6 +90,10 @@ func TestEnrichUpstream(t *testing.T) {
 		{
 			name: "parent and AS with the hoster's own address are no new level", addr: self, asn: 12401,
 			contacts: []string{"hoster:abuse@self.example", "registrar:abuse@registrar.example"},
+		},
+		{
+			name: "a parent the registry has no answer for is no problem", addr: netip.MustParseAddr("185.72.1.10"), asn: 12400,
+			contacts: []string{"hoster:abuse@orphan.example", "upstream:noc@transit.example", "registrar:abuse@registrar.example"},
 		},
 		{
 			name: "autnum 404 is a problem, not a failure", addr: hoster, asn: 12402,
