@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedownd/takedownd/pkg/enrich/cdn"
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/enrich/geoip"
 	"github.com/takedownd/takedownd/pkg/enrich/rdap"
@@ -109,15 +108,7 @@ func BenchmarkEnrich(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		providers, err := cdn.Default()
-		if err != nil {
-			b.Fatal(err)
-		}
-		det, err := cdn.NewDetector(providers)
-		if err != nil {
-			b.Fatal(err)
-		}
-		e, err := New(Options{Resolver: res, Registry: reg, Locator: db, CDN: det, Log: log})
+		e, err := New(Options{Resolver: res, Registry: reg, Locator: db, CDN: defaultDetector(b), Log: log})
 		if err != nil {
 			b.Fatal(err)
 		}

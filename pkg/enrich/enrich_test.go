@@ -18,6 +18,20 @@ import (
 	"github.com/takedownd/takedownd/pkg/urlnorm"
 )
 
+// defaultDetector recognises the CDNs of the shipped list.
+func defaultDetector(tb testing.TB) *cdn.Detector {
+	tb.Helper()
+	providers, err := cdn.Default()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	det, err := cdn.NewDetector(providers)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return det
+}
+
 // fakeResolver answers from a table; a host not in it fails the test.
 type fakeResolver struct {
 	t       *testing.T
@@ -97,14 +111,7 @@ func testRegistry() fakeRegistry {
 
 func newTestEnricher(t *testing.T, rule string) *Enricher {
 	t.Helper()
-	providers, err := cdn.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	det, err := cdn.NewDetector(providers)
-	if err != nil {
-		t.Fatal(err)
-	}
+	det := defaultDetector(t)
 	res := fakeResolver{t: t,
 		answers: map[string]dns.Answer{
 			"www.site.example":  {Addrs: []netip.Addr{hosterIP}},

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedownd/takedownd/pkg/enrich/cdn"
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/enrich/geoip"
 	"github.com/takedownd/takedownd/pkg/enrich/rdap"
@@ -150,17 +149,9 @@ func newSimEnricher(t *testing.T, sim *rdapsim.Sim, addr netip.Addr, asn uint) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	providers, err := cdn.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	det, err := cdn.NewDetector(providers)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e, err := New(Options{
 		Resolver: fakeResolver{t: t, answers: map[string]dns.Answer{"www.up.com": {Addrs: []netip.Addr{addr}}}},
-		Registry: reg, CDN: det, Log: log,
+		Registry: reg, CDN: defaultDetector(t), Log: log,
 		Locator: fakeLocator{addr: {Country: "NL", ASN: asn}},
 	})
 	if err != nil {

@@ -245,30 +245,41 @@ func TestSharedCacheAcrossReplicas(t *testing.T) {
 	}
 	first := newClient(t, sim, fastConfig(sim), NewKVCache(kv))
 	second := newClient(t, sim, fastConfig(sim), NewKVCache(kv))
-	net0 := load.Networks[0].Prefix.Addr()
-	if _, err := first.LookupIP(t.Context(), net0.Next()); err != nil {
-		t.Fatal(err)
+	// Network, its parent, the origin AS and the domain.
+	lookUp := func(c *Client, addr, domain string) (*Network, *Network, *Autnum, *Domain) {
+		t.Helper()
+		n, err := c.LookupIP(t.Context(), netip.MustParseAddr(addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.LookupParent(t.Context(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := c.LookupAutnum(t.Context(), load.Networks[0].ASN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := c.LookupDomain(t.Context(), domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, p, a, d
 	}
-	if _, err := first.LookupDomain(t.Context(), "sim00001.com"); err != nil {
-		t.Fatal(err)
-	}
+	lookUp(first, load.Networks[0].Prefix.Addr().Next().String(), "sim00001.com")
 	before := sim.Queries()
-	n, err := second.LookupIP(t.Context(), netip.MustParseAddr("185.0.0.200"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := second.LookupDomain(t.Context(), "SIM00001.COM.")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, p, a, d := lookUp(second, "185.0.0.200", "SIM00001.COM.")
 	if got := sim.Queries() - before; got != 0 {
 		t.Errorf("second replica sent %d queries, want 0", got)
 	}
 	if n.Handle != load.Networks[0].Handle || d.Registrar == nil || d.Registrar.IANAID != load.Domains[1].IANAID {
 		t.Errorf("cached answers = %+v, %+v", n, d)
 	}
-	if s := second.Stats(); s.SharedHits != 2 {
-		t.Errorf("stats = %+v, want 2 shared hits", s)
+	if p.Handle != load.Parents[0].Handle || a.Contacts[0].Email != load.Autnums[0].AbuseEmail {
+		t.Errorf("cached parent %s, autnum %+v; want %s, %s", p.Handle, a, load.Parents[0].Handle, load.Autnums[0].AbuseEmail)
+	}
+	if s := second.Stats(); s.SharedHits != 4 {
+		t.Errorf("stats = %+v, want 4 shared hits", s)
 	}
 }
 

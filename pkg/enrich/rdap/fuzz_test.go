@@ -22,6 +22,13 @@ func FuzzContacts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, kind := range []string{"ip", "domain", "autnum"} {
 			got := parseFixture(t.Context(), kind, body, netip.MustParseAddr("192.0.2.1"))
+			if got.network != nil {
+				// Never the whole address space: that would ask the
+				// registry about itself.
+				if q, ok := parentQuery(got.network); ok && (!q.IsValid() || q.Bits() == 0) {
+					t.Errorf("parent query %s: not a network's prefix", q)
+				}
+			}
 			contacts := got.contacts
 			if got.registrar != nil {
 				contacts = append(contacts, got.registrar.Contacts...)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedownd/takedownd/pkg/natstest"
 	"github.com/takedownd/takedownd/pkg/simnet/rdapsim"
 )
 
@@ -177,48 +176,5 @@ func TestLookupAutnum(t *testing.T) {
 				t.Errorf("autnum = %+v, want AS%d at %s with %s (%s)", a, tc.asn, tc.server, tc.email, tc.kind)
 			}
 		})
-	}
-}
-
-func TestUpstreamSharedAcrossReplicas(t *testing.T) {
-	t.Parallel()
-	sim := newSim(t, false)
-	load, err := sim.Populate(10, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := natstest.Start(t)
-	kv, err := ns.JS.CreateKeyValue(t.Context(), BucketConfig("rdap", 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lookUp := func(c *Client) (*Network, *Autnum) {
-		t.Helper()
-		n, err := c.LookupIP(t.Context(), load.Networks[0].Prefix.Addr().Next())
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := c.LookupParent(t.Context(), n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := c.LookupAutnum(t.Context(), load.Networks[0].ASN)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p, a
-	}
-	lookUp(newClient(t, sim, fastConfig(sim), NewKVCache(kv)))
-	before := sim.Queries()
-	second := newClient(t, sim, fastConfig(sim), NewKVCache(kv))
-	p, a := lookUp(second)
-	if got := sim.Queries() - before; got != 0 {
-		t.Errorf("second replica sent %d queries, want 0", got)
-	}
-	if p.Handle != load.Parents[0].Handle || a.Contacts[0].Email != load.Autnums[0].AbuseEmail {
-		t.Errorf("cached parent %s, autnum %+v; want %s, %s", p.Handle, a, load.Parents[0].Handle, load.Autnums[0].AbuseEmail)
-	}
-	if s := second.Stats(); s.SharedHits != 3 {
-		t.Errorf("stats = %+v, want 3 shared hits", s)
 	}
 }
