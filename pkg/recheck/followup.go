@@ -39,8 +39,9 @@ import (
 // of a recorded check is found by one direct get from the case alone.
 const FollowUpBucket = "takedown_recheck_followups"
 
-// followUpMarkerTTL is how long the marker of a purged entry stays: no one
-// reads it, so only long enough for nothing.
+// followUpMarkerTTL is how long the marker of a purged entry stays. No
+// one reads markers; without a TTL one would stay per check that ever had
+// follow-up work.
 const followUpMarkerTTL = time.Minute
 
 // errDecisionClash is a check whose decision time and number collide with
