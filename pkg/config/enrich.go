@@ -68,7 +68,8 @@ type EnrichRDAP struct {
 	BootstrapRefresh time.Duration `yaml:"bootstrap_refresh"`
 	// TLDServers maps a TLD the bootstrap lacks to an RDAP base URL.
 	TLDServers map[string]string `yaml:"tld_servers"`
-	// Overrides maps a registry's base URL (or host) to a mirror.
+	// Overrides maps a registry's base URL (or host) to a mirror; the key
+	// "*" sends every server no other key names to one mirror or proxy.
 	Overrides map[string]string `yaml:"overrides"`
 	// Limits is the query budget per server host; empty keeps the built-in
 	// limits (LACNIC 10/min, RIPE 300/min). DefaultLimit is for the rest.

@@ -28,7 +28,8 @@ type Config struct {
 	// TLDs the bootstrap lacks; it wins over the bootstrap.
 	TLDServers map[string]string
 	// Overrides maps a base URL (prefix) or a bare host to a replacement
-	// base URL, for private mirrors and tests.
+	// base URL, for private mirrors and tests. The key "*" catches every
+	// server no other key names (a proxy, or the simulation in tests).
 	Overrides map[string]string
 	// Limits is the politeness budget per server host (default
 	// DefaultLimits); DefaultLimit applies to other hosts (default 60 a

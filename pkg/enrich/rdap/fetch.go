@@ -100,6 +100,9 @@ func (c *Client) rewrite(raw string) (target, host string, err error) {
 	host = u.Host
 	best := ""
 	for from := range c.cfg.Overrides {
+		if from == "*" {
+			continue
+		}
 		if (strings.HasPrefix(raw, from) || from == host) && len(from) > len(best) {
 			best = from
 		}
@@ -108,7 +111,12 @@ func (c *Client) rewrite(raw string) (target, host string, err error) {
 		// A mirror's answers link to the mirror itself: credit them to
 		// the server it stands in for, as if the link had named it.
 		if orig := c.mirrored(raw); orig != "" {
-			host = orig
+			return raw, orig, nil
+		}
+		// "*" sends every other server to one mirror (the simulation's
+		// stand-in, or a proxy), so nothing goes where the map does not say.
+		if to, ok := c.cfg.Overrides["*"]; ok {
+			return strings.TrimSuffix(to, "/") + u.EscapedPath() + queryOf(u), host, nil
 		}
 		return raw, host, nil
 	}

@@ -37,7 +37,15 @@ var registries = []registry{
 	{"joker", "https://rdap.joker.com/"},
 	{"afnic", "https://rdap.nic.fr/"},
 	{"cznic", "https://rdap.nic.cz/"},
+	// elsewhere stands in for every other server (a ccTLD registry, a
+	// registrar an answer links to): it knows nothing and answers 404, so
+	// a client under the simulation never reaches the real internet.
+	{Elsewhere, "https://rdap.elsewhere.invalid/"},
 }
+
+// Elsewhere is the name of the server that stands in for every RDAP
+// server not simulated (see Overrides).
+const Elsewhere = "elsewhere"
 
 // Options configures a simulation.
 type Options struct {
@@ -157,6 +165,8 @@ func (s *Sim) Overrides() map[string]string {
 		out[srv.RealBase] = srv.Base()
 		out["http"+srv.RealBase[len("https"):]] = srv.Base()
 	}
+	// "*" catches every server the map does not name.
+	out["*"] = s.servers[Elsewhere].Base()
 	return out
 }
 
