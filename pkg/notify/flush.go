@@ -33,12 +33,12 @@ func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.NakWithDelay(s.backoff(1))
 		return
 	}
-	if rec.State == StateOpen {
-		if wait := rec.DueAt.Sub(s.now()); wait > 0 {
+	if rec.State == StateOpen || rec.State == StateSealing {
+		if wait := rec.DueAt.Sub(s.now()); wait > 0 && rec.State == StateOpen {
 			_ = msg.NakWithDelay(min(wait, maxNak))
 			return
 		}
-		if rec, err = s.seal(ctx, rec); err != nil {
+		if rec, err = s.seal(ctx, rec.Ref); err != nil {
 			s.log.Warn("seal notice, will retry", "notice", ref, "err", err)
 			_ = msg.NakWithDelay(s.backoff(1))
 			return
@@ -72,11 +72,26 @@ func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 // are dropped, and so is a case that already had its first notice to this
 // recipient; on every other case the notice is recorded before anything is
 // sent, so a crash after sending cannot lead to a second, different notice.
-func (s *Stage) seal(ctx context.Context, rec Record) (Record, error) {
+func (s *Stage) seal(ctx context.Context, ref string) (Record, error) {
+	// First close the notice to new URLs, so the list worked on below is
+	// the list that is sent: a URL added meanwhile opens the next batch.
+	rec, err := s.rec.update(ctx, ref, func(r *Record) error {
+		if r.State != StateOpen {
+			return errUnchanged
+		}
+		r.State = StateSealing
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		rec, _, err = s.rec.get(ctx, ref)
+	}
+	if err != nil || rec.State != StateSealing {
+		return rec, err
+	}
 	now := s.now().UTC()
 	sentAt := now
 	kept := make([]*takedown.Case, len(rec.Cases))
-	err := forEachCase(ctx, rec.Cases, func(ctx context.Context, i int, id string) error {
+	err = forEachCase(ctx, rec.Cases, func(ctx context.Context, i int, id string) error {
 		ref := takedown.NoticeRef{Ref: rec.Ref, Kind: rec.Kind, Level: rec.Level, Channel: rec.Channel, To: rec.To, At: sentAt, Outcome: "sending"}
 		var keep bool
 		c, err := s.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
@@ -119,8 +134,8 @@ func (s *Stage) seal(ctx context.Context, rec Record) (Record, error) {
 		}
 		items = append(items, itemOf(*c, rec))
 	}
-	return s.rec.update(ctx, rec.Ref, func(r *Record) error {
-		if r.State != StateOpen {
+	sealed, err := s.rec.update(ctx, rec.Ref, func(r *Record) error {
+		if r.State != StateSealing {
 			return errUnchanged
 		}
 		r.Items, r.Dropped, r.SentAt = items, dropped, sentAt
@@ -138,6 +153,10 @@ func (s *Stage) seal(ctx context.Context, rec Record) (Record, error) {
 		}
 		return nil
 	})
+	if errors.Is(err, errUnchanged) {
+		sealed, _, err = s.rec.get(ctx, rec.Ref)
+	}
+	return sealed, err
 }
 
 // caseParallelism bounds the concurrent case updates of one notice: they

@@ -19,6 +19,7 @@ import (
 // same Message-ID, instead of sending a second, different one.
 const (
 	StateOpen    = "open"    // collecting URLs in its batching window
+	StateSealing = "sealing" // closed to new URLs; its cases are being recorded
 	StateSending = "sending" // sealed: items fixed, being delivered
 	StateSent    = "sent"
 	StateFailed  = "failed"

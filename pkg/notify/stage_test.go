@@ -420,3 +420,21 @@ func TestOutcomeRecordedOnCaseThatMovedOn(t *testing.T) {
 	c, _, _ := h.store.GetCase(t.Context(), id)
 	t.Fatalf("notices %+v, want the one notice recorded as sent", c.Notices)
 }
+
+// TestNoCaseLeftBehindWhileSealing routes many cases to one contact with a
+// zero window, so URLs keep arriving while notices are sealed: every case
+// must end up in exactly one sent notice, none stuck in "routed".
+func TestNoCaseLeftBehindWhileSealing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, nil)
+	var ids []string
+	for i := range 150 {
+		ids = append(ids, h.enrichedCase(fmt.Sprintf("http://host.example.nl/%d.jpg", i), takedown.PriorityNormal, "abuse@hoster.nl"))
+	}
+	for _, id := range ids {
+		c := h.waitState(id, takedown.StateNoticed)
+		if len(c.Notices) != 1 || c.Notices[0].Outcome != "sent" {
+			t.Errorf("case %s notices %+v, want exactly one sent", id, c.Notices)
+		}
+	}
+}
