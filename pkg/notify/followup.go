@@ -79,7 +79,10 @@ func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequ
 		rec.Level = string(notice.LevelHoster)
 	}
 	now := s.now().UTC()
-	rec.Ref = fmt.Sprintf("TD-%s-%s%d", c.ID, refCode(rec), max(req.Reminder, c.CheckCount()))
+	// The reference comes from the request alone (its counter is the
+	// reminder or reopening number), so a redelivered request finds the
+	// notice it already made instead of sending a second one.
+	rec.Ref = fmt.Sprintf("TD-%s-%s%d", c.ID, refCode(rec), req.Reminder)
 	rec.State, rec.OpenedAt, rec.Cases = StateOpen, now, []string{c.ID}
 	rec.DueAt = s.window.next(now, c.Priority == takedown.PriorityHigh || rec.Level == string(notice.LevelAuthority))
 	if err := s.rec.create(ctx, rec); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {

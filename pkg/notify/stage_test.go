@@ -438,3 +438,35 @@ func TestNoCaseLeftBehindWhileSealing(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowUpRequestedTwiceIsSentOnce delivers the same reminder request
+// twice (as after a crash outside the work stream's duplicate window),
+// with a re-check recorded in between: one reminder goes out.
+func TestFollowUpRequestedTwiceIsSentOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, nil)
+	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@hoster.nl")
+	h.waitState(id, takedown.StateNoticed)
+	req := []byte(`{"kind":"reminder","level":"hoster","reminder":1}`)
+	if err := h.store.Enqueue(t.Context(), store.StageNotify, id, "remind-a", req); err != nil {
+		t.Fatal(err)
+	}
+	h.waitMessages(2)
+	if _, err := h.store.Update(t.Context(), id, func(c *takedown.Case) ([]takedown.Event, error) {
+		c.Checks = &takedown.CheckState{Checks: 5}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.Enqueue(t.Context(), store.StageNotify, id, "remind-b", req); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	msgs := h.relay.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("relay got %d messages, want the first notice and one reminder", len(msgs))
+	}
+	if header(t, msgs[1].Data, "X-Takedown-Kind") != "reminder" {
+		t.Errorf("second message is %q, want a reminder", header(t, msgs[1].Data, "X-Takedown-Kind"))
+	}
+}
