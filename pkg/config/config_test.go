@@ -86,3 +86,12 @@ func TestSecretSources(t *testing.T) {
 		t.Error("an unset environment variable resolved")
 	}
 }
+
+func TestSweepIntervalInsideDuplicateWindow(t *testing.T) {
+	t.Parallel()
+	cfg := Default()
+	cfg.Recheck.SweepInterval = 3 * 60 * 60 * 1e9
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "recheck.sweep_interval: must be under 2h") {
+		t.Errorf("Validate() = %v, want the sweep interval refused", err)
+	}
+}

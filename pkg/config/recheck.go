@@ -120,6 +120,12 @@ func (x Recheck) validate(c *checker) {
 	if x.SweepInterval < time.Second {
 		c.add("recheck.sweep_interval", "must be at least 1s, got %s", x.SweepInterval)
 	}
+	// The sweeper re-sends follow-ups a crash left behind; inside the work
+	// queue's duplicate window (store.WorkDuplicateWindow, 2h) a re-send
+	// of one that did go out is dropped, beyond it it would go out twice.
+	if x.SweepInterval >= 2*time.Hour {
+		c.add("recheck.sweep_interval", "must be under 2h (the work queue's duplicate window), got %s", x.SweepInterval)
+	}
 	if x.SweepGrace <= 0 {
 		c.add("recheck.sweep_grace", "must be positive")
 	}

@@ -31,6 +31,10 @@ const (
 	ReportsBucket  = "takedown_reports"
 )
 
+// WorkDuplicateWindow is how long the work queue remembers a unit of
+// work's id: enqueueing the same step again within it is a no-op.
+const WorkDuplicateWindow = 2 * time.Hour
+
 // Options configure the store.
 type Options struct {
 	Replicas int
@@ -78,7 +82,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 			Storage:     jetstream.FileStorage,
 			Replicas:    opts.Replicas,
 			Retention:   jetstream.WorkQueuePolicy,
-			Duplicates:  2 * time.Hour,
+			Duplicates:  WorkDuplicateWindow,
 		},
 		{
 			Name:        DLQStream,
