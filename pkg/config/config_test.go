@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -90,7 +91,7 @@ func TestSecretSources(t *testing.T) {
 func TestSweepIntervalInsideDuplicateWindow(t *testing.T) {
 	t.Parallel()
 	cfg := Default()
-	cfg.Recheck.SweepInterval = 3 * 60 * 60 * 1e9
+	cfg.Recheck.SweepInterval = 3 * time.Hour
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "recheck.sweep_interval: must be under 2h") {
 		t.Errorf("Validate() = %v, want the sweep interval refused", err)
 	}
