@@ -162,7 +162,7 @@ func (s *Stage) seal(ctx context.Context, ref string) (Record, error) {
 // caseParallelism bounds the concurrent case updates of one notice: they
 // touch different keys, so they need not wait for each other, and a notice
 // of a hundred URLs would otherwise cost two hundred round trips in a row.
-const caseParallelism = 16
+const caseParallelism = 32
 
 // forEachCase runs fn for every case of a notice, concurrently, and
 // returns the first error.
