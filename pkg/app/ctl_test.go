@@ -8,10 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/ctl"
+	"github.com/takedownd/takedownd/pkg/simnet/hostersim"
 	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // ctlRun is one takedownctl invocation against the daemon.
@@ -258,7 +261,7 @@ func TestCtlExitCodes(t *testing.T) {
 		stderr string
 	}{
 		{"wrong token", nil, []string{"-token", "nope", "list"}, ctl.ExitUnauthorized, "refused the token from -token"},
-		{"reader may not read dead letters", nil, []string{"dlq", "list", "-token", "test-token-reader"}, ctl.ExitUnauthorized, "may not call /v1/dlq"},
+		{"reader may not read dead letters", nil, []string{"dlq", "list", "-token", "test-token-reader"}, ctl.ExitUnauthorized, "may not call GET /v1/dlq"},
 		{"no token anywhere", nil, []string{"-data", emptyDir, "list"}, ctl.ExitUnauthorized, "no API token"},
 		{"token from the data dir", nil, []string{"-data", dataDir, "list"}, ctl.ExitOK, ""},
 		{"token from the data dir variable", map[string]string{"TAKEDOWN_DATA": dataDir}, []string{"dlq", "list", "-data", dataDir}, ctl.ExitOK, ""},
@@ -331,4 +334,31 @@ func TestCtlFindsTheDaemonsTokenFile(t *testing.T) {
 	d.ctl(nil, "", "-data", dir, "list").want(t, ctl.ExitOK, "list with -data")
 	d.ctl(map[string]string{"TAKEDOWN_DATA": dir, "TAKEDOWN_TOKEN": ""}, "", "dlq", "list").want(t, ctl.ExitOK, "dlq list with TAKEDOWN_DATA")
 	d.ctl(nil, "", "-data", t.TempDir(), "list").want(t, ctl.ExitUnauthorized, "list with an empty data dir")
+}
+
+func TestCtlCheck(t *testing.T) {
+	t.Parallel()
+	srv := hostersim.Start(t)
+	srv.Set("/x", hostersim.Content([]byte("confirmed")))
+	cfg := testConfig(t.TempDir())
+	cfg.Recheck.Probe.AllowPrivate = true
+	d := startDaemon(t, cfg)
+	now := time.Now().UTC()
+	for id, state := range map[string]takedown.State{"0000000000000E01": takedown.StateNoticed, "0000000000000E02": takedown.StateClosed} {
+		c := takedown.Case{ID: id, URL: srv.URL() + "/x", State: state, ReceivedAt: now, Routing: &takedown.Routing{Kind: takedown.RouteHoster, At: now}}
+		if _, err := d.app.Store().CreateCase(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := d.ctl(nil, "", "check", "0000000000000e01")
+	r.want(t, ctl.ExitOK, "check")
+	if !strings.Contains(r.stdout, "check requested") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	if c := d.waitChecked("0000000000000E01"); c.Checks.LastVerdict != "online" {
+		t.Errorf("verdict %q, want online", c.Checks.LastVerdict)
+	}
+	d.ctl(nil, "", "check", "0000000000000F01").want(t, ctl.ExitNotFound, "check an unknown case")
+	d.ctl(nil, "", "check", "0000000000000E02").want(t, ctl.ExitError, "check a closed case")
+	d.ctl(nil, "", "check").want(t, ctl.ExitUsage, "check without a case")
 }

@@ -61,13 +61,22 @@ func (c *cli) apiClient() (*apiClient, error) {
 // It returns the raw body too, for -json output. The error carries the
 // exit code: 3 for 404, 4 for 401/403, 2 for 400, 1 otherwise.
 func (a *apiClient) get(ctx context.Context, path string, query url.Values, out any) ([]byte, error) {
+	return a.do(ctx, http.MethodGet, path, query, out)
+}
+
+// post calls POST path and decodes the answer like get.
+func (a *apiClient) post(ctx context.Context, path string, out any) ([]byte, error) {
+	return a.do(ctx, http.MethodPost, path, nil, out)
+}
+
+func (a *apiClient) do(ctx context.Context, method, path string, query url.Values, out any) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	u := a.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return nil, usagef("build request for %s: %w", path, err)
 	}
@@ -82,8 +91,8 @@ func (a *apiClient) get(ctx context.Context, path string, query url.Values, out 
 	if err != nil {
 		return nil, fmt.Errorf("read answer of %s: %w", path, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, a.statusError(path, resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
+		return nil, a.statusError(method+" "+path, resp.StatusCode, body)
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {
@@ -93,7 +102,9 @@ func (a *apiClient) get(ctx context.Context, path string, query url.Values, out 
 	return body, nil
 }
 
-func (a *apiClient) statusError(path string, status int, body []byte) error {
+// statusError turns an API error answer into an error with the exit
+// code; call names the request ("GET /v1/cases").
+func (a *apiClient) statusError(call string, status int, body []byte) error {
 	var eb struct {
 		Error string `json:"error"`
 	}
@@ -103,13 +114,13 @@ func (a *apiClient) statusError(path string, status int, body []byte) error {
 	case status == http.StatusUnauthorized:
 		return withCode(ExitUnauthorized, fmt.Errorf("the API refused the token from %s: %w", a.tokenSource, ae))
 	case status == http.StatusForbidden:
-		return withCode(ExitUnauthorized, fmt.Errorf("the token from %s may not call %s: %w", a.tokenSource, path, ae))
+		return withCode(ExitUnauthorized, fmt.Errorf("the token from %s may not call %s: %w", a.tokenSource, call, ae))
 	case status == http.StatusNotFound:
-		return withCode(ExitNotFound, fmt.Errorf("GET %s: %w", path, ae))
+		return withCode(ExitNotFound, fmt.Errorf("%s: %w", call, ae))
 	case status == http.StatusBadRequest:
 		return withCode(ExitUsage, fmt.Errorf("the API rejected the request: %w", ae))
 	}
-	return withCode(ExitError, fmt.Errorf("GET %s: %w", path, ae))
+	return withCode(ExitError, fmt.Errorf("%s: %w", call, ae))
 }
 
 // notFound rewrites a 404 into a message naming what was looked for, and

@@ -142,6 +142,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		"show":   runShow,
 		"list":   runList,
 		"dlq":    runDLQ,
+		"check":  runCheck,
 		// review is the review queue: the cases routing could not send to
 		// anyone, which a person must decide on.
 		"review": func(ctx context.Context, c *cli, args []string) error {
@@ -156,7 +157,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return usagef("unknown command %q (want submit, show, list, review, dlq or help)", name)
+		return usagef("unknown command %q (want submit, show, list, review, check, dlq or help)", name)
 	}
 	return cmd(ctx, c, rest)
 }

@@ -17,6 +17,8 @@ Commands:
   list [-state S] [-since T] [-until T] [-limit N] [-cursor ID] [-all] [-urls] [-json]
                                    cases received in a time range, oldest first;
                                    prints the host of each case, or its URL with -urls
+  check CASE_ID                    ask for an immediate re-check (analyst token); the
+                                   result appears on the case's timeline
   review [-urls] [-json]           the review queue: cases nobody could be told about
                                    (the same as list -state review -all)
   dlq list [-after SEQ] [-limit N] [-all] [-json]
@@ -79,7 +81,7 @@ Connection flags (before or after the command), each with its variable:
   A flag beats its variable. The API token is taken from the first of:
   -token, -token-file, TAKEDOWN_TOKEN, TAKEDOWN_TOKEN_FILE, DIR/api-token
   (the file the daemon writes at first start when its config names no token).
-  show and list need a reader token, dlq an analyst or admin token; submit
+  show and list need a reader token, dlq and check an analyst or admin token; submit
   talks to NATS only and needs no API token.
 
 Exit codes:
