@@ -61,8 +61,7 @@ func TestSecretSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("TAKEDOWND_TEST_SECRET", "from-env")
-	var cfg Config
-	cfg = Default()
+	cfg := Default()
 	data := "nats:\n  password: s3cret\n  token: {env: TAKEDOWND_TEST_SECRET}\nnotify:\n  smtp:\n    password: {file: " + file + "}\n"
 	if err := Decode([]byte(data), &cfg); err != nil {
 		t.Fatal(err)

@@ -75,7 +75,6 @@ func BenchmarkDueChecks(b *testing.B) {
 	cfg.AckWait = time.Minute
 	r := newRecheck(b, st, cfg, cp, time.Now)
 
-	fire := time.Now().Add(time.Hour) // fixed below, once the cases exist
 	ids := make([]string, n)
 	g, ctx := errgroup.WithContext(b.Context())
 	g.SetLimit(64)
@@ -91,7 +90,7 @@ func BenchmarkDueChecks(b *testing.B) {
 	if err := g.Wait(); err != nil {
 		b.Fatalf("create cases: %v", err)
 	}
-	fire = time.Now().Add(5 * time.Second)
+	fire := time.Now().Add(5 * time.Second) // once the cases exist
 	due := make([]Due, n)
 	for i, id := range ids {
 		due[i] = Due{CaseID: id, At: fire}
