@@ -40,6 +40,8 @@ type Config struct {
 	Notify Notify `yaml:"notify"`
 	// Recheck probes noticed URLs until the material is gone.
 	Recheck Recheck `yaml:"recheck"`
+	// Inbound receives hosters' replies and bounces.
+	Inbound Inbound `yaml:"inbound"`
 }
 
 // Log configures logging.
@@ -171,6 +173,7 @@ func Default() Config {
 		Route:   defaultRoute(),
 		Notify:  defaultNotify(),
 		Recheck: defaultRecheck(),
+		Inbound: defaultInbound(),
 	}
 }
 

@@ -140,6 +140,7 @@ func (cfg *Config) Validate() error {
 	cfg.Route.validate(c)
 	cfg.Notify.validate(c)
 	cfg.Recheck.validate(c)
+	cfg.Inbound.validate(c)
 	if len(c.problems) > 0 {
 		return c.problems
 	}
