@@ -110,7 +110,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.addRunner("case index", runFunc(a.store.RunCaseIndex))
 	// Each stage wires itself in a file of its own (wire_*.go): it may add
 	// runners, API routes and cleanup steps.
-	for _, add := range []func(context.Context, broker.Retrier) error{a.addEnrich, a.addRoute, a.addNotify, a.addRecheck, a.addInbound} {
+	for _, add := range []func(context.Context, broker.Retrier) error{a.addEnrich, a.addNotify, a.addRecheck, a.addInbound} {
 		if err := add(ctx, retry); err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// addNotify wires routing, batching and delivery: SMTP when a relay is
+// addNotify wires routing (the policy runs in the notify stage), batching and delivery: SMTP when a relay is
 // configured, else the outbox directory, and webhooks for partners.
 func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
 	cfg := a.cfg.Notify
