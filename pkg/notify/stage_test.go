@@ -470,3 +470,63 @@ func TestFollowUpRequestedTwiceIsSentOnce(t *testing.T) {
 		t.Errorf("second message is %q, want a reminder", header(t, msgs[1].Data, "X-Takedown-Kind"))
 	}
 }
+
+// TestEscalationReachesEachLevel asks for an escalation to every level of
+// the chain and checks who receives it; a level nobody is known for is
+// recorded on the timeline instead of vanishing.
+func TestEscalationReachesEachLevel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) {
+		c.BatchWindow = 0
+		c.Authority.Email = "meldingen@authority.example"
+	}, nil)
+	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@hoster.nl")
+	if _, err := h.store.Update(t.Context(), id, func(c *takedown.Case) ([]takedown.Event, error) {
+		c.Enrichment.Contacts = append(c.Enrichment.Contacts, takedown.Contact{Email: "abuse@upstream.example", Role: "upstream"})
+		c.Enrichment.Registrar = &takedown.Registrar{Name: "Registrar", Abuse: &takedown.Contact{Email: "abuse@registrar.example", Role: "registrar"}}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(id, takedown.StateNoticed)
+	for i, level := range []string{"upstream", "registrar", "authority"} {
+		req := fmt.Appendf(nil, `{"kind":"escalation","level":%q,"reminder":%d}`, level, 3*(i+1))
+		if err := h.store.Enqueue(t.Context(), store.StageNotify, id, "esc-"+level, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := h.waitMessages(4)
+	want := map[string]bool{"abuse@upstream.example": false, "abuse@registrar.example": false, "meldingen@authority.example": false}
+	for _, m := range msgs[1:] {
+		if _, ok := want[m.To[0]]; !ok || header(t, m.Data, "X-Takedown-Kind") != "escalation" {
+			t.Errorf("escalation went to %v as %q", m.To, header(t, m.Data, "X-Takedown-Kind"))
+		}
+		want[m.To[0]] = true
+	}
+	for to, got := range want {
+		if !got {
+			t.Errorf("no escalation to %s", to)
+		}
+	}
+}
+
+func TestEscalationWithoutContactIsRecorded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, nil)
+	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@hoster.nl")
+	h.waitState(id, takedown.StateNoticed)
+	if err := h.store.Enqueue(t.Context(), store.StageNotify, id, "esc", []byte(`{"kind":"escalation","level":"authority","reminder":3}`)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tl, _ := h.store.Timeline(t.Context(), id)
+		for _, ev := range tl {
+			if ev.Type == takedown.EventNoticeFailed && strings.Contains(ev.Reason, "no authority contact known") {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Error("the missing authority contact is not on the timeline")
+}
