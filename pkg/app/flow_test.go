@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/api"
+	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/simnet/geoipsim"
 	"github.com/takedownd/takedownd/pkg/simnet/hostersim"
 	"github.com/takedownd/takedownd/pkg/simnet/rdapsim"
@@ -15,13 +16,18 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// TestWholeFlow follows one confirmed URL through every stage of the
-// daemon against the simulated internet: the report becomes a case, the
-// case is enriched (DNS, RDAP, GeoIP), routed to the Dutch hoster, noticed
-// by e-mail through a real SMTP relay, re-checked against the hoster's web
-// server, and closed once the material is gone and stays gone.
-func TestWholeFlow(t *testing.T) {
-	t.Parallel()
+// flow is the daemon against a simulated internet in which one Dutch
+// hoster (abuse@hoster-a.nl) serves the URL flowURL.
+type flow struct {
+	d      *daemon
+	relay  *smtpsim.Server
+	hoster *hostersim.Server
+}
+
+const flowURL = "http://www.hoster-a.nl/img/a.jpg"
+
+func startFlow(t *testing.T, mut func(*config.Config)) *flow {
+	t.Helper()
 	cfg := testConfig(t.TempDir())
 	sn := simnetEnrich(t, &cfg, []geoipsim.Network{{Prefix: netip.MustParsePrefix("185.0.1.0/24"), Country: "NL", ASN: 64500, Org: "Hoster A B.V."}})
 	if err := sn.RDAP.Server("ripe").AddNetwork(rdapsim.Network{Prefix: netip.MustParsePrefix("185.0.1.0/24"), Handle: "HOSTER-A-NET", Country: "NL", AbuseEmail: "abuse@hoster-a.nl"}); err != nil {
@@ -45,9 +51,22 @@ func TestWholeFlow(t *testing.T) {
 	cfg.Recheck.ConfirmGone = 2
 	cfg.Recheck.ConfirmSpacing = 300 * time.Millisecond
 	cfg.Recheck.StaysGone = []time.Duration{500 * time.Millisecond}
-	d := startDaemon(t, cfg)
+	if mut != nil {
+		mut(&cfg)
+	}
+	return &flow{d: startDaemon(t, cfg), relay: relay, hoster: hoster}
+}
 
-	const u = "http://www.hoster-a.nl/img/a.jpg"
+// TestWholeFlow follows one confirmed URL through every stage of the
+// daemon against the simulated internet: the report becomes a case, the
+// case is enriched (DNS, RDAP, GeoIP), routed to the Dutch hoster, noticed
+// by e-mail through a real SMTP relay, re-checked against the hoster's web
+// server, and closed once the material is gone and stays gone.
+func TestWholeFlow(t *testing.T) {
+	t.Parallel()
+	f := startFlow(t, nil)
+	d, relay, hoster := f.d, f.relay, f.hoster
+	const u = flowURL
 	d.publish(report("flow-1", u), "flow-1")
 	d.settle()
 
@@ -119,4 +138,36 @@ func (d *daemon) waitFor(u string, states ...takedown.State) api.CaseView {
 	}
 	d.t.Fatalf("case of %s is %s, want one of %v; timeline %+v", u, v.Case.State, states, v.Timeline)
 	return v
+}
+
+// TestReappearance takes the material down, confirms the removal, puts it
+// back before the "stays gone" check: the case reopens and the hoster gets
+// a notice that says the material reappeared.
+func TestReappearance(t *testing.T) {
+	t.Parallel()
+	f := startFlow(t, func(cfg *config.Config) { cfg.Recheck.StaysGone = []time.Duration{2 * time.Second, time.Hour} })
+	f.d.publish(report("reappear-1", flowURL), "reappear-1")
+	f.d.settle()
+	f.d.waitFor(flowURL, takedown.StateNoticed)
+	f.hoster.Set("/img/a.jpg", hostersim.Status(http.StatusNotFound))
+	f.d.waitFor(flowURL, takedown.StateRemoved)
+	f.hoster.Set("/img/a.jpg", hostersim.Content([]byte("confirmed material stand-in")))
+
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range f.relay.Messages() {
+			if bytes.Contains(m.Data, []byte("X-Takedown-Kind: reappeared")) {
+				v := f.d.waitFor(flowURL, takedown.StateNoticed)
+				if hasEvent(v, takedown.EventReopened) == nil || v.Case.Checks == nil || v.Case.Checks.Reopened != 1 {
+					t.Errorf("case after reappearance: checks %+v, timeline %+v", v.Case.Checks, v.Timeline)
+				}
+				if m.To[0] != "abuse@hoster-a.nl" {
+					t.Errorf("reappeared notice to %v", m.To)
+				}
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no reappeared notice; relay got %d messages", len(f.relay.Messages()))
 }
