@@ -62,7 +62,11 @@ func startDaemon(t testing.TB, cfg config.Config) *daemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{t: t, app: a, stop: cancel, done: make(chan error, 1)}
 	go func() { d.done <- a.Run(ctx) }()
-	d.nc, err = nats.Connect(a.NATSURL())
+	url := a.NATSURL()
+	if url == "" { // a replica of another daemon's NATS
+		url = cfg.NATS.URLs[0]
+	}
+	d.nc, err = nats.Connect(url)
 	if err != nil {
 		t.Fatalf("connect to daemon nats: %v", err)
 	}

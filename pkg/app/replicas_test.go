@@ -1,0 +1,58 @@
+package app
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/takedownd/takedownd/pkg/store"
+)
+
+// TestTwoReplicasShareTheWork runs a second daemon against the first one's
+// NATS (as replicas against a cluster do): both set up the same streams
+// and consumers at once, share the intake, and every report still ends up
+// in exactly one case, one case per URL.
+func TestTwoReplicasShareTheWork(t *testing.T) {
+	t.Parallel()
+	const reports, urls = 2000, 1500
+	first := startDaemon(t, testConfig(t.TempDir()))
+	cfg := testConfig(t.TempDir())
+	cfg.NATS.URLs = []string{first.app.NATSURL()}
+	second := startDaemon(t, cfg)
+	if second.app.NATSURL() != "" {
+		t.Fatal("the second replica embedded a server of its own")
+	}
+
+	payloads := make([][]byte, reports)
+	for i := range reports {
+		payloads[i] = mustJSON(t, report(fmt.Sprintf("bench-%d", i), fmt.Sprintf("http://h%d.example.nl/%d.jpg", i%urls%37, i%urls)))
+	}
+	publishAll(t, first.js, payloads) // with Nats-Msg-Id bench-<i>, the report ids
+	first.settle()
+
+	seen := map[string]int{}
+	cases, cursor := 0, ""
+	for {
+		page, next, err := second.app.Store().List(t.Context(), store.ListFilter{After: cursor, Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page {
+			cases++
+			for _, r := range c.Reports {
+				seen[r.ReportID]++
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if cases != urls {
+		t.Errorf("%d cases, want %d (one per URL)", cases, urls)
+	}
+	for i := range reports {
+		if id := fmt.Sprintf("bench-%d", i); seen[id] != 1 {
+			t.Errorf("report %s in %d cases, want 1", id, seen[id])
+		}
+	}
+}
