@@ -101,6 +101,10 @@ func (s *Server) Handle(pattern string, role Role, h HandlerFunc) {
 	s.mux.Handle(pattern, s.handle(role, h))
 }
 
+// HandleHTTP adds a plain handler that needs no token (health, metrics:
+// nothing sensitive).
+func (s *Server) HandleHTTP(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 

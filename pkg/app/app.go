@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
@@ -50,6 +52,7 @@ type App struct {
 	// recheck wiring sets it, the notify stage calls it.
 	onNoticed func(ctx context.Context, caseID string, at time.Time) error
 	resolver  *dns.Resolver // see dnsResolver
+	metrics   *prometheus.Registry
 }
 
 // runFunc makes a Run method of a plain function.
@@ -75,7 +78,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &App{cfg: cfg, log: opts.Log, now: opts.Now}
+	a := &App{cfg: cfg, log: opts.Log, now: opts.Now, metrics: newRegistry()}
 	defer func() {
 		if err != nil {
 			_ = a.cleanup.run(context.Background(), a.log)
@@ -90,7 +93,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.cleanup.add("nats", a.broker.Close)
 	retry := broker.Retrier{CallTimeout: cfg.NATS.CallTimeout, Attempts: cfg.NATS.SetupRetries, Backoff: cfg.NATS.SetupBackoff}
-	a.store, err = store.Open(ctx, a.broker.JS, store.Options{Replicas: cfg.NATS.Replicas, Retry: retry, Now: opts.Now, Log: opts.Log})
+	a.store, err = store.Open(ctx, a.broker.JS, store.Options{Replicas: cfg.NATS.Replicas, Retry: retry, Now: opts.Now, Log: opts.Log, Metrics: a.metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +105,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Tokens: tokens, Ready: a.ready, PageSize: cfg.API.PageSize, MaxPageSize: cfg.API.MaxPageSize,
 		Log: opts.Log.With("component", "api"),
 	})
+	a.api.HandleHTTP("GET /metrics", metricsHandler(a.metrics))
 	in, err := intake.New(ctx, cfg.Intake, a.store, retry, opts.Log.With("component", "intake"))
 	if err != nil {
 		return nil, err

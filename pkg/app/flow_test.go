@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,6 +104,17 @@ func TestWholeFlow(t *testing.T) {
 	}
 	if v.Case.Checks == nil || v.Case.Checks.RemovedAt.IsZero() || v.Case.Checks.LastOnlineAt.IsZero() {
 		t.Errorf("checks = %+v, want removal time and last time online", v.Case.Checks)
+	}
+	metrics := d.scrape()
+	for _, want := range []string{
+		`takedownd_mail_recipients_total{outcome="accepted"} 1`,
+		`takedownd_probes_total{reason="http_404",verdict="gone"}`,
+		`takedownd_events_total{type="removed"} 1`,
+		`takedownd_rdap_queries_total`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

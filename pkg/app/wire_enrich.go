@@ -52,6 +52,7 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 	if err != nil {
 		return fmt.Errorf("enrich rdap: %w", err)
 	}
+	registerLookupStats(a.metrics, resolver, registry)
 	if cfg.RDAP.BootstrapURL != "" {
 		a.addRunner("rdap bootstrap refresh", registry)
 	}

@@ -50,10 +50,11 @@ func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
 	if err != nil {
 		return err
 	}
-	mailer, err := a.mailer(cfg.SMTP)
+	plain, err := a.mailer(cfg.SMTP)
 	if err != nil {
 		return err
 	}
+	mailer := newMeteredMailer(plain, a.metrics)
 	webhooks := map[string]notify.Forwarder{}
 	for country, p := range partners {
 		if p.Channel != "webhook" || p.Address == "" || p.Disabled {

@@ -31,7 +31,7 @@ func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
 		return err
 	}
 	a.cleanup.add("prober", func() error { prober.Close(); return nil })
-	r, err := recheck.New(ctx, recheck.Options{Config: cfg, Store: a.store, Prober: prober, Retry: retry, Log: log, Now: a.now})
+	r, err := recheck.New(ctx, recheck.Options{Config: cfg, Store: a.store, Prober: newMeteredProber(prober, a.metrics), Retry: retry, Log: log, Now: a.now})
 	if err != nil {
 		return err
 	}

@@ -61,8 +61,12 @@ func (s *Store) Reject(ctx context.Context, kind, by string, msg jetstream.Msg, 
 		dl.Header.Set(HeaderOrigSequence, strconv.FormatUint(md.Sequence.Stream, 10))
 		dl.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq-%s-%d", md.Stream, md.Sequence.Stream))
 	}
-	if _, err := s.js.PublishMsg(ctx, dl); err != nil {
+	ack, err := s.js.PublishMsg(ctx, dl)
+	if err != nil {
 		return fmt.Errorf("dead-letter message: %w", err)
+	}
+	if !ack.Duplicate {
+		s.metrics.deadLetters.WithLabelValues(kind).Inc()
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 		return nil
 	}
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	types := make([]string, 0, len(events))
 	for _, ev := range events {
 		if ev.At.IsZero() {
 			ev.At = s.now().UTC()
@@ -38,18 +39,19 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 			return fmt.Errorf("append event %s to case %s: %w", ev.Type, ev.CaseID, err)
 		}
 		futures = append(futures, f)
+		types = append(types, string(ev.Type))
 	}
-	return waitAll(ctx, futures, "append event")
-}
-
-func waitAll(ctx context.Context, futures []jetstream.PubAckFuture, what string) error {
-	for _, f := range futures {
+	for i, f := range futures {
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
+			// A repeated append (a redelivered step) is not a new event.
+			if !ack.Duplicate {
+				s.metrics.events.WithLabelValues(types[i]).Inc()
+			}
 		case err := <-f.Err():
-			return fmt.Errorf("%s: %w", what, err)
+			return fmt.Errorf("append event: %w", err)
 		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", what, ctx.Err())
+			return fmt.Errorf("append event: %w", ctx.Err())
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/takedown"
@@ -41,6 +42,8 @@ type Options struct {
 	Retry    broker.Retrier
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Metrics registers the store's counters; nil registers nothing.
+	Metrics prometheus.Registerer
 }
 
 // Store is the JetStream-backed state of takedownd.
@@ -53,6 +56,7 @@ type Store struct {
 	now     func() time.Time
 	log     *slog.Logger
 	index   caseIndex
+	metrics *metrics
 }
 
 // Open creates or updates every stream and bucket the store needs (safe to
@@ -65,6 +69,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 		opts.Replicas = 1
 	}
 	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}}}
+	s.metrics = newMetrics(opts.Metrics, &s.index)
 	streams := []jetstream.StreamConfig{
 		{
 			Name:        EventsStream,
