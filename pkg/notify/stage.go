@@ -97,15 +97,19 @@ func New(ctx context.Context, st *store.Store, opts Options) (*Stage, error) {
 
 // Run consumes route, notify and flush work until ctx ends.
 func (s *Stage) Run(ctx context.Context) error {
+	// A flush may take a whole SMTP message deadline and then some; it must
+	// not be handed to a second worker meanwhile, or the notice would go
+	// out twice.
+	flushWait := max(2*time.Minute, 2*s.cfg.SMTP.MessageTimeout+30*time.Second)
 	workers := []store.Worker{
-		{Stage: store.StageRoute, Workers: max(s.opts.RouteWorkers, 1), Handle: s.handleRoute},
-		{Stage: store.StageNotify, Workers: 2, Handle: s.handleFollowUp},
-		{Stage: stageFlush, Workers: s.cfg.Workers, Handle: s.handleFlush},
+		{Stage: store.StageRoute, Workers: max(s.opts.RouteWorkers, 1), Handle: s.handleRoute, AckWait: 2 * time.Minute},
+		{Stage: store.StageNotify, Workers: 2, Handle: s.handleFollowUp, AckWait: 2 * time.Minute},
+		{Stage: stageFlush, Workers: s.cfg.Workers, Handle: s.handleFlush, AckWait: flushWait},
 	}
 	errs := make(chan error, len(workers))
 	var wg sync.WaitGroup
 	for _, w := range workers {
-		w.AckWait, w.MaxDeliver, w.Log = 2*time.Minute, -1, s.log
+		w.MaxDeliver, w.Log = -1, s.log
 		wg.Go(func() { errs <- s.store.RunWorker(ctx, w) })
 	}
 	wg.Wait()
