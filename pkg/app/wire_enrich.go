@@ -36,7 +36,7 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 		return fmt.Errorf("enrich geoip: %w", err)
 	}
 	if country, asn := geo.Enabled(); !country || !asn {
-		log.Info("geoip is off in part", "country_db", country, "asn_db", asn)
+		log.Info("geoip database missing: addresses get no country or AS from it", "country_db", country, "asn_db", asn)
 	}
 	a.addRunner("geoip reload", geo)
 	kv, err := a.store.EnsureKV(ctx, rdap.BucketConfig(cfg.RDAP.CacheBucket, cfg.RDAP.CacheTTL))

@@ -134,9 +134,9 @@ func (e *Enricher) Enrich(ctx context.Context, u urlnorm.URL) (takedown.Enrichme
 		switch {
 		case errors.Is(err, dns.ErrUnresolvable):
 			enr.Problems = append(enr.Problems, "dns: "+err.Error())
-			return enr, fmt.Errorf("resolve host: %w: %w", ErrUnresolvable, err)
+			return enr, fmt.Errorf("resolve host: %w", classified{ErrUnresolvable, err})
 		case err != nil:
-			return enr, fmt.Errorf("resolve host: %w: %w", ErrTemporary, err)
+			return enr, fmt.Errorf("resolve host: %w", classified{ErrTemporary, err})
 		}
 		addrs = ans.Addrs
 	}
@@ -251,3 +251,11 @@ func (l *lookups) problems() ([]string, error) {
 	}
 	return out, retry
 }
+
+// classified gives err the class kind (for errors.Is) without printing the
+// class again: the resolver's own message already says it, and the
+// message ends up in front of an analyst on the case.
+type classified struct{ kind, err error }
+
+func (c classified) Error() string   { return c.err.Error() }
+func (c classified) Unwrap() []error { return []error{c.kind, c.err} }
