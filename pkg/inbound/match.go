@@ -127,8 +127,10 @@ func quoteStart(t string) bool {
 		return true
 	}
 	l := strings.ToLower(t)
-	for _, w := range []string{"wrote:", "schreef:", "schrieb:", "a écrit :", "a écrit:", "escribió:"} {
-		if strings.HasSuffix(l, w) {
+	for _, w := range []string{"wrote", "schreef", "schrieb", "a écrit", "escribió"} {
+		// "On … X <x@y> wrote:" and Dutch Gmail's "Op … schreef X <x@y>:".
+		// A hoster's own "we wrote to the customer:" carries no address.
+		if strings.HasSuffix(l, ":") && strings.Contains(l, w) && strings.Contains(l, "@") {
 			return true
 		}
 	}
