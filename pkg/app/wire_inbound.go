@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/inbound"
@@ -71,8 +72,13 @@ func (a *App) addInbound(ctx context.Context, _ broker.Retrier) error {
 	return nil
 }
 
+// replyCheckGap is the least time between a check and one a reply asks
+// for: anyone can write to a reply address, and a flood of replies must
+// not become a flood of probes at the hoster.
+const replyCheckGap = time.Minute
+
 // checkAfterReply asks for an immediate check of a case a hoster replied
-// about, if the case is being checked at all.
+// about, if the case is being checked at all and was not just checked.
 func (a *App) checkAfterReply(ctx context.Context, caseID string) error {
 	c, _, err := a.store.GetCase(ctx, caseID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -82,6 +88,9 @@ func (a *App) checkAfterReply(ctx context.Context, caseID string) error {
 		return err
 	}
 	if !recheck.Checkable(c.State) {
+		return nil
+	}
+	if c.Checks != nil && a.now().Sub(c.Checks.LastCheckedAt) < replyCheckGap {
 		return nil
 	}
 	return recheck.RequestCheck(ctx, a.store, caseID, "reply")
