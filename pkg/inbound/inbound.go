@@ -108,7 +108,7 @@ func (in *Ingester) Ingest(ctx context.Context, raw []byte) (Result, error) {
 	if err != nil {
 		key := messageKey(parsed{}, raw)
 		res := Result{Kind: KindUnmatched, Reason: "unreadable message: " + err.Error()}
-		return res, in.reject(ctx, key, raw, res)
+		return res, in.reject(ctx, key, raw, res, "unreadable message")
 	}
 	key := messageKey(p, raw)
 	res := Result{MessageID: p.MessageID}
@@ -127,7 +127,7 @@ func (in *Ingester) Ingest(ctx context.Context, raw []byte) (Result, error) {
 	}
 	if n.Ref == "" {
 		res.Kind, res.Reason = KindUnmatched, by
-		return res, in.reject(ctx, key, raw, res)
+		return res, in.reject(ctx, key, raw, res, by)
 	}
 	res.Ref, res.MatchedBy = n.Ref, by
 	if p.DSN != nil || p.RawBounce {
@@ -167,11 +167,13 @@ func (in *Ingester) match(ctx context.Context, p parsed) (Notice, string, error)
 	return Notice{}, "no notice with reference " + strings.Join(unknown, ", "), nil
 }
 
-func (in *Ingester) reject(ctx context.Context, key string, raw []byte, res Result) error {
+// reject dead-letters a message. logReason is what the log may say: a
+// parse error can quote the message, which stays out of the log.
+func (in *Ingester) reject(ctx context.Context, key string, raw []byte, res Result, logReason string) error {
 	if err := in.deadLetter(ctx, key, raw, res.Reason); err != nil {
 		return err
 	}
-	in.log.Warn("inbound message matches no notice: kept as a dead letter", "message", key, "reason", res.Reason)
+	in.log.Warn("inbound message matches no notice: kept as a dead letter", "message", key, "reason", logReason)
 	return nil
 }
 
