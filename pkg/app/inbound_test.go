@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/takedownd/takedownd/pkg/api"
+	"github.com/takedownd/takedownd/pkg/ctl"
 	"github.com/takedownd/takedownd/pkg/simnet/hostersim"
 	"github.com/takedownd/takedownd/pkg/simnet/smtpsim"
 	"github.com/takedownd/takedownd/pkg/store"
@@ -141,7 +143,13 @@ func TestInboundDropDirectory(t *testing.T) {
 	}
 	list := resp.DeadLetters
 	if len(list) != 1 || list[0].Subject != "takedown.dlq.inbound" || !strings.Contains(list[0].Reason, "no notice reference") {
-		t.Errorf("dead letters %+v, want the message with its reason", list)
+		t.Fatalf("dead letters %+v, want the message with its reason", list)
+	}
+	// Mail is for reading; it cannot be resubmitted as a report.
+	r := d.ctl(nil, "", "dlq", "resubmit", strconv.FormatUint(list[0].Seq, 10))
+	r.want(t, ctl.ExitUsage, "resubmit an inbound dead letter")
+	if !strings.Contains(r.stderr, "not a rejected report") {
+		t.Errorf("stderr %q", r.stderr)
 	}
 }
 

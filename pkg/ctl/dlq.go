@@ -205,6 +205,11 @@ func runDLQResubmit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Only a rejected report can be corrected into a report; other dead
+	// letters (mail that matched no notice) are for reading.
+	if dl.Subject != store.DLQPrefix+"reports" {
+		return usagef("dead letter %d is not a rejected report (it is on %s): read it with dlq show", dl.Seq, dl.Subject)
+	}
 	data := dl.Data
 	switch {
 	case *file == "-":

@@ -13,10 +13,6 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// EventNoticeDelayed records a delay warning (a 4.x.x delivery status):
-// the sending server keeps trying, so nothing changes but the timeline.
-const EventNoticeDelayed takedown.EventType = "notice_delayed"
-
 // maxSubject bounds the subject kept on an event.
 const maxSubject = 200
 
@@ -180,7 +176,7 @@ func (in *Ingester) bounceCase(ctx context.Context, key, id string, n Notice, d 
 		if !d.Permanent {
 			ev.Type, ev.Reason = takedown.EventNoticeFailed, "notice "+n.Ref+" to "+n.To+" bounced: "+status
 			if d.Temporary {
-				ev.Type, ev.Reason = EventNoticeDelayed, "delivery of notice "+n.Ref+" to "+n.To+" delayed: "+status
+				ev.Type, ev.Reason = takedown.EventNoticeDelayed, "delivery of notice "+n.Ref+" to "+n.To+" delayed: "+status
 			}
 			return []takedown.Event{ev.WithData(data)}, store.ErrNoChange
 		}

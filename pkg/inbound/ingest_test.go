@@ -225,7 +225,7 @@ func TestIngestBounces(t *testing.T) {
 		{"dsn-postfix-511.eml", KindBounce, caseA2, takedown.StateRemoved, true, "failed", false, takedown.EventNoticeFailed, "5.1.1"},
 		{"bounce-qmail.eml", KindBounce, caseA1, takedown.StateEnriched, true, "failed", true, takedown.EventNoticeFailed, "5.1.1"},
 		{"dsn-exim.eml", KindBounce, caseB, takedown.StateEnriched, true, "failed", true, takedown.EventNoticeFailed, "5.0.0"},
-		{"dsn-delayed.eml", KindDelay, caseA1, takedown.StateNoticed, false, "sent", false, EventNoticeDelayed, "4.4.1"},
+		{"dsn-delayed.eml", KindDelay, caseA1, takedown.StateNoticed, false, "sent", false, takedown.EventNoticeDelayed, "4.4.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+tt.caseID, func(t *testing.T) {

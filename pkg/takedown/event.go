@@ -21,11 +21,12 @@ const (
 	EventNoticeFailed  EventType = "notice_failed"
 	EventForwarded     EventType = "forwarded" // sent to a partner hotline
 	EventForwardFailed EventType = "forward_failed"
-	EventReplied       EventType = "replied"  // the hoster answered
-	EventChecked       EventType = "checked"  // one probe result
-	EventRemoved       EventType = "removed"  // removal confirmed
-	EventReopened      EventType = "reopened" // material came back
-	EventMoved         EventType = "moved"    // hoster or country changed
+	EventReplied       EventType = "replied"        // the hoster answered
+	EventNoticeDelayed EventType = "notice_delayed" // a delay warning (4.x.x) came back for a notice
+	EventChecked       EventType = "checked"        // one probe result
+	EventRemoved       EventType = "removed"        // removal confirmed
+	EventReopened      EventType = "reopened"       // material came back
+	EventMoved         EventType = "moved"          // hoster or country changed
 	EventReminder      EventType = "reminder"
 	EventEscalated     EventType = "escalated"
 	EventClosed        EventType = "closed"
