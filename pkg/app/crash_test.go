@@ -61,11 +61,17 @@ func TestCrashDuringBurstLosesAndDoublesNothing(t *testing.T) {
 	d2 := startDaemon(t, testConfig(dir))
 	d2.settle()
 
+	wantOneCasePerReport(t, d2.app.Store(), "burst-%d", reports, urls)
+}
+
+// wantOneCasePerReport checks that every report id (format with 0 … n-1)
+// is in exactly one case, and that there is one case per URL.
+func wantOneCasePerReport(t *testing.T, st *store.Store, format string, n, urls int) {
+	t.Helper()
 	seen := map[string]int{}
-	cases := 0
-	cursor := ""
+	cases, cursor := 0, ""
 	for {
-		page, next, err := d2.app.Store().List(t.Context(), store.ListFilter{After: cursor, Limit: 1000})
+		page, next, err := st.List(t.Context(), store.ListFilter{After: cursor, Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,9 +92,8 @@ func TestCrashDuringBurstLosesAndDoublesNothing(t *testing.T) {
 	if cases != urls {
 		t.Errorf("%d cases, want one per URL: %d", cases, urls)
 	}
-	for i := range reports {
-		id := fmt.Sprintf("burst-%d", i)
-		if seen[id] != 1 {
+	for i := range n {
+		if id := fmt.Sprintf(format, i); seen[id] != 1 {
 			t.Errorf("report %s is in %d cases, want exactly 1", id, seen[id])
 		}
 	}

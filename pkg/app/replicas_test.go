@@ -3,8 +3,6 @@ package app
 import (
 	"fmt"
 	"testing"
-
-	"github.com/takedownd/takedownd/pkg/store"
 )
 
 // TestTwoReplicasShareTheWork runs a second daemon against the first one's
@@ -29,30 +27,5 @@ func TestTwoReplicasShareTheWork(t *testing.T) {
 	publishAll(t, first.js, payloads) // with Nats-Msg-Id bench-<i>, the report ids
 	first.settle()
 
-	seen := map[string]int{}
-	cases, cursor := 0, ""
-	for {
-		page, next, err := second.app.Store().List(t.Context(), store.ListFilter{After: cursor, Limit: 500})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range page {
-			cases++
-			for _, r := range c.Reports {
-				seen[r.ReportID]++
-			}
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	if cases != urls {
-		t.Errorf("%d cases, want %d (one per URL)", cases, urls)
-	}
-	for i := range reports {
-		if id := fmt.Sprintf("bench-%d", i); seen[id] != 1 {
-			t.Errorf("report %s in %d cases, want 1", id, seen[id])
-		}
-	}
+	wantOneCasePerReport(t, second.app.Store(), "bench-%d", reports, urls)
 }
