@@ -2,6 +2,8 @@ module github.com/takedownd/takedownd
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require (
 	github.com/emersion/go-message v0.18.2
 	github.com/emersion/go-msgauth v0.7.0
