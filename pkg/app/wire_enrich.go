@@ -83,12 +83,11 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 }
 
 func rdapConfig(c config.EnrichRDAP) rdap.Config {
-	var limits map[string]rdap.Limit
-	if len(c.Limits) > 0 {
-		limits = make(map[string]rdap.Limit, len(c.Limits))
-		for host, l := range c.Limits {
-			limits[host] = rdap.Limit(l)
-		}
+	// Never nil: the config's limits (defaults included) are the whole
+	// list, and rdap would put its own built-in ones in place of a nil map.
+	limits := make(map[string]rdap.Limit, len(c.Limits))
+	for host, l := range c.Limits {
+		limits[host] = rdap.Limit(l)
 	}
 	return rdap.Config{
 		BootstrapURL: c.BootstrapURL, BootstrapRefresh: c.BootstrapRefresh,

@@ -4,14 +4,9 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
-
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // Config is the whole configuration. See config/takedownd.example.yaml for
@@ -196,14 +191,4 @@ func Load(path string) (Config, error) {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
-}
-
-// Decode reads YAML into cfg, keeping what the YAML does not mention.
-func Decode(data []byte, cfg *Config) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("parse yaml: %w", err)
-	}
-	return nil
 }

@@ -71,8 +71,9 @@ type EnrichRDAP struct {
 	// Overrides maps a registry's base URL (or host) to a mirror; the key
 	// "*" sends every server no other key names to one mirror or proxy.
 	Overrides map[string]string `yaml:"overrides"`
-	// Limits is the query budget per server host; empty keeps the built-in
-	// limits (LACNIC 10/min, RIPE 300/min). DefaultLimit is for the rest.
+	// Limits is the query budget per server host, as the registries
+	// publish them (LACNIC allows 10 queries a minute); a host not named
+	// here gets DefaultLimit.
 	Limits         map[string]RDAPLimit `yaml:"limits"`
 	DefaultLimit   RDAPLimit            `yaml:"default_limit"`
 	LookupTimeout  time.Duration        `yaml:"lookup_timeout"`
@@ -120,13 +121,18 @@ func defaultEnrich() Enrich {
 		RDAP: EnrichRDAP{
 			BootstrapURL:     "https://data.iana.org/rdap/",
 			BootstrapRefresh: 24 * time.Hour,
-			DefaultLimit:     RDAPLimit{PerMinute: 60, Burst: 5},
-			LookupTimeout:    time.Minute,
-			AttemptTimeout:   15 * time.Second,
-			MaxAttempts:      4,
-			CacheTTL:         12 * time.Hour,
-			CacheBucket:      "takedown_rdap",
-			UserAgent:        "takedownd",
+			// Keep in step with rdap.DefaultLimits (an app test checks).
+			Limits: map[string]RDAPLimit{
+				"rdap.lacnic.net":  {PerMinute: 10, Burst: 2},
+				"rdap.db.ripe.net": {PerMinute: 300, Burst: 10},
+			},
+			DefaultLimit:   RDAPLimit{PerMinute: 60, Burst: 5},
+			LookupTimeout:  time.Minute,
+			AttemptTimeout: 15 * time.Second,
+			MaxAttempts:    4,
+			CacheTTL:       12 * time.Hour,
+			CacheBucket:    "takedown_rdap",
+			UserAgent:      "takedownd",
 		},
 		GeoIP: EnrichGeoIP{ReloadInterval: time.Minute},
 		CDN:   EnrichCDN{Mode: "extend"},
