@@ -62,8 +62,13 @@ func (a *App) requestCheck(w http.ResponseWriter, r *http.Request) error {
 }
 
 func probeConfig(p config.Probe) probe.Config {
+	maxRedirects := p.MaxRedirects
+	if maxRedirects == 0 {
+		// max_redirects: 0 means none; to probe.Config zero means its default.
+		maxRedirects = -1
+	}
 	return probe.Config{
-		UserAgent: p.UserAgent, ProbeTimeout: p.Timeout, MaxRedirects: p.MaxRedirects, MaxBodyBytes: p.MaxBodyBytes,
+		UserAgent: p.UserAgent, ProbeTimeout: p.Timeout, MaxRedirects: maxRedirects, MaxBodyBytes: p.MaxBodyBytes,
 		PerHostConcurrency: p.PerHostConcurrency, PerHostRate: p.PerHostRate, PerHostBurst: p.PerHostBurst,
 		AllowPrivate: p.AllowPrivate, ConnectTo: p.ConnectTo,
 	}

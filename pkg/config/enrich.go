@@ -33,7 +33,7 @@ type Enrich struct {
 	Backoff []time.Duration `yaml:"backoff"`
 	// UnresolvableRetry is when a host that did not resolve is tried again,
 	// counted from each failed try; after the last the case stays
-	// unresolvable until a re-check asks again.
+	// unresolvable until a re-check asks again. Empty: never tried again.
 	UnresolvableRetry []time.Duration `yaml:"unresolvable_retry"`
 	// MaxAddresses bounds the addresses of one host that are looked up.
 	MaxAddresses int `yaml:"max_addresses"`
@@ -140,6 +140,9 @@ func defaultEnrich() Enrich {
 }
 
 func (x Enrich) validate(c *checker) {
+	// The prober resolves through the same resolver: its keys count even
+	// with enrichment off.
+	x.DNS.validate(c)
 	if !x.Enabled {
 		return
 	}
@@ -148,21 +151,29 @@ func (x Enrich) validate(c *checker) {
 		c.add("enrich.ack_wait", "must be at least 1s, got %s", x.AckWait)
 	}
 	c.positive("enrich.max_attempts", x.MaxAttempts)
+	if len(x.Backoff) == 0 {
+		c.add("enrich.backoff", "must list at least one wait")
+	}
 	durations(c, "enrich.backoff", x.Backoff)
 	durations(c, "enrich.unresolvable_retry", x.UnresolvableRetry)
 	c.positive("enrich.max_addresses", x.MaxAddresses)
 	c.oneOf("enrich.country_rule", x.CountryRule, CountryGeoIPFirst, CountryRDAPFirst, CountryAgree)
-	for i, s := range x.DNS.Servers {
-		if strings.Contains(s, ":") {
-			c.hostPort(fmt.Sprintf("enrich.dns.servers[%d]", i), s, true)
-		}
-	}
-	if len(x.DNS.Servers) == 0 && x.DNS.ResolvConf == "" {
-		c.add("enrich.dns", "servers or resolv_conf must be set")
-	}
 	r := x.RDAP
 	if r.BootstrapURL != "" {
 		baseURL(c, "enrich.rdap.bootstrap_url", r.BootstrapURL)
+		if r.BootstrapRefresh <= 0 {
+			c.add("enrich.rdap.bootstrap_refresh", "must be positive (or bootstrap_url empty)")
+		}
+	}
+	if r.LookupTimeout <= 0 {
+		c.add("enrich.rdap.lookup_timeout", "must be positive")
+	}
+	if r.AttemptTimeout <= 0 {
+		c.add("enrich.rdap.attempt_timeout", "must be positive")
+	}
+	c.positive("enrich.rdap.max_attempts", r.MaxAttempts)
+	if r.UserAgent == "" {
+		c.add("enrich.rdap.user_agent", "must be set")
 	}
 	for tld, u := range r.TLDServers {
 		baseURL(c, "enrich.rdap.tld_servers."+tld, u)
@@ -184,7 +195,30 @@ func (x Enrich) validate(c *checker) {
 	if r.CacheBucket == "" || strings.ContainsAny(r.CacheBucket, " .*>") {
 		c.add("enrich.rdap.cache_bucket", "%q is not a bucket name", r.CacheBucket)
 	}
+	if x.GeoIP.ReloadInterval <= 0 {
+		c.add("enrich.geoip.reload_interval", "must be positive")
+	}
 	c.oneOf("enrich.cdn.mode", x.CDN.Mode, "extend", "replace")
+}
+
+func (d EnrichDNS) validate(c *checker) {
+	for i, s := range d.Servers {
+		if strings.Contains(s, ":") {
+			c.hostPort(fmt.Sprintf("enrich.dns.servers[%d]", i), s, true)
+		}
+	}
+	if len(d.Servers) == 0 && d.ResolvConf == "" {
+		c.add("enrich.dns", "servers or resolv_conf must be set")
+	}
+	for key, v := range map[string]time.Duration{"timeout": d.Timeout, "min_ttl": d.MinTTL, "max_ttl": d.MaxTTL, "negative_ttl": d.NegativeTTL} {
+		if v <= 0 {
+			c.add("enrich.dns."+key, "must be positive")
+		}
+	}
+	if d.MaxTTL < d.MinTTL {
+		c.add("enrich.dns.max_ttl", "must be at least min_ttl (%s)", d.MinTTL)
+	}
+	c.positive("enrich.dns.cache_size", d.CacheSize)
 }
 
 func durations(c *checker, key string, ds []time.Duration) {

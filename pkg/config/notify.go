@@ -143,9 +143,18 @@ func (n Notify) validate(c *checker) {
 			c.add("notify.smtp.password", "must be set when username is")
 		}
 		c.positive("notify.smtp.pool_size", n.SMTP.PoolSize)
+		if n.SMTP.CommandTimeout <= 0 {
+			c.add("notify.smtp.command_timeout", "must be positive")
+		}
+		if n.SMTP.MessageTimeout <= 0 {
+			c.add("notify.smtp.message_timeout", "must be positive")
+		}
 	}
 	if n.DKIM.KeyFile != "" && (n.DKIM.Domain == "" || n.DKIM.Selector == "") {
 		c.add("notify.dkim", "domain and selector must be set with key_file")
+	}
+	if n.Authority.Deadline <= 0 {
+		c.add("notify.authority.deadline", "must be positive")
 	}
 	if n.Authority.Email != "" {
 		if _, err := mail.ParseAddress(n.Authority.Email); err != nil {

@@ -57,11 +57,18 @@ type Escalation struct {
 
 // Probe configures the prober of re-checks.
 type Probe struct {
-	UserAgent          string        `yaml:"user_agent"`
-	Timeout            time.Duration `yaml:"timeout"`
-	MaxRedirects       int           `yaml:"max_redirects"`
-	MaxBodyBytes       int64         `yaml:"max_body_bytes"`
-	PerHostConcurrency int           `yaml:"per_host_concurrency"`
+	// UserAgent is sent with every probe, so a hoster can see who asks.
+	UserAgent string `yaml:"user_agent"`
+	// Timeout bounds one probe: HEAD, GET and redirects together.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxRedirects bounds the redirects followed per probe; 0 follows
+	// none (a redirect is then inconclusive, too_many_redirects).
+	MaxRedirects int `yaml:"max_redirects"`
+	// MaxBodyBytes caps how much of a body is hashed; a larger body is
+	// inconclusive (too_large), since a prefix proves nothing.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// PerHostConcurrency caps probes in flight per host name.
+	PerHostConcurrency int `yaml:"per_host_concurrency"`
 	// PerHostRate is requests per second per host; negative is unlimited.
 	PerHostRate  float64 `yaml:"per_host_rate"`
 	PerHostBurst int     `yaml:"per_host_burst"`
@@ -96,7 +103,12 @@ func defaultRecheck() Recheck {
 			// A partner hotline escalates within its own country.
 			"partner": {ReminderInterval: 24 * time.Hour, RemindersPerLevel: 3},
 		},
-		Probe: Probe{PerHostConcurrency: 4, PerHostRate: 5, PerHostBurst: 10, Timeout: 30 * time.Second, MaxRedirects: 5},
+		Probe: Probe{
+			// Keep in step with probe.DefaultUserAgent (an app test checks).
+			UserAgent: "takedownd/1 (+https://hotline.example/takedownd; abuse-notice re-check)",
+			Timeout:   30 * time.Second, MaxRedirects: 5, MaxBodyBytes: 64 << 20,
+			PerHostConcurrency: 4, PerHostRate: 5, PerHostBurst: 10,
+		},
 	}
 }
 
@@ -152,14 +164,17 @@ func (x Recheck) validate(c *checker) {
 }
 
 func (p Probe) validate(c *checker) {
+	if p.UserAgent == "" {
+		c.add("recheck.probe.user_agent", "must be set")
+	}
 	if p.Timeout <= 0 {
 		c.add("recheck.probe.timeout", "must be positive")
 	}
 	if p.MaxRedirects < 0 {
 		c.add("recheck.probe.max_redirects", "must not be negative")
 	}
-	if p.MaxBodyBytes < 0 {
-		c.add("recheck.probe.max_body_bytes", "must not be negative")
+	if p.MaxBodyBytes <= 0 {
+		c.add("recheck.probe.max_body_bytes", "must be positive (every hash check would be too_large)")
 	}
 	c.positive("recheck.probe.per_host_concurrency", p.PerHostConcurrency)
 	if p.PerHostRate == 0 {

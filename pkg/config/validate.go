@@ -89,6 +89,9 @@ func (cfg *Config) Validate() error {
 		c.add("nats.call_timeout", "must be positive")
 	}
 	c.positive("nats.setup_retries", n.SetupRetries)
+	if n.SetupBackoff <= 0 {
+		c.add("nats.setup_backoff", "must be positive")
+	}
 	c.positive("nats.max_pending", n.MaxPending)
 	if (n.TLS.CertFile == "") != (n.TLS.KeyFile == "") {
 		c.add("nats.tls", "cert_file and key_file go together")
@@ -107,11 +110,10 @@ func (cfg *Config) Validate() error {
 	if in.AckWait < time.Second {
 		c.add("intake.ack_wait", "must be at least 1s, got %s", in.AckWait)
 	}
-	for i, d := range in.Backoff {
-		if d <= 0 {
-			c.add(fmt.Sprintf("intake.backoff[%d]", i), "must be positive")
-		}
+	if len(in.Backoff) == 0 {
+		c.add("intake.backoff", "must list at least one wait")
 	}
+	durations(c, "intake.backoff", in.Backoff)
 	if in.DuplicateWindow <= 0 {
 		c.add("intake.duplicate_window", "must be positive")
 	}

@@ -38,7 +38,9 @@ const (
 type Config struct {
 	// UserAgent is sent on every request so hosters can see who asks and why.
 	UserAgent string
-	// MaxRedirects bounds the redirects followed per request.
+	// MaxRedirects bounds the redirects followed per request. Zero takes
+	// DefaultMaxRedirects; negative follows none (as net.Dialer.KeepAlive
+	// tells zero from off).
 	MaxRedirects int
 	// MaxBodyBytes caps how much of a body is hashed. A whole-file hash
 	// cannot be checked on a prefix, so a larger body is inconclusive
@@ -81,8 +83,11 @@ func (c Config) withDefaults() Config {
 	if c.UserAgent == "" {
 		c.UserAgent = DefaultUserAgent
 	}
-	if c.MaxRedirects <= 0 {
+	switch {
+	case c.MaxRedirects == 0:
 		c.MaxRedirects = DefaultMaxRedirects
+	case c.MaxRedirects < 0:
+		c.MaxRedirects = 0
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes

@@ -91,6 +91,8 @@ func TestProbeVerdicts(t *testing.T) {
 			Config{}, want{Online, ReasonOK, "HEAD", 200, 1, -1}},
 		{"redirect loop bounded", map[string]hostersim.Behaviour{"/m": hostersim.Redirect(302, "/m")}, "", Hashes{},
 			Config{MaxRedirects: 3}, want{Inconclusive, ReasonTooManyRedirects, "HEAD", 302, 3, 4}},
+		{"redirects off", map[string]hostersim.Behaviour{"/m": hostersim.Redirect(302, "/n"), "/n": hostersim.Content(material)}, "", Hashes{},
+			Config{MaxRedirects: -1}, want{Inconclusive, ReasonTooManyRedirects, "HEAD", 302, 0, 1}},
 		{"redirect to ftp", map[string]hostersim.Behaviour{"/m": hostersim.Redirect(302, "ftp://hoster.test/m")}, "", Hashes{},
 			Config{}, want{Inconclusive, ReasonBadRedirect, "HEAD", 302, 0, 1}},
 		{"redirect to unknown host", map[string]hostersim.Behaviour{"/m": hostersim.Redirect(302, "http://unknown.test/m")}, "", Hashes{},
