@@ -39,7 +39,7 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 		log.Info("geoip database missing: addresses get no country or AS from it", "country_db", country, "asn_db", asn)
 	}
 	a.addRunner("geoip reload", geo)
-	kv, err := a.store.EnsureKV(ctx, rdap.BucketConfig(cfg.RDAP.CacheBucket, cfg.RDAP.CacheTTL))
+	kv, err := a.store.EnsureCacheKV(ctx, rdap.BucketConfig(cfg.RDAP.CacheBucket, cfg.RDAP.CacheTTL))
 	if err != nil {
 		return fmt.Errorf("enrich rdap cache: %w", err)
 	}

@@ -30,7 +30,7 @@ func (a *App) addInbound(ctx context.Context, _ broker.Retrier) error {
 		_, d, _ := strings.Cut(a.cfg.Notify.From, "@")
 		domains = []string{d}
 	}
-	notices, err := inbound.OpenKVNotices(ctx, a.store.JetStream(), notify.NoticesBucket)
+	notices, err := inbound.OpenKVNotices(ctx, a.store, notify.NoticesBucket)
 	if err != nil {
 		return err
 	}

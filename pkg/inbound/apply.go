@@ -19,7 +19,7 @@ const maxSubject = 200
 // reply records a reply on every case of the notice and asks for an
 // immediate re-check of each, unless the reply is automatic: an
 // out-of-office says nothing about the material.
-func (in *Ingester) reply(ctx context.Context, key string, p parsed, n Notice, res *Result) error {
+func (in *Ingester) reply(ctx context.Context, key string, p parsed, n takedown.Notice, res *Result) error {
 	res.Kind = KindReply
 	reason := "reply from " + p.From + " to notice " + n.Ref
 	if p.Auto {
@@ -29,7 +29,7 @@ func (in *Ingester) reply(ctx context.Context, key string, p parsed, n Notice, r
 		"notice": n.Ref, "from": p.From, "subject": bounded(p.Subject, maxSubject), "text": excerpt(p.Text),
 		"message_id": p.MessageID, "auto": p.Auto, "matched_by": res.MatchedBy,
 	}
-	for _, id := range n.Cases {
+	for _, id := range n.CaseIDs() {
 		c, _, err := in.store.GetCase(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -129,7 +129,7 @@ func recipientFor(r *dsn.Report, to string) (dsn.Recipient, bool) {
 // routed to that address, marks the address failing; if the case's first
 // notice went there, the case goes back to routing for the next contact
 // (as the notify stage does when a relay refuses with 5xx at send time).
-func (in *Ingester) bounce(ctx context.Context, key string, p parsed, n Notice, res *Result) error {
+func (in *Ingester) bounce(ctx context.Context, key string, p parsed, n takedown.Notice, res *Result) error {
 	d := deliveryOf(p, n.To)
 	switch {
 	case d.Permanent:
@@ -143,7 +143,7 @@ func (in *Ingester) bounce(ctx context.Context, key string, p parsed, n Notice, 
 	default:
 		res.Kind = KindBounce // a bounce we cannot grade: event only
 	}
-	for _, id := range n.Cases {
+	for _, id := range n.CaseIDs() {
 		rerouted, err := in.bounceCase(ctx, key, id, n, d)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -163,7 +163,7 @@ func (in *Ingester) bounce(ctx context.Context, key string, p parsed, n Notice, 
 	return nil
 }
 
-func (in *Ingester) bounceCase(ctx context.Context, key, id string, n Notice, d delivery) (bool, error) {
+func (in *Ingester) bounceCase(ctx context.Context, key, id string, n takedown.Notice, d delivery) (bool, error) {
 	data := map[string]any{
 		"notice": n.Ref, "to": n.To, "kind": n.Kind, "level": n.Level, "status": d.Status, "diagnostic": d.Diag,
 		"action": d.Action, "final_recipient": d.Recipient, "reporting_mta": d.MTA, "permanent": d.Permanent,
@@ -187,7 +187,7 @@ func (in *Ingester) bounceCase(ctx context.Context, key, id string, n Notice, d 
 				c.Notices[i].Outcome, changed = "failed", true
 			}
 		}
-		if n.Channel == "email" && stillRoutedTo(c, n.To) {
+		if n.Channel == "email" && n.StillRoutedTo(*c) {
 			c.Routing.Failing = append(c.Routing.Failing, strings.ToLower(n.To))
 			changed = true
 			if firstNoticeTo(c, n.To) && (c.State == takedown.StateRouted || c.State == takedown.StateNoticed) {
@@ -210,21 +210,6 @@ func (in *Ingester) bounceCase(ctx context.Context, key, id string, n Notice, d 
 		return []takedown.Event{ev}, nil
 	})
 	return reroute, err
-}
-
-// stillRoutedTo reports whether the first contact of the case's routing
-// that is not failing is addr (the notify stage's rule).
-func stillRoutedTo(c *takedown.Case, addr string) bool {
-	r := c.Routing
-	if r == nil {
-		return false
-	}
-	for _, ct := range r.Contacts {
-		if !containsFold(r.Failing, ct.Email) {
-			return strings.EqualFold(ct.Email, addr)
-		}
-	}
-	return false
 }
 
 // firstNoticeTo reports whether the case's latest first notice went to

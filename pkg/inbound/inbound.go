@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // Kind says what a message turned out to be.
@@ -147,10 +148,10 @@ func (in *Ingester) Ingest(ctx context.Context, raw []byte) (Result, error) {
 
 // match finds the first candidate reference that names a known notice.
 // When none does, the returned string says why, for the dead letter.
-func (in *Ingester) match(ctx context.Context, p parsed) (Notice, string, error) {
+func (in *Ingester) match(ctx context.Context, p parsed) (takedown.Notice, string, error) {
 	cands := candidates(p, in.opts.Domains)
 	if len(cands) == 0 {
-		return Notice{}, "no notice reference in recipient, In-Reply-To, References, subject or X-Takedown-Ref", nil
+		return takedown.Notice{}, "no notice reference in recipient, In-Reply-To, References, subject or X-Takedown-Ref", nil
 	}
 	var unknown []string
 	for _, c := range cands {
@@ -160,11 +161,11 @@ func (in *Ingester) match(ctx context.Context, p parsed) (Notice, string, error)
 			continue
 		}
 		if err != nil {
-			return Notice{}, "", err
+			return takedown.Notice{}, "", err
 		}
 		return n, c.By, nil
 	}
-	return Notice{}, "no notice with reference " + strings.Join(unknown, ", "), nil
+	return takedown.Notice{}, "no notice with reference " + strings.Join(unknown, ", "), nil
 }
 
 // reject dead-letters a message. logReason is what the log may say: a

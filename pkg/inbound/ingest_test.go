@@ -84,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	notices, err := OpenKVNotices(ctx, ns.JS, "takedown_notices")
+	notices, err := OpenKVNotices(ctx, st, "takedown_notices")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -15,89 +14,48 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // ErrUnknownNotice is returned by a NoticeSource for a reference it does
 // not hold.
 var ErrUnknownNotice = errors.New("unknown notice")
 
-// Notice is what inbound needs of a notice record: whom it went to, how,
-// and which cases it named.
-type Notice struct {
-	Ref     string
-	Kind    string // first, reminder, escalation, reappeared, forward
-	Level   string
-	Channel string
-	To      string
-	Cases   []string
-}
-
-// NoticeSource finds a notice by its reference.
+// NoticeSource finds a notice by its reference; ErrUnknownNotice when it
+// holds none.
 type NoticeSource interface {
-	Notice(ctx context.Context, ref string) (Notice, error)
+	Notice(ctx context.Context, ref string) (takedown.Notice, error)
 }
 
-// KVNotices reads notices from the notify stage's KV bucket, decoding only
-// the fields inbound needs, so the two stages share data, not code.
+// KVNotices reads notices from the bucket the notify stage keeps them in.
+// The record and its rules (which cases a notice names, whether a case is
+// still routed to its recipient) are the domain's (takedown.Notice), so
+// the two stages share them and not each other's code.
 type KVNotices struct {
-	kv jetstream.KeyValue
+	notices *store.Bucket[takedown.Notice]
 }
 
 // OpenKVNotices binds the notices bucket (notify.NoticesBucket), which the
-// notify stage creates.
-func OpenKVNotices(ctx context.Context, js jetstream.JetStream, bucket string) (*KVNotices, error) {
-	kv, err := js.KeyValue(ctx, bucket)
+// notify stage creates. Its reads go to the stream leader, as a bounce's
+// decision needs.
+func OpenKVNotices(ctx context.Context, st *store.Store, bucket string) (*KVNotices, error) {
+	b, err := store.BindBucket[takedown.Notice](ctx, st, bucket, "notice")
 	if err != nil {
 		return nil, fmt.Errorf("open notices bucket %s: %w", bucket, err)
 	}
-	return &KVNotices{kv: kv}, nil
+	return &KVNotices{notices: b}, nil
 }
 
-// noticeRecord is the part of notify's record that inbound reads.
-type noticeRecord struct {
-	Ref     string   `json:"ref"`
-	Kind    string   `json:"kind"`
-	Level   string   `json:"level"`
-	Channel string   `json:"channel"`
-	To      string   `json:"to"`
-	Cases   []string `json:"cases"`
-	Dropped []string `json:"dropped"`
-	Items   []struct {
-		CaseID string `json:"case_id"`
-	} `json:"items"`
-}
-
-// Notice implements NoticeSource. A sealed notice names its cases in its
-// items; before that, in its case list less the dropped ones.
-func (k *KVNotices) Notice(ctx context.Context, ref string) (Notice, error) {
+// Notice implements NoticeSource.
+func (k *KVNotices) Notice(ctx context.Context, ref string) (takedown.Notice, error) {
 	if !ValidRef(ref) {
-		return Notice{}, fmt.Errorf("notice %q: %w", ref, ErrUnknownNotice)
+		return takedown.Notice{}, fmt.Errorf("notice %q: %w", ref, ErrUnknownNotice)
 	}
-	e, err := k.kv.Get(ctx, ref)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Notice{}, fmt.Errorf("notice %s: %w", ref, ErrUnknownNotice)
+	n, _, err := k.notices.Get(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return n, fmt.Errorf("notice %s: %w", ref, ErrUnknownNotice)
 	}
-	if err != nil {
-		return Notice{}, fmt.Errorf("get notice %s: %w", ref, err)
-	}
-	var rec noticeRecord
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return Notice{}, fmt.Errorf("decode notice %s: %w", ref, err)
-	}
-	n := Notice{Ref: ref, Kind: rec.Kind, Level: rec.Level, Channel: rec.Channel, To: rec.To}
-	for _, it := range rec.Items {
-		if !slices.Contains(n.Cases, it.CaseID) {
-			n.Cases = append(n.Cases, it.CaseID)
-		}
-	}
-	if len(n.Cases) == 0 {
-		for _, id := range rec.Cases {
-			if !slices.Contains(rec.Dropped, id) {
-				n.Cases = append(n.Cases, id)
-			}
-		}
-	}
-	return n, nil
+	return n, err
 }
 
 // SeenBucket remembers ingested messages by Message-ID for the dedup

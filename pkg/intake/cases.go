@@ -5,7 +5,6 @@ import (
 
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -38,10 +37,13 @@ func (in *Intake) process(ctx context.Context, rep takedown.Report, nu urlnorm.U
 
 func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urlnorm.URL, candidate string, received time.Time) (string, error) {
 	urlKey := nu.Key()
-	for range 10 {
+	var caseID string
+	// Each conflict is the URL index moving under us: another worker
+	// created the holder's case first, or the closed holder was replaced.
+	err := store.RetryConflicts(ctx, "join or create case for url "+urlKey, func() error {
 		holder, idxRev, err := in.store.ClaimURL(ctx, urlKey, candidate)
 		if err != nil {
-			return "", err
+			return err
 		}
 		c, _, err := in.store.GetCase(ctx, holder)
 		switch {
@@ -51,34 +53,36 @@ func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urln
 			// under the holder's id is what either would do.
 			created, err := in.create(ctx, holder, rep, nu, received)
 			if err != nil {
-				return "", err
+				return err
 			}
 			if !created {
-				continue // the other worker won the race: join its case
+				return store.ErrConflict // the other worker won the race: join its case
 			}
-			return holder, nil
+			caseID = holder
+			return nil
 		case err != nil:
-			return "", err
+			return err
 		case !c.State.Open():
 			// The URL's last case is closed: this report starts a new one.
 			if _, err := in.store.TakeOverURL(ctx, urlKey, candidate, idxRev); err != nil {
-				return "", err
+				return err
 			}
-			continue
+			return store.ErrConflict
 		}
 		if err := in.join(ctx, holder, rep, received); err != nil {
-			return "", err
+			return err
 		}
 		if holder == candidate {
 			// A redelivery of the message that created the case: make sure
 			// enrichment was asked for (the dedup id keeps it to one).
 			if err := in.enqueueEnrich(ctx, holder, c.State); err != nil {
-				return "", err
+				return err
 			}
 		}
-		return holder, nil
-	}
-	return "", fmt.Errorf("join or create case for url %s: index kept changing", urlKey)
+		caseID = holder
+		return nil
+	})
+	return caseID, err
 }
 
 func (in *Intake) create(ctx context.Context, id string, rep takedown.Report, nu urlnorm.URL, received time.Time) (bool, error) {

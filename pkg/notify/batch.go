@@ -8,14 +8,18 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 var errSealed = errors.New("notice no longer open")
 
 // contactKey names the open batch of one recipient for one kind of notice.
-func contactKey(rec Record) string {
+func contactKey(rec takedown.Notice) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(rec.Channel + "|" + rec.To + "|" + rec.Kind + "|" + rec.Level)))
 	return hex.EncodeToString(sum[:16])
 }
@@ -24,86 +28,85 @@ func contactKey(rec Record) string {
 // opening one when there is none (or it is sealed or full). A high-priority
 // case gets a notice of its own, due at once. It returns the notice's
 // reference; whoever creates a notice schedules its flush.
-func (s *Stage) addToBatch(ctx context.Context, tmpl Record, caseID string, high bool) (string, error) {
+func (s *Stage) addToBatch(ctx context.Context, tmpl takedown.Notice, caseID string, high bool) (string, error) {
 	now := s.now().UTC()
-	tmpl.State, tmpl.OpenedAt, tmpl.Cases = StateOpen, now, []string{caseID}
+	tmpl.State, tmpl.OpenedAt, tmpl.Cases = takedown.NoticeOpen, now, []string{caseID}
 	if high {
 		tmpl.Ref, tmpl.Priority, tmpl.DueAt = newRef(now), true, s.window.next(now, true)
-		if err := s.rec.create(ctx, tmpl); err != nil {
+		if _, err := s.rec.notices.Create(ctx, tmpl.Ref, tmpl); err != nil {
 			return "", err
 		}
 		return tmpl.Ref, s.scheduleFlush(ctx, tmpl.Ref)
 	}
 	tmpl.DueAt = s.window.next(now.Add(s.cfg.BatchWindow), false)
 	key := contactKey(tmpl)
-	for range 20 {
-		ref, rev, err := s.batchRef(ctx, key)
-		if err != nil {
-			return "", err
+	var ref string
+	created := false
+	// A conflict is another worker moving the recipient's batch first: it
+	// opened the pointer or the record, or sealed the batch.
+	err := store.RetryConflicts(ctx, "add case "+caseID+" to a batch", func() error {
+		var rev uint64
+		var err error
+		if ref, rev, err = s.batchRef(ctx, key, now); err != nil {
+			return err
 		}
-		_, err = s.rec.update(ctx, ref, func(r *Record) error {
+		_, err = s.rec.notices.Update(ctx, ref, func(r *takedown.Notice) error {
 			switch {
 			case slices.Contains(r.Cases, caseID):
-				return errUnchanged
-			case r.State != StateOpen || len(r.Cases) >= s.cfg.MaxURLs:
+				return store.ErrNoChange
+			case r.State != takedown.NoticeOpen || len(r.Cases) >= s.cfg.MaxURLs:
 				return errSealed
 			}
 			r.Cases = append(r.Cases, caseID)
 			return nil
 		})
 		switch {
-		case err == nil, errors.Is(err, errUnchanged):
-			return ref, nil
-		case errors.Is(err, errNoRecord):
+		case errors.Is(err, store.ErrNotFound):
 			// The pointer is ours (or its creator died before writing the
 			// record): write the record under that reference.
 			rec := tmpl
 			rec.Ref = ref
-			if err := s.rec.create(ctx, rec); err != nil {
-				if errors.Is(err, jetstream.ErrKeyExists) {
-					continue
-				}
-				return "", err
+			if _, err := s.rec.notices.Create(ctx, ref, rec); err != nil {
+				return err
 			}
-			return ref, s.scheduleFlush(ctx, ref)
+			created = true
+			return nil
 		case errors.Is(err, errSealed):
-			// Start the next batch for this recipient.
-			if _, err := s.rec.batches.Update(ctx, key, []byte(newRef(now)), rev); err != nil && !isConflict(err) {
-				return "", fmt.Errorf("open next batch: %w", err)
+			// Start the next batch for this recipient, unless another
+			// worker did; then try again.
+			if _, err := s.rec.batches.Update(ctx, key, []byte(newRef(now)), rev); err != nil && !store.IsConflict(err) {
+				return fmt.Errorf("open next batch: %w", err)
 			}
-		default:
-			return "", err
+			return store.ErrConflict
 		}
+		return err
+	})
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("add case %s to a batch: too many conflicts", caseID)
+	if created {
+		return ref, s.scheduleFlush(ctx, ref)
+	}
+	return ref, nil
 }
 
 // batchRef returns the reference of the recipient's current batch,
-// creating the pointer when there is none.
-func (s *Stage) batchRef(ctx context.Context, key string) (string, uint64, error) {
-	for range 5 {
-		e, err := s.rec.batches.Get(ctx, key)
-		if err == nil {
-			return string(e.Value()), e.Revision(), nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return "", 0, fmt.Errorf("get batch: %w", err)
-		}
-		ref := newRef(s.now())
-		rev, err := s.rec.batches.Create(ctx, key, []byte(ref))
-		if err == nil {
-			return ref, rev, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return "", 0, fmt.Errorf("open batch: %w", err)
-		}
+// creating the pointer when there is none; a pointer created by another
+// worker meanwhile is a conflict.
+func (s *Stage) batchRef(ctx context.Context, key string, now time.Time) (string, uint64, error) {
+	e, err := s.rec.batches.Get(ctx, key)
+	if err == nil {
+		return string(e.Value()), e.Revision(), nil
 	}
-	return "", 0, errors.New("open batch: pointer kept changing")
-}
-
-func isConflict(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+	if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", 0, fmt.Errorf("get batch: %w", err)
+	}
+	ref := newRef(now)
+	rev, err := s.rec.batches.Create(ctx, key, []byte(ref))
+	if err != nil {
+		return "", 0, fmt.Errorf("open batch: %w", err)
+	}
+	return ref, rev, nil
 }
 
 func (s *Stage) scheduleFlush(ctx context.Context, ref string) error {

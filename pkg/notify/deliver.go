@@ -13,60 +13,61 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// deliver makes one delivery attempt of a sealed notice and records what
-// happened on the notice. retryIn > 0 asks for another attempt later.
-func (s *Stage) deliver(ctx context.Context, rec Record) (retryIn time.Duration, err error) {
+// deliver makes one delivery attempt of a sealed notice, records what
+// happened on the notice, and returns the record as that left it.
+// retryIn > 0 asks for another attempt later.
+func (s *Stage) deliver(ctx context.Context, rec takedown.Notice) (_ takedown.Notice, retryIn time.Duration, err error) {
 	n := s.noticeOf(rec)
 	attempt := rec.Attempts + 1
 	switch rec.Channel {
 	case "email":
 		msg, err := s.opts.Renderer.Render(n)
 		if err != nil {
-			return 0, s.fail(ctx, rec.Ref, "render notice: "+err.Error(), true)
+			return s.fail(ctx, rec.Ref, "render notice: "+err.Error(), true)
 		}
 		res := s.opts.Mailer.Send(ctx, s.cfg.From, []string{rec.To}, msg.Raw)
 		switch {
 		case len(res.Accepted()) > 0:
-			return 0, s.succeed(ctx, rec.Ref, attempt, "accepted: "+replyOf(res))
+			return s.succeed(ctx, rec.Ref, attempt, "accepted: "+replyOf(res))
 		case len(res.Permanent()) > 0:
-			return 0, s.fail(ctx, rec.Ref, replyOf(res), true)
+			return s.fail(ctx, rec.Ref, replyOf(res), true)
 		default:
 			return s.retryLater(ctx, rec.Ref, attempt, replyOf(res))
 		}
 	case "webhook", "nats":
 		body, err := notice.ForwardJSON(n, !s.cfg.PlainReplyTo)
 		if err != nil {
-			return 0, s.fail(ctx, rec.Ref, "encode forward: "+err.Error(), true)
+			return s.fail(ctx, rec.Ref, "encode forward: "+err.Error(), true)
 		}
 		if rec.Channel == "nats" {
 			if s.opts.NATS == nil {
-				return 0, s.fail(ctx, rec.Ref, "no NATS forwarder configured", true)
+				return s.fail(ctx, rec.Ref, "no NATS forwarder configured", true)
 			}
 			retry, err := s.opts.NATS.Forward(ctx, rec.To, rec.Ref, body)
 			switch {
 			case err == nil:
-				return 0, s.succeed(ctx, rec.Ref, attempt, "published to "+rec.To)
+				return s.succeed(ctx, rec.Ref, attempt, "published to "+rec.To)
 			case retry:
 				return s.retryLater(ctx, rec.Ref, attempt, err.Error())
 			default:
-				return 0, s.fail(ctx, rec.Ref, err.Error(), true)
+				return s.fail(ctx, rec.Ref, err.Error(), true)
 			}
 		}
 		fw := s.opts.Webhooks[rec.Partner]
 		if fw == nil {
-			return 0, s.fail(ctx, rec.Ref, "no webhook configured for partner "+rec.Partner, true)
+			return s.fail(ctx, rec.Ref, "no webhook configured for partner "+rec.Partner, true)
 		}
 		retry, err := fw.Forward(ctx, rec.Ref, body)
 		switch {
 		case err == nil:
-			return 0, s.succeed(ctx, rec.Ref, attempt, "accepted by partner webhook")
+			return s.succeed(ctx, rec.Ref, attempt, "accepted by partner webhook")
 		case retry:
 			return s.retryLater(ctx, rec.Ref, attempt, err.Error())
 		default:
-			return 0, s.fail(ctx, rec.Ref, err.Error(), true)
+			return s.fail(ctx, rec.Ref, err.Error(), true)
 		}
 	}
-	return 0, s.fail(ctx, rec.Ref, "unknown channel "+rec.Channel, true)
+	return s.fail(ctx, rec.Ref, "unknown channel "+rec.Channel, true)
 }
 
 func replyOf(res smtp.Result) string {
@@ -80,42 +81,64 @@ func replyOf(res smtp.Result) string {
 	return strings.Join(parts, "; ")
 }
 
-func (s *Stage) succeed(ctx context.Context, ref string, attempt int, outcome string) error {
-	_, err := s.rec.update(ctx, ref, func(r *Record) error {
-		if r.State != StateSending {
-			return errUnchanged
+// succeed records a delivered notice.
+func (s *Stage) succeed(ctx context.Context, ref string, attempt int, outcome string) (takedown.Notice, time.Duration, error) {
+	e, err := s.rec.notices.Update(ctx, ref, func(r *takedown.Notice) error {
+		if r.State != takedown.NoticeSending {
+			return store.ErrNoChange
 		}
-		r.State, r.Outcome, r.Attempts, r.DoneAt = StateSent, outcome, attempt, s.now().UTC()
+		r.State, r.Outcome, r.Attempts, r.DoneAt = takedown.NoticeSent, outcome, attempt, s.now().UTC()
 		return nil
 	})
-	if errors.Is(err, errUnchanged) {
-		return nil
+	if e.Changed {
+		s.log.Info("notice delivered", "notice", ref, "attempt", attempt)
 	}
-	s.log.Info("notice delivered", "notice", ref, "attempt", attempt)
-	return err
+	return e.Value, 0, err
+}
+
+// fail records a notice as failed for good with the reason.
+func (s *Stage) fail(ctx context.Context, ref, outcome string, permanent bool) (takedown.Notice, time.Duration, error) {
+	e, err := s.rec.notices.Update(ctx, ref, func(r *takedown.Notice) error {
+		if r.State != takedown.NoticeSending {
+			return store.ErrNoChange
+		}
+		r.State, r.Outcome, r.DoneAt = takedown.NoticeFailed, outcome, s.now().UTC()
+		if permanent {
+			r.Outcome = "permanent: " + outcome
+		}
+		return nil
+	})
+	return e.Value, 0, err
 }
 
 // retryLater records a temporary failure; after MaxAttempts the notice is
 // failed for good, so a relay that never recovers is noticed by a person.
-func (s *Stage) retryLater(ctx context.Context, ref string, attempt int, why string) (time.Duration, error) {
+func (s *Stage) retryLater(ctx context.Context, ref string, attempt int, why string) (takedown.Notice, time.Duration, error) {
 	if attempt >= s.cfg.MaxAttempts {
 		s.log.Error("notice gave up after temporary failures", "notice", ref, "attempt", attempt, "err", why)
-		return 0, s.fail(ctx, ref, fmt.Sprintf("gave up after %d attempts: %s", attempt, why), false)
+		return s.fail(ctx, ref, fmt.Sprintf("gave up after %d attempts: %s", attempt, why), false)
 	}
-	_, err := s.rec.update(ctx, ref, func(r *Record) error {
+	e, err := s.rec.notices.Update(ctx, ref, func(r *takedown.Notice) error {
+		if r.State != takedown.NoticeSending {
+			return store.ErrNoChange
+		}
 		r.Attempts, r.LastError = attempt, why
 		return nil
 	})
+	if err != nil || !e.Changed {
+		// Another worker finished the notice meanwhile: record that now.
+		return e.Value, 0, err
+	}
 	s.log.Warn("notice not delivered, will retry", "notice", ref, "attempt", attempt, "err", why)
-	return s.backoff(attempt), err
+	return e.Value, s.backoff(attempt), nil
 }
 
 // recordOutcome writes a finished notice onto each of its cases: the
 // notice reference's outcome, the state (noticed or forwarded), an event,
 // and — when a contact refused for good — a new routing to the next one.
 // Event ids make it safe to run again after a crash.
-func (s *Stage) recordOutcome(ctx context.Context, rec Record) error {
-	if rec.State != StateSent && rec.State != StateFailed {
+func (s *Stage) recordOutcome(ctx context.Context, rec takedown.Notice) error {
+	if rec.State != takedown.NoticeSent && rec.State != takedown.NoticeFailed {
 		return nil
 	}
 	first := rec.Kind == string(notice.KindFirst) || rec.Kind == string(notice.KindForward)
@@ -164,15 +187,15 @@ func (s *Stage) recordOutcome(ctx context.Context, rec Record) error {
 				return err
 			}
 		}
-		if rec.State == StateSent && rec.Kind != string(notice.KindReminder) && rec.Kind != string(notice.KindEscalation) && s.opts.OnNoticed != nil {
+		if rec.State == takedown.NoticeSent && rec.Kind != string(notice.KindReminder) && rec.Kind != string(notice.KindEscalation) && s.opts.OnNoticed != nil {
 			return s.opts.OnNoticed(ctx, id, rec.SentAt)
 		}
 		return nil
 	})
 }
 
-func outcomeWord(rec Record) string {
-	if rec.State == StateSent {
+func outcomeWord(rec takedown.Notice) string {
+	if rec.State == takedown.NoticeSent {
 		return "sent"
 	}
 	return "failed"
@@ -180,11 +203,11 @@ func outcomeWord(rec Record) string {
 
 // outcomeEvent is the event a finished notice leaves on a case, with the
 // state it moves the case to ("" to stay).
-func (s *Stage) outcomeEvent(c *takedown.Case, rec Record, first bool) (takedown.Event, bool) {
+func (s *Stage) outcomeEvent(c *takedown.Case, rec takedown.Notice, first bool) (takedown.Event, bool) {
 	data := map[string]any{"notice": rec.Ref, "channel": rec.Channel, "to": rec.To, "kind": rec.Kind, "level": rec.Level, "message_id": rec.MessageID, "outcome": rec.Outcome}
 	ev := takedown.Event{CaseID: c.ID, Actor: "notify", From: c.State}
 	reroute := false
-	if rec.State == StateSent {
+	if rec.State == takedown.NoticeSent {
 		ev.ID = "sent-" + rec.Ref + "-" + c.ID
 		switch rec.Kind {
 		case string(notice.KindForward):

@@ -20,12 +20,15 @@ import (
 const maxNak = time.Hour
 
 // handleFlush sends a notice when its window has passed. The notice moves
-// open → sending (items fixed, recorded on every case) → sent or failed;
-// a redelivery resumes where the last attempt stopped.
+// open → sealing → sending (items fixed, recorded on every case) → sent or
+// failed; a redelivery resumes where the last attempt stopped. Each step
+// goes on from the record its own compare-and-set returned (or, when it
+// changed nothing, read from the stream leader), never from a fresh read
+// that a lagging replica could answer with the state before the step.
 func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 	ref := store.CaseOfWork(msg.Subject())
-	rec, _, err := s.rec.get(ctx, ref)
-	if errors.Is(err, errNoRecord) {
+	rec, _, err := s.rec.notices.Get(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
 		_ = msg.TermWithReason("notice not found")
 		return
 	}
@@ -33,8 +36,8 @@ func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.NakWithDelay(s.backoff(1))
 		return
 	}
-	if rec.State == StateOpen || rec.State == StateSealing {
-		if wait := rec.DueAt.Sub(s.now()); wait > 0 && rec.State == StateOpen {
+	if rec.State == takedown.NoticeOpen || rec.State == takedown.NoticeSealing {
+		if wait := rec.DueAt.Sub(s.now()); wait > 0 && rec.State == takedown.NoticeOpen {
 			_ = msg.NakWithDelay(min(wait, maxNak))
 			return
 		}
@@ -44,8 +47,9 @@ func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 	}
-	if rec.State == StateSending {
-		retryIn, err := s.deliver(ctx, rec)
+	if rec.State == takedown.NoticeSending {
+		var retryIn time.Duration
+		rec, retryIn, err = s.deliver(ctx, rec)
 		if err != nil {
 			s.log.Warn("deliver notice, will retry", "notice", ref, "err", err)
 			_ = msg.NakWithDelay(s.backoff(1))
@@ -53,10 +57,6 @@ func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 		}
 		if retryIn > 0 {
 			_ = msg.NakWithDelay(retryIn)
-			return
-		}
-		if rec, _, err = s.rec.get(ctx, ref); err != nil {
-			_ = msg.NakWithDelay(s.backoff(1))
 			return
 		}
 	}
@@ -72,20 +72,18 @@ func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 // are dropped, and so is a case that already had its first notice to this
 // recipient; on every other case the notice is recorded before anything is
 // sent, so a crash after sending cannot lead to a second, different notice.
-func (s *Stage) seal(ctx context.Context, ref string) (Record, error) {
+func (s *Stage) seal(ctx context.Context, ref string) (takedown.Notice, error) {
 	// First close the notice to new URLs, so the list worked on below is
 	// the list that is sent: a URL added meanwhile opens the next batch.
-	rec, err := s.rec.update(ctx, ref, func(r *Record) error {
-		if r.State != StateOpen {
-			return errUnchanged
+	e, err := s.rec.notices.Update(ctx, ref, func(r *takedown.Notice) error {
+		if r.State != takedown.NoticeOpen {
+			return store.ErrNoChange
 		}
-		r.State = StateSealing
+		r.State = takedown.NoticeSealing
 		return nil
 	})
-	if errors.Is(err, errUnchanged) {
-		rec, _, err = s.rec.get(ctx, ref)
-	}
-	if err != nil || rec.State != StateSealing {
+	rec := e.Value
+	if err != nil || rec.State != takedown.NoticeSealing {
 		return rec, err
 	}
 	now := s.now().UTC()
@@ -103,7 +101,7 @@ func (s *Stage) seal(ctx context.Context, ref string) (Record, error) {
 			case !c.State.Open() || c.State == takedown.StateRemoved:
 				return nil, store.ErrNoChange
 			case rec.Kind == string(notice.KindFirst) || rec.Kind == string(notice.KindForward):
-				if !stillRoutedTo(*c, rec) || alreadyNoticed(*c, rec) {
+				if !rec.StillRoutedTo(*c) || alreadyNoticed(*c, rec) {
 					return nil, store.ErrNoChange
 				}
 			}
@@ -125,7 +123,7 @@ func (s *Stage) seal(ctx context.Context, ref string) (Record, error) {
 	if err != nil {
 		return rec, err
 	}
-	var items []Item
+	var items []takedown.NoticeItem
 	var dropped []string
 	for i, c := range kept {
 		if c == nil {
@@ -134,14 +132,14 @@ func (s *Stage) seal(ctx context.Context, ref string) (Record, error) {
 		}
 		items = append(items, itemOf(*c, rec))
 	}
-	sealed, err := s.rec.update(ctx, rec.Ref, func(r *Record) error {
-		if r.State != StateSealing {
-			return errUnchanged
+	sealed, err := s.rec.notices.Update(ctx, rec.Ref, func(r *takedown.Notice) error {
+		if r.State != takedown.NoticeSealing {
+			return store.ErrNoChange
 		}
 		r.Items, r.Dropped, r.SentAt = items, dropped, sentAt
-		r.State = StateSending
+		r.State = takedown.NoticeSending
 		if len(items) == 0 {
-			r.State, r.Outcome, r.DoneAt = StateDropped, "every URL closed or moved before sending", now
+			r.State, r.Outcome, r.DoneAt = takedown.NoticeDropped, "every URL closed or moved before sending", now
 		}
 		deadline := s.cfg.Deadline
 		if r.Level == string(notice.LevelAuthority) && s.cfg.Authority.Deadline > 0 {
@@ -153,10 +151,7 @@ func (s *Stage) seal(ctx context.Context, ref string) (Record, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, errUnchanged) {
-		sealed, _, err = s.rec.get(ctx, rec.Ref)
-	}
-	return sealed, err
+	return sealed.Value, err
 }
 
 // caseParallelism bounds the concurrent case updates of one notice: they
@@ -175,14 +170,14 @@ func forEachCase(ctx context.Context, ids []string, fn func(ctx context.Context,
 	return g.Wait()
 }
 
-func alreadyNoticed(c takedown.Case, rec Record) bool {
+func alreadyNoticed(c takedown.Case, rec takedown.Notice) bool {
 	return slices.ContainsFunc(c.Notices, func(n takedown.NoticeRef) bool {
 		return n.Ref != rec.Ref && n.Kind == rec.Kind && strings.EqualFold(n.To, rec.To) && n.Outcome != "failed"
 	})
 }
 
-func itemOf(c takedown.Case, rec Record) Item {
-	it := Item{
+func itemOf(c takedown.Case, rec takedown.Notice) takedown.NoticeItem {
+	it := takedown.NoticeItem{
 		CaseID: c.ID, URL: c.URL, ConfirmedAt: c.FirstConfirmedAt(), Classification: string(c.Classification),
 		Hashes: c.Hashes, Reappeared: rec.Kind == string(notice.KindReappeared),
 	}
@@ -207,7 +202,7 @@ func itemOf(c takedown.Case, rec Record) Item {
 }
 
 // noticeOf turns a sealed record into what the renderer needs.
-func (s *Stage) noticeOf(rec Record) notice.Notice {
+func (s *Stage) noticeOf(rec takedown.Notice) notice.Notice {
 	n := notice.Notice{
 		Ref: rec.Ref, Kind: notice.Kind(rec.Kind), Lang: rec.Lang, Level: notice.Level(rec.Level),
 		From: s.cfg.From, To: []string{rec.To}, Hotline: s.hotline, DeadlineAt: rec.DeadlineAt,
@@ -232,22 +227,4 @@ func (s *Stage) messageIDDomain() string {
 		return domain
 	}
 	return "takedownd.invalid"
-}
-
-// fail records a notice as failed for good with the reason.
-func (s *Stage) fail(ctx context.Context, ref, outcome string, permanent bool) error {
-	_, err := s.rec.update(ctx, ref, func(r *Record) error {
-		if r.State != StateSending {
-			return errUnchanged
-		}
-		r.State, r.Outcome, r.DoneAt = StateFailed, outcome, s.now().UTC()
-		if permanent {
-			r.Outcome = "permanent: " + outcome
-		}
-		return nil
-	})
-	if errors.Is(err, errUnchanged) {
-		return nil
-	}
-	return err
 }

@@ -43,7 +43,7 @@ func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequ
 	if c.Routing == nil {
 		return s.noRecipient(ctx, c, req, "the case was never routed")
 	}
-	rec := Record{Kind: req.Kind, Level: req.Level, Lang: c.Routing.Lang, Channel: "email", Reminder: req.Reminder}
+	rec := takedown.Notice{Kind: req.Kind, Level: req.Level, Lang: c.Routing.Lang, Channel: "email", Reminder: req.Reminder}
 	if rec.Level == "" {
 		rec.Level = string(notice.LevelHoster)
 	}
@@ -83,15 +83,15 @@ func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequ
 	// reminder or reopening number), so a redelivered request finds the
 	// notice it already made instead of sending a second one.
 	rec.Ref = fmt.Sprintf("TD-%s-%s%d", c.ID, refCode(rec), req.Reminder)
-	rec.State, rec.OpenedAt, rec.Cases = StateOpen, now, []string{c.ID}
+	rec.State, rec.OpenedAt, rec.Cases = takedown.NoticeOpen, now, []string{c.ID}
 	rec.DueAt = s.window.next(now, c.Priority == takedown.PriorityHigh || rec.Level == string(notice.LevelAuthority))
-	if err := s.rec.create(ctx, rec); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+	if _, err := s.rec.notices.Create(ctx, rec.Ref, rec); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		return err
 	}
 	return s.scheduleFlush(ctx, rec.Ref)
 }
 
-func refCode(rec Record) string {
+func refCode(rec takedown.Notice) string {
 	switch rec.Kind {
 	case string(notice.KindReminder):
 		return "R"
@@ -102,13 +102,13 @@ func refCode(rec Record) string {
 }
 
 // firstRecipient is whom the case's first notice went to.
-func firstRecipient(c takedown.Case) Record {
+func firstRecipient(c takedown.Case) takedown.Notice {
 	d := c.Routing
 	switch d.Kind {
 	case takedown.RoutePartner:
 		for _, n := range c.Notices {
 			if n.Kind == string(notice.KindForward) {
-				return Record{Channel: n.Channel, To: n.To, Partner: d.Country, Level: string(notice.LevelPartner)}
+				return takedown.Notice{Channel: n.Channel, To: n.To, Partner: d.Country, Level: string(notice.LevelPartner)}
 			}
 		}
 	case takedown.RouteHoster, takedown.RouteCDN:
@@ -118,11 +118,11 @@ func firstRecipient(c takedown.Case) Record {
 		}
 		for _, ct := range d.Contacts {
 			if !containsFold(d.Failing, ct.Email) {
-				return Record{Channel: "email", To: ct.Email, Level: level}
+				return takedown.Notice{Channel: "email", To: ct.Email, Level: level}
 			}
 		}
 	}
-	return Record{}
+	return takedown.Notice{}
 }
 
 func contactWithRole(c takedown.Case, role string) string {

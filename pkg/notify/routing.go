@@ -48,7 +48,7 @@ func (s *Stage) routeCase(ctx context.Context, id string) error {
 	}
 	evID := fmt.Sprintf("routed-%s-%d-%d", id, enrichedAt, len(failing))
 	typ, next := takedown.EventRouted, takedown.StateRouted
-	var tmpl Record
+	var tmpl takedown.Notice
 	switch {
 	case d.Kind == takedown.RouteReview:
 		typ, next = takedown.EventReview, takedown.StateReview
@@ -94,8 +94,8 @@ func (s *Stage) routeCase(ctx context.Context, id string) error {
 }
 
 // firstNotice is the notice a routing decision asks for.
-func firstNotice(d route.Decision) Record {
-	rec := Record{Kind: string(notice.KindFirst), Lang: d.Lang, Channel: "email"}
+func firstNotice(d route.Decision) takedown.Notice {
+	rec := takedown.Notice{Kind: string(notice.KindFirst), Lang: d.Lang, Channel: "email"}
 	switch d.Kind {
 	case takedown.RoutePartner:
 		rec.Kind, rec.Level = string(notice.KindForward), string(notice.LevelPartner)
@@ -121,24 +121,6 @@ func partnerName(p *route.Partner) string {
 		return ""
 	}
 	return p.Name
-}
-
-// stillRoutedTo reports whether the case's current routing still names the
-// recipient of a first notice (it may have moved, or the contact failed).
-func stillRoutedTo(c takedown.Case, rec Record) bool {
-	r := c.Routing
-	if r == nil {
-		return false
-	}
-	if rec.Level == string(notice.LevelPartner) {
-		return r.Kind == takedown.RoutePartner && strings.EqualFold(r.Country, rec.Partner)
-	}
-	for _, ct := range r.Contacts {
-		if !containsFold(r.Failing, ct.Email) {
-			return strings.EqualFold(ct.Email, rec.To)
-		}
-	}
-	return false
 }
 
 func containsFold(list []string, s string) bool {

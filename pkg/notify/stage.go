@@ -8,7 +8,6 @@ package notify
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/notify/smtp"
 	"github.com/takedownd/takedownd/pkg/route"
 	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // Buckets and the stage names of this package's work.
@@ -81,7 +81,7 @@ type Stage struct {
 func New(ctx context.Context, st *store.Store, opts Options) (*Stage, error) {
 	s := &Stage{opts: opts, cfg: opts.Config, store: st, js: st.JetStream(), now: opts.Now, log: opts.Log}
 	var err error
-	if s.rec.notices, err = st.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: NoticesBucket, Description: "takedownd notices and forwards by reference", History: 1, Storage: jetstream.FileStorage}); err != nil {
+	if s.rec.notices, err = store.OpenBucket[takedown.Notice](ctx, st, jetstream.KeyValueConfig{Bucket: NoticesBucket, Description: "takedownd notices and forwards by reference", History: 1, Storage: jetstream.FileStorage}, "notice"); err != nil {
 		return nil, err
 	}
 	if s.rec.batches, err = st.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: BatchesBucket, Description: "open notice per abuse contact", History: 1, Storage: jetstream.FileStorage}); err != nil {
@@ -122,13 +122,11 @@ func (s *Stage) Run(ctx context.Context) error {
 	return nil
 }
 
-// Notice returns a notice record by reference (for the API).
-func (s *Stage) Notice(ctx context.Context, ref string) (Record, error) {
-	rec, _, err := s.rec.get(ctx, ref)
-	if err != nil {
-		return rec, fmt.Errorf("%w: %w", store.ErrNotFound, err)
-	}
-	return rec, nil
+// Notice returns a notice record by reference (for the API); ErrNotFound
+// from package store when there is none.
+func (s *Stage) Notice(ctx context.Context, ref string) (takedown.Notice, error) {
+	rec, _, err := s.rec.notices.Get(ctx, ref)
+	return rec, err
 }
 
 // backoff is the wait before delivery attempt n+1.

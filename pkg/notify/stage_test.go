@@ -223,7 +223,7 @@ func TestBatchOneNoticePerContactAndWindow(t *testing.T) {
 	}
 	c, _, _ := h.store.GetCase(t.Context(), ids[0])
 	rec, err := h.stage.Notice(t.Context(), c.Notices[0].Ref)
-	if err != nil || len(rec.Items) != 5 || rec.State != StateSent {
+	if err != nil || len(rec.Items) != 5 || rec.State != takedown.NoticeSent {
 		t.Errorf("notice record: %+v, %v", rec, err)
 	}
 }

@@ -123,10 +123,13 @@ func (r *Recheck) putFollowUps(ctx context.Context, p pending) error {
 	if err != nil {
 		return fmt.Errorf("encode follow-ups of case %s: %w", p.CaseID, err)
 	}
-	for range 3 {
-		_, err = r.followKV.Create(ctx, p.key(), b)
+	return store.RetryConflicts(ctx, "save follow-ups of case "+p.CaseID, func() error {
+		_, err := r.followKV.Create(ctx, p.key(), b)
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			break
+			if err != nil {
+				return fmt.Errorf("save follow-ups of case %s: %w", p.CaseID, err)
+			}
+			return nil
 		}
 		held, ok, err := r.getFollowUps(ctx, p.key())
 		switch {
@@ -138,11 +141,8 @@ func (r *Recheck) putFollowUps(ctx context.Context, p pending) error {
 			return nil
 		}
 		// Purged between the create and the get: write it again.
-	}
-	if err != nil {
-		return fmt.Errorf("save follow-ups of case %s: %w", p.CaseID, err)
-	}
-	return nil
+		return store.ErrConflict
+	})
 }
 
 func (r *Recheck) getFollowUps(ctx context.Context, key string) (pending, bool, error) {

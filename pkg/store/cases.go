@@ -2,14 +2,11 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
@@ -17,47 +14,24 @@ import (
 // ErrNotFound is returned when a case, report or URL is unknown.
 var ErrNotFound = errors.New("not found")
 
-// ErrNoChange may be returned by an update function to say the case is
-// already as it should be; Update then writes nothing but still publishes
-// the events the function returned (their ids make that idempotent).
-var ErrNoChange = errors.New("no change")
-
-// maxCASAttempts bounds how often Update retries a lost compare-and-set.
-// Conflicts come from concurrent stages touching one case; more than a
-// handful in a row means something is wrong.
-const maxCASAttempts = 20
-
-// GetCase returns the case and its revision.
+// GetCase returns the case and its revision, read from the stream leader
+// (see reads.go): what it returns is current enough to decide on.
 func (s *Store) GetCase(ctx context.Context, id string) (takedown.Case, uint64, error) {
 	if !ValidCaseID(id) {
 		return takedown.Case{}, 0, fmt.Errorf("case %q: %w", id, ErrNotFound)
 	}
-	e, err := s.cases.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return takedown.Case{}, 0, fmt.Errorf("case %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return takedown.Case{}, 0, fmt.Errorf("get case %s: %w", id, err)
-	}
-	var c takedown.Case
-	if err := json.Unmarshal(e.Value(), &c); err != nil {
-		return takedown.Case{}, 0, fmt.Errorf("decode case %s: %w", id, err)
-	}
-	return c, e.Revision(), nil
+	return s.caseRecords().Get(ctx, id)
 }
 
 // CreateCase stores a new case. It returns jetstream.ErrKeyExists when the
 // id is taken (a redelivered message already created it).
 func (s *Store) CreateCase(ctx context.Context, c takedown.Case) (uint64, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return 0, fmt.Errorf("encode case %s: %w", c.ID, err)
-	}
-	rev, err := s.cases.Create(ctx, c.ID, b)
-	if err != nil {
-		return 0, fmt.Errorf("create case %s: %w", c.ID, err)
-	}
-	return rev, nil
+	return s.caseRecords().Create(ctx, c.ID, c)
+}
+
+// caseRecords is the cases bucket as records.
+func (s *Store) caseRecords() *Bucket[takedown.Case] {
+	return &Bucket[takedown.Case]{kv: s.cases, what: "case"}
 }
 
 // UpdateFunc changes a case in place and returns the events that record
@@ -65,50 +39,34 @@ func (s *Store) CreateCase(ctx context.Context, c takedown.Case) (uint64, error)
 // set), so it must not have side effects outside the case.
 type UpdateFunc func(c *takedown.Case) ([]takedown.Event, error)
 
-// Update reads the case, applies fn and writes it back by compare-and-set,
-// retrying on conflict; then it appends fn's events to the case's trail.
-// When fn returns ErrNoChange nothing is written but the events are still
-// appended: a redelivered unit of work thereby repairs an event that was
-// lost to a crash after the write.
+// Update reads the case, applies fn and writes it back by compare-and-set
+// (Bucket.Update), refusing a move the state table does not allow; then it
+// appends fn's events to the case's trail. When fn returns ErrNoChange
+// nothing is written but the events are still appended: a redelivered
+// unit of work thereby repairs an event that was lost to a crash after
+// the write.
 func (s *Store) Update(ctx context.Context, id string, fn UpdateFunc) (takedown.Case, error) {
-	for range maxCASAttempts {
-		c, rev, err := s.GetCase(ctx, id)
-		if err != nil {
-			return c, err
-		}
+	if !ValidCaseID(id) {
+		return takedown.Case{}, fmt.Errorf("case %q: %w", id, ErrNotFound)
+	}
+	var events []takedown.Event
+	e, err := s.caseRecords().Update(ctx, id, func(c *takedown.Case) error {
 		before := c.State
-		events, err := fn(&c)
-		if errors.Is(err, ErrNoChange) {
-			return c, s.AppendEvents(ctx, events...)
-		}
+		var err error
+		events, err = fn(c)
 		if err != nil {
-			return c, err
+			return err
 		}
 		if c.State != before && !before.CanMoveTo(c.State) {
-			return c, &takedown.TransitionError{From: before, To: c.State}
+			return &takedown.TransitionError{From: before, To: c.State}
 		}
 		c.UpdatedAt = s.now().UTC()
-		b, err := json.Marshal(c)
-		if err != nil {
-			return c, fmt.Errorf("encode case %s: %w", id, err)
-		}
-		if _, err := s.cases.Update(ctx, id, b, rev); err != nil {
-			if isConflict(err) {
-				continue
-			}
-			return c, fmt.Errorf("update case %s: %w", id, err)
-		}
-		return c, s.AppendEvents(ctx, events...)
+		return nil
+	})
+	if err != nil {
+		return e.Value, err
 	}
-	return takedown.Case{}, fmt.Errorf("update case %s: %d compare-and-set conflicts in a row", id, maxCASAttempts)
-}
-
-func isConflict(err error) bool {
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return true
-	}
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+	return e.Value, s.AppendEvents(ctx, events...)
 }
 
 // ListFilter selects cases for List.

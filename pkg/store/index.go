@@ -59,7 +59,7 @@ func (s *Store) TakeOverURL(ctx context.Context, urlKey, caseID string, rev uint
 	if err == nil {
 		return true, nil
 	}
-	if isConflict(err) {
+	if IsConflict(err) {
 		return false, nil
 	}
 	return false, fmt.Errorf("take over url %s: %w", urlKey, err)

@@ -137,15 +137,25 @@ func (s *Store) EnsureStream(ctx context.Context, sc jetstream.StreamConfig) err
 	return s.ensureStream(ctx, sc)
 }
 
-// EnsureKV creates or updates a KV bucket for a stage (caches, indexes).
+// EnsureKV creates or updates a KV bucket for a stage and binds it with
+// reads from the stream leader (read-your-writes: see reads.go), which is
+// what every bucket read for a decision needs. A cache whose reads decide
+// nothing uses EnsureCacheKV.
 func (s *Store) EnsureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	return s.ensureKV(ctx, cfg, true)
+}
+
+func (s *Store) ensureKV(ctx context.Context, cfg jetstream.KeyValueConfig, leader bool) (jetstream.KeyValue, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = s.opts.Replicas
 	}
 	var kv jetstream.KeyValue
 	err := s.opts.Retry.Do(ctx, "ensure kv "+cfg.Bucket, func(ctx context.Context) error {
 		var err error
-		kv, err = s.js.CreateOrUpdateKeyValue(ctx, cfg)
+		if kv, err = s.js.CreateOrUpdateKeyValue(ctx, cfg); err != nil || !leader {
+			return err
+		}
+		kv, err = s.leaderReads(ctx, cfg.Bucket)
 		return err
 	})
 	return kv, err
