@@ -23,12 +23,29 @@ func main() {
 func run() int {
 	configPath := flag.String("config", "", "YAML configuration file (default: built-in defaults)")
 	dataDir := flag.String("data", "", "data directory (overrides data_dir in the config)")
+	checkConfig := flag.Bool("check-config", false, "validate the configuration and resolve its secrets, start nothing; exit 0 if it is valid, 1 if not")
+	version := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
-
-	cfg, err := config.Load(*configPath)
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "takedownd: unexpected argument %q\n", flag.Arg(0))
+		flag.Usage()
+		return 2
 	}
+	if *version {
+		fmt.Println(app.Version())
+		return 0
+	}
+	if *checkConfig {
+		summary, err := app.CheckConfig(*configPath, *dataDir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "takedownd:", err)
+			return 1
+		}
+		fmt.Println(summary)
+		return 0
+	}
+
+	cfg, err := app.LoadConfig(*configPath, *dataDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "takedownd:", err)
 		return 2

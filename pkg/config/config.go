@@ -77,7 +77,8 @@ type NATS struct {
 // Embedded configures the in-process nats-server.
 type Embedded struct {
 	// Listen is where the analyst tool, the nats CLI and takedownctl reach
-	// the embedded server. Port 0 picks a free port.
+	// the embedded server. Port 0 picks a free port (the start-up log
+	// names it).
 	Listen string `yaml:"listen"`
 	// InProcessOnly serves only this process, without a TCP listener.
 	InProcessOnly bool `yaml:"in_process_only"`
@@ -118,7 +119,8 @@ type Intake struct {
 
 // API configures the status API.
 type API struct {
-	// Listen is the API's address.
+	// Listen is the API's address. Port 0 picks a free port (the start-up
+	// log names it).
 	Listen string `yaml:"listen"`
 	// Tokens are the bearer tokens with their roles, e.g.
 	//   - {name: analysts, role: analyst, token: {env: TAKEDOWN_ANALYST_TOKEN}}
@@ -172,22 +174,28 @@ func Default() Config {
 	}
 }
 
-// Load reads the YAML file at path over the defaults and validates it.
-// An empty path gives the defaults. Unknown keys are errors: a typo must
-// not silently fall back to a default.
-func Load(path string) (Config, error) {
+// Load reads the YAML file at path over the defaults, applies the
+// overrides (command-line flags) and validates the result. An empty path
+// gives the defaults. Unknown keys are errors: a typo must not silently
+// fall back to a default.
+func Load(path string, overrides ...func(*Config)) (Config, error) {
 	cfg := Default()
-	if path == "" {
-		return cfg, cfg.Validate()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		if err := Decode(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, fmt.Errorf("read config: %w", err)
-	}
-	if err := Decode(data, &cfg); err != nil {
-		return cfg, fmt.Errorf("config %s: %w", path, err)
+	for _, o := range overrides {
+		o(&cfg)
 	}
 	if err := cfg.Validate(); err != nil {
+		if path == "" {
+			return cfg, fmt.Errorf("built-in defaults: %w", err)
+		}
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil

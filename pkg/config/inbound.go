@@ -64,7 +64,7 @@ func defaultInbound() Inbound {
 }
 
 func (x Inbound) validate(c *checker) {
-	c.hostPort("inbound.smtp.listen", x.SMTP.Listen, false)
+	c.listen("inbound.smtp.listen", x.SMTP.Listen, false, false)
 	if x.SMTP.Listen != "" {
 		if x.SMTP.Domain == "" {
 			c.add("inbound.smtp.domain", "must be set")

@@ -48,13 +48,20 @@ type Hotline struct {
 // SMTP is the mail relay. With no host, notices go to <data>/outbox as
 // .eml files and nothing is sent.
 type SMTP struct {
-	Host     string `yaml:"host"`
-	Port     int    `yaml:"port"`
-	TLS      string `yaml:"tls"` // starttls (required), implicit or none (loopback relays only)
-	CAFile   string `yaml:"ca_file"`
-	Username string `yaml:"username"`
-	Password Secret `yaml:"password"`
-	HeloName string `yaml:"helo_name"`
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// TLS is starttls (required: no STARTTLS, no sending), implicit (TLS
+	// from the first byte, port 465) or none, which is refused unless the
+	// relay is on loopback (127.0.0.0/8, ::1, localhost) or AllowInsecure.
+	TLS string `yaml:"tls"`
+	// AllowInsecure lets tls: none reach a relay that is not on loopback,
+	// e.g. a sidecar MTA on a private network. Notices name URLs of abuse
+	// material, and the password crosses the network in the clear too.
+	AllowInsecure bool   `yaml:"allow_insecure"`
+	CAFile        string `yaml:"ca_file"`
+	Username      string `yaml:"username"`
+	Password      Secret `yaml:"password"`
+	HeloName      string `yaml:"helo_name"`
 	// CommandTimeout bounds each SMTP command, MessageTimeout one whole
 	// message (go-smtp's own defaults are minutes).
 	CommandTimeout time.Duration `yaml:"command_timeout"`
@@ -133,6 +140,9 @@ func (n Notify) validate(c *checker) {
 	}
 	if n.SMTP.Host != "" {
 		c.oneOf("notify.smtp.tls", n.SMTP.TLS, "starttls", "implicit", "none")
+		if n.SMTP.TLS == "none" && !n.SMTP.AllowInsecure && !IsLoopbackHost(n.SMTP.Host) {
+			c.add("notify.smtp.tls", "none sends notices in the clear: only for a relay on loopback, not %q (or set notify.smtp.allow_insecure)", n.SMTP.Host)
+		}
 		if n.SMTP.Port <= 0 || n.SMTP.Port > 65535 {
 			c.add("notify.smtp.port", "not a port: %d", n.SMTP.Port)
 		}

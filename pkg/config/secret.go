@@ -34,15 +34,23 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 // IsSet reports whether any source is configured.
 func (s Secret) IsSet() bool { return s.Value != "" || s.File != "" || s.Env != "" }
 
-// Resolve returns the secret from whichever source is set.
+// Resolve returns the secret from whichever source is set. An empty
+// secret is an error: it would let anyone in, or fail later and vaguely.
 func (s Secret) Resolve() (string, error) {
+	if n := btoi(s.Value != "") + btoi(s.File != "") + btoi(s.Env != ""); n > 1 {
+		return "", errors.New("secret has more than one source: set one of value, file and env")
+	}
 	switch {
 	case s.File != "":
 		b, err := os.ReadFile(s.File)
 		if err != nil {
 			return "", fmt.Errorf("read secret file: %w", err)
 		}
-		return strings.TrimSpace(string(b)), nil
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return "", fmt.Errorf("secret file %s is empty", s.File)
+		}
+		return v, nil
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok || v == "" {
@@ -53,6 +61,13 @@ func (s Secret) Resolve() (string, error) {
 		return s.Value, nil
 	}
 	return "", errors.New("secret is not set")
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // String never shows the secret, so a config dump cannot leak it.

@@ -3,7 +3,9 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,15 +39,43 @@ func (c *checker) positive(key string, v int) {
 	}
 }
 
+// hostPort checks an address to connect to: host:port, port 1–65535.
 func (c *checker) hostPort(key, v string, required bool) {
+	c.address(key, v, required, false)
+}
+
+// listen checks an address to listen on: [host]:port, port 1–65535, or 0
+// (a free port, named in the start-up log) where zeroOK.
+func (c *checker) listen(key, v string, required, zeroOK bool) {
+	c.address(key, v, required, zeroOK)
+}
+
+func (c *checker) address(key, v string, required, zeroOK bool) {
 	if v == "" {
 		if required {
 			c.add(key, "must be set (host:port)")
 		}
 		return
 	}
-	if _, _, err := net.SplitHostPort(v); err != nil {
-		c.add(key, "not host:port: %v", err)
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		c.add(key, "%q is not host:port: %v", v, err)
+		return
+	}
+	if strings.ContainsAny(host, " \t/@") {
+		c.add(key, "%q is not a host name or IP address", host)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || strings.ContainsAny(port, "+-") {
+		c.add(key, "port %q is not a number", port)
+		return
+	}
+	switch {
+	case p == 0 && zeroOK:
+	case p == 0:
+		c.add(key, "port 0 is not allowed here (1–65535)")
+	case p < 0 || p > 65535:
+		c.add(key, "port %d is out of range (1–65535)", p)
 	}
 }
 
@@ -61,7 +91,10 @@ func (c *checker) subject(key, v string) {
 	}
 }
 
-// Validate checks every key and returns all problems at once.
+// Validate checks every key and returns all problems at once. It also
+// resolves every secret that is set (reading its file or environment
+// variable, keeping nothing), so a missing one is found before anything
+// starts.
 func (cfg *Config) Validate() error {
 	c := &checker{}
 	if cfg.DataDir == "" {
@@ -72,7 +105,7 @@ func (cfg *Config) Validate() error {
 
 	n := cfg.NATS
 	if len(n.URLs) == 0 && !n.Embedded.InProcessOnly {
-		c.hostPort("nats.embedded.listen", n.Embedded.Listen, true)
+		c.listen("nats.embedded.listen", n.Embedded.Listen, true, true)
 	}
 	for i, u := range n.URLs {
 		if !strings.Contains(u, "://") && !strings.Contains(u, ":") {
@@ -119,7 +152,7 @@ func (cfg *Config) Validate() error {
 	}
 
 	a := cfg.API
-	c.hostPort("api.listen", a.Listen, true)
+	c.listen("api.listen", a.Listen, true, true)
 	c.positive("api.page_size", a.PageSize)
 	if a.MaxPageSize < a.PageSize {
 		c.add("api.max_page_size", "must be at least api.page_size (%d)", a.PageSize)
@@ -138,6 +171,7 @@ func (cfg *Config) Validate() error {
 			c.add(key+".token", "must be set (inline, {file: …} or {env: …})")
 		}
 	}
+	cfg.checkSecrets(c)
 	cfg.Enrich.validate(c)
 	cfg.Route.validate(c)
 	cfg.Notify.validate(c)
@@ -147,4 +181,16 @@ func (cfg *Config) Validate() error {
 		return c.problems
 	}
 	return nil
+}
+
+// IsLoopbackHost reports whether host (a name or an IP address, as in a
+// host:port) is this machine: localhost, 127.0.0.0/8 or ::1. Names other
+// than localhost are not resolved: what they point at may change.
+func IsLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && a.Unmap().IsLoopback()
 }

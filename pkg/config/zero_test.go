@@ -44,13 +44,6 @@ func TestExplicitZeroWins(t *testing.T) {
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // TestMeaninglessZeroIsRefused covers the keys where a zero has no use and
 // a consumer would once have put its own default in its place: they are
 // refused at load, by key, instead.
