@@ -139,6 +139,12 @@ func registrarKind(d *rdap.Domain, c rdap.Contact) string {
 // how the address was found go into the note.
 func contactOf(c rdap.Contact, role, kind string) takedown.Contact {
 	note := "found as " + c.Kind
+	switch c.Kind {
+	case rdap.KindOwnVCard:
+		note += " (the registrar's own address: it names no abuse or technical contact)"
+	case rdap.KindTechnical:
+		note += " (the registrar names no abuse contact)"
+	}
 	if c.Handle != "" {
 		note = "entity " + c.Handle + ", " + note
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -298,9 +299,14 @@ func (c *Client) followRegistrar(ctx context.Context, d *Domain, link string) {
 	d.Contacts = mergeContacts(d.Contacts, domainContacts(ctx, host, dom.Handle, dom.Entities, c.fetchEntity))
 }
 
+// mergeContacts joins the registry's and the registrar server's contacts:
+// better kinds first (an abuse entity at either server beats a vCard
+// address at the other), then in the order given, each address once.
 func mergeContacts(a, b []Contact) []Contact {
+	all := append(append([]Contact(nil), a...), b...)
+	slices.SortStableFunc(all, func(x, y Contact) int { return kindRank(x.Kind) - kindRank(y.Kind) })
 	var out contactList
-	for _, ct := range append(append([]Contact(nil), a...), b...) {
+	for _, ct := range all {
 		out.add(ct)
 	}
 	return out.list

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -101,6 +102,27 @@ func TestLookupDomainFollowsRegistrar(t *testing.T) {
 	}
 	if got := sim.Server("markmonitor").Queries(); got != 2 {
 		t.Errorf("markmonitor queries = %d, want 2", got)
+	}
+}
+
+func TestLookupDomainRegistrarOwnVCard(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t, false)
+	c := newClient(t, sim, fastConfig(sim), nil)
+	d, err := c.LookupDomain(t.Context(), "norway.no")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.Registrar
+	if d.Server != "rdap.norid.no" || r == nil || r.Name != "Domeneshop AS" || len(r.Contacts) != 1 {
+		t.Fatalf("domain %+v registrar %+v", d, r)
+	}
+	if ct := r.Contacts[0]; ct.Email != "kundeservice@domeneshop.no" || ct.Kind != KindOwnVCard || ct.Handle != "reg42-NORID" ||
+		ct.Server != "rdap.norid.no" || !slices.Equal(ct.Path, []string{"registrar"}) {
+		t.Errorf("registrar contact = %+v, want the registrar's own vCard address with its source", ct)
+	}
+	if len(d.Contacts) != 0 {
+		t.Errorf("domain contacts = %+v, want none (the technical entity is no abuse contact)", d.Contacts)
 	}
 }
 

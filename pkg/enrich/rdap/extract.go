@@ -200,26 +200,96 @@ func remarkEmails(remarks []rdap.Remark) []string {
 }
 
 // registrarOf finds the registrar entity of a domain answer and its abuse
-// contacts.
+// contacts. A registrar entity that is only a stub (no vCard address, no
+// entities below it) is fetched by its self link first.
 func registrarOf(ctx context.Context, server, object string, entities []rdap.Entity, fetch entityFetcher) *Registrar {
 	for _, n := range walk(entities, nil) {
 		if !hasRole(n.e, "registrar") {
 			continue
 		}
-		_, _, name := vcardEmails(n.e)
-		reg := &Registrar{Name: name, Handle: n.e.Handle}
-		for _, id := range n.e.PublicIDs {
+		e := n.e
+		_, _, name := vcardEmails(e)
+		reg := &Registrar{Name: name, Handle: e.Handle}
+		for _, id := range e.PublicIDs {
 			if strings.EqualFold(id.Type, "IANA Registrar ID") {
 				reg.IANAID = id.Identifier
 			}
 		}
-		if reg.IANAID == "" && isDigits(n.e.Handle) {
-			reg.IANAID = n.e.Handle
+		if reg.IANAID == "" && isDigits(e.Handle) {
+			reg.IANAID = e.Handle
 		}
-		reg.Contacts = abuseContacts(ctx, server, object, n.e.Entities, nil, []string{"registrar"}, false, fetch)
+		if emails, _, _ := vcardEmails(e); len(emails) == 0 && len(e.Entities) == 0 && fetch != nil {
+			if href := selfLink(e.Links); href != "" {
+				if full, err := fetch(ctx, href); err == nil {
+					e = full
+					if reg.Name == "" {
+						_, _, reg.Name = vcardEmails(e)
+					}
+				}
+			}
+		}
+		reg.Contacts = registrarContacts(ctx, server, object, e, fetch)
 		return reg
 	}
 	return nil
+}
+
+// registrarContacts are the addresses a registrar takes abuse reports at,
+// in tiers; a later tier is used only when the earlier ones found nothing:
+//  1. abuse entities below the registrar (gTLD registries, most ccTLDs);
+//  2. technical entities below it;
+//  3. the registrar entity's own vCard: some registries (Norid) publish
+//     the registrar's address there and nothing below it. Escalation to a
+//     registrar with nobody to mail would stop there, so its customer
+//     service address is better than none, and the kind says what it is.
+func registrarContacts(ctx context.Context, server, object string, e *rdap.Entity, fetch entityFetcher) []Contact {
+	path := []string{"registrar"}
+	if cs := abuseContacts(ctx, server, object, e.Entities, nil, path, false, fetch); len(cs) > 0 {
+		return cs
+	}
+	var out contactList
+	for _, n := range walk(e.Entities, path) {
+		if !hasRole(n.e, "technical") {
+			continue
+		}
+		n.path[len(n.path)-1] = "technical"
+		for _, ct := range entityEmails(ctx, n.e, fetch) {
+			ct.Object, ct.Path, ct.Server, ct.Kind = object, n.path, server, KindTechnical
+			out.add(ct)
+		}
+	}
+	if len(out.list) > 0 {
+		return out.list
+	}
+	kind := KindOwnVCard
+	if hasRole(e, "abuse") {
+		// The registrar entity is its own abuse contact.
+		kind = KindEntity
+	}
+	emails, prefs, name := vcardEmails(e)
+	for i, email := range emails {
+		out.add(Contact{Email: email, Name: name, Handle: e.Handle, Object: object,
+			Path: path, Server: server, Kind: kind, Pref: prefs[i]})
+	}
+	return out.list
+}
+
+// entityEmails are the addresses in an entity's vCard, or in the full
+// entity its self link names when the answer gave only a stub.
+func entityEmails(ctx context.Context, e *rdap.Entity, fetch entityFetcher) []Contact {
+	emails, prefs, name := vcardEmails(e)
+	if len(emails) == 0 && fetch != nil {
+		if href := selfLink(e.Links); href != "" {
+			if full, err := fetch(ctx, href); err == nil {
+				emails, prefs, name = vcardEmails(full)
+			}
+		}
+	}
+	out := make([]Contact, len(emails))
+	for i, email := range emails {
+		out[i] = Contact{Email: email, Name: name, Handle: e.Handle, Pref: prefs[i]}
+	}
+	return out
 }
 
 // domainContacts are abuse contacts of a domain outside its registrar.

@@ -3,6 +3,7 @@ package rdap
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -117,7 +118,7 @@ func TestEveryFixture(t *testing.T) {
 			start: "210.107.0.0", end: "210.107.127.255", cidrs: []string{"210.107.0.0/17"}, parent: "210.0.0.0/8"},
 
 		{file: "verisign/domain-google.com.json", why: "registrar 292 from publicIds; abuse nested in the registrar",
-			registrar: &Registrar{Handle: "292", IANAID: "292", Contacts: []Contact{{Email: "abusecomplaints@markmonitor.com", Path: []string{"registrar", "abuse"}}}}},
+			registrar: &Registrar{Handle: "292", IANAID: "292", Contacts: []Contact{{Email: "abusecomplaints@markmonitor.com", Path: []string{"registrar", "abuse"}, Kind: KindEntity}}}},
 		{file: "verisign/domain-google.com-2024.json", why: "same as above, 2024 capture",
 			registrar: &Registrar{Handle: "292", IANAID: "292", Contacts: []Contact{{Email: "abusecomplaints@markmonitor.com", Path: []string{"registrar", "abuse"}}}}},
 		{file: "verisign/domain-themarquetry.com.json", why: "registrar 1647 (registrar.eu)",
@@ -126,8 +127,12 @@ func TestEveryFixture(t *testing.T) {
 			registrar: &Registrar{Handle: "113", IANAID: "113", Contacts: []Contact{{Email: "abuse@joker.com", Path: []string{"registrar", "abuse"}}}}},
 		{file: "markmonitor/domain-google.com.json", why: "the registrar's own answer: redacted contacts, registrar without vCard, abuse with type=work (not preferred)",
 			registrar: &Registrar{Handle: "292", IANAID: "292", Contacts: []Contact{{Email: "abusecomplaints@markmonitor.com", Path: []string{"registrar", "abuse"}}}}},
-		{file: "afnic/domain-afnic.fr.json", why: ".fr: registrar with IANA id 9999, no abuse role anywhere",
-			registrar: &Registrar{Handle: "RAR939-FRNIC", IANAID: "9999", Name: "Registry Operations"}},
+		{file: "afnic/domain-afnic.fr.json", why: ".fr: registrar with IANA id 9999, no abuse role anywhere: its own vCard's address",
+			registrar: &Registrar{Handle: "RAR939-FRNIC", IANAID: "9999", Name: "Registry Operations", Contacts: []Contact{
+				{Email: "support@afnic.fr", Handle: "RAR939-FRNIC", Path: []string{"registrar"}, Kind: KindOwnVCard}}}},
+		{file: "norid/domain-norway.no.json", why: ".no: registrar reg42-NORID with its address only in its own vCard (pref=1); the domain's technical entity is not the registrar's",
+			registrar: &Registrar{Handle: "reg42-NORID", Name: "Domeneshop AS", Contacts: []Contact{
+				{Email: "kundeservice@domeneshop.no", Handle: "reg42-NORID", Path: []string{"registrar"}, Kind: KindOwnVCard, Pref: 1}}}},
 		{file: "cznic/domain-example.cz.json", why: ".cz: registrar is a bare handle, no vCard, no id",
 			registrar: &Registrar{Handle: "REG-INTERNET-CZ"}},
 		{file: "synthetic/domain-redaction-rfc9537-example.json", why: "RFC 9537 example: redactions do not hide the registrar abuse contact",
@@ -164,13 +169,15 @@ func TestEveryFixture(t *testing.T) {
 	for _, tc := range tests {
 		covered[tc.file] = true
 	}
-	all, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	shared, err := fs.Glob(os.DirFS(dir), "*/*.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range all {
-		rel, _ := filepath.Rel(dir, path)
-		rel = filepath.ToSlash(rel)
+	own, err := fs.Glob(rdapsim.RepoFixtures(), "*/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range append(shared, own...) {
 		if !strings.HasPrefix(rel, "iana-bootstrap/") && !covered[rel] {
 			t.Errorf("fixture %s has no case in the table", rel)
 		}
@@ -179,7 +186,7 @@ func TestEveryFixture(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
-			body, err := os.ReadFile(filepath.Join(dir, tc.file))
+			body, err := readFixture(dir, tc.file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,6 +240,16 @@ func TestEveryFixture(t *testing.T) {
 	}
 }
 
+// readFixture reads a fixture from the shared directory, or from those
+// kept in the repository.
+func readFixture(dir, file string) ([]byte, error) {
+	body, err := os.ReadFile(filepath.Join(dir, file))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fs.ReadFile(rdapsim.RepoFixtures(), file)
+	}
+	return body, err
+}
+
 func checkRegistrar(t *testing.T, got, want *Registrar, why string) {
 	t.Helper()
 	if got == nil {
@@ -245,8 +262,10 @@ func checkRegistrar(t *testing.T, got, want *Registrar, why string) {
 		t.Fatalf("registrar contacts = %+v, want %d (%s)", got.Contacts, len(want.Contacts), why)
 	}
 	for i, w := range want.Contacts {
-		if got.Contacts[i].Email != w.Email || !slices.Equal(got.Contacts[i].Path, w.Path) {
-			t.Errorf("registrar contact %d = %+v, want %s %v (%s)", i, got.Contacts[i], w.Email, w.Path, why)
+		g := got.Contacts[i]
+		if g.Email != w.Email || !slices.Equal(g.Path, w.Path) || (w.Kind != "" && g.Kind != w.Kind) ||
+			(w.Handle != "" && g.Handle != w.Handle) || g.Pref != w.Pref || g.Server != "fixture" {
+			t.Errorf("registrar contact %d = %+v, want %+v (%s)", i, g, w, why)
 		}
 	}
 }

@@ -1,11 +1,14 @@
 package rdap
 
 import (
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/takedownd/takedownd/pkg/simnet/rdapsim"
 )
 
 // FuzzContacts feeds arbitrary JSON to the decoding and contact extraction
@@ -15,6 +18,12 @@ func FuzzContacts(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join(fixturesDir(f), "*", "*.json"))
 	for _, p := range paths {
 		if body, err := os.ReadFile(p); err == nil && !strings.Contains(p, "iana-bootstrap") {
+			f.Add(body)
+		}
+	}
+	own, _ := fs.Glob(rdapsim.RepoFixtures(), "*/*.json")
+	for _, p := range own {
+		if body, err := fs.ReadFile(rdapsim.RepoFixtures(), p); err == nil {
 			f.Add(body)
 		}
 	}

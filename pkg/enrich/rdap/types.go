@@ -30,7 +30,8 @@ type Contact struct {
 	// Server is the host of the RDAP server that gave the answer.
 	Server string `json:"server"`
 	// Kind says how the address was found: KindEntity, KindEntitySelf,
-	// KindRemarks or KindHeuristic.
+	// KindRemarks, KindHeuristic, or for registrars KindTechnical and
+	// KindOwnVCard.
 	Kind string `json:"kind"`
 	// Pref is 1 when the vCard marked the address preferred (pref=1 or
 	// type=abuse), 0 otherwise.
@@ -50,7 +51,31 @@ const (
 	// KindHeuristic is an address of a non-abuse entity whose local part
 	// starts with "abuse", used when nothing better exists.
 	KindHeuristic = "heuristic"
+	// KindTechnical is the e-mail of an entity with role technical below
+	// a registrar that names no abuse entity.
+	KindTechnical = "technical"
+	// KindOwnVCard is the e-mail in the registrar entity's own vCard, used
+	// when it names neither an abuse nor a technical entity (Norid): its
+	// general address, not an abuse desk.
+	KindOwnVCard = "vcard"
 )
+
+// kindRank orders contacts of different kinds, most trustworthy first, when
+// answers from two servers are merged.
+func kindRank(kind string) int {
+	switch kind {
+	case KindEntity, KindEntitySelf:
+		return 0
+	case KindRemarks:
+		return 1
+	case KindHeuristic:
+		return 2
+	case KindTechnical:
+		return 3
+	default:
+		return 4
+	}
+}
 
 // Network is the RDAP answer for an IP address.
 type Network struct {

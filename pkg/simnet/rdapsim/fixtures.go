@@ -1,12 +1,31 @@
 package rdapsim
 
 import (
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
+
+// repoFixtures are real answers the shared directory lacks (see
+// fixtures/SOURCES.md), in the same layout; they are served beside the
+// shared ones.
+//
+//go:embed fixtures/*/*.json
+var repoFixtures embed.FS
+
+// RepoFixtures returns the captured answers kept in this repository, laid
+// out as the shared directory is ("norid/domain-norway.no.json"), for
+// tests that check every fixture.
+func RepoFixtures() fs.FS {
+	// fs.Sub fails only for an invalid path, and "fixtures" is valid.
+	sub, _ := fs.Sub(repoFixtures, "fixtures")
+	return sub
+}
 
 // FixturesEnv names the environment variable that points at the RDAP fixture
 // directory when it does not sit in a shared/ directory above the working
@@ -54,24 +73,37 @@ type fixtureFile struct {
 	body     []byte
 }
 
-// loadFixtures reads every captured response below dir, skipping the
-// bootstrap files and the synthetic RFC example (it has no live server).
+// loadFixtures reads every captured response below dir and those kept in
+// the repository, skipping the bootstrap files and the synthetic RFC
+// example (it has no live server).
 func loadFixtures(dir string) ([]fixtureFile, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	shared, err := readFixtures(os.DirFS(dir))
+	if err != nil {
+		return nil, err
+	}
+	own, err := readFixtures(RepoFixtures())
+	if err != nil {
+		return nil, err
+	}
+	return append(shared, own...), nil
+}
+
+func readFixtures(fsys fs.FS) ([]fixtureFile, error) {
+	matches, err := fs.Glob(fsys, "*/*.json")
 	if err != nil {
 		return nil, fmt.Errorf("list rdap fixtures: %w", err)
 	}
 	var out []fixtureFile
-	for _, path := range matches {
-		registry := filepath.Base(filepath.Dir(path))
+	for _, name := range matches {
+		registry := path.Dir(name)
 		if registry == "iana-bootstrap" || registry == "synthetic" {
 			continue
 		}
-		kind, key, ok := fixtureKey(filepath.Base(path))
+		kind, key, ok := fixtureKey(path.Base(name))
 		if !ok {
 			continue
 		}
-		body, err := os.ReadFile(path)
+		body, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("read rdap fixture: %w", err)
 		}

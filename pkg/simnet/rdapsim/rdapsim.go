@@ -1,7 +1,8 @@
 // Package rdapsim runs loopback RDAP servers that stand in for the real
 // registries (RIRs, TLD registries, registrars) in tests and load runs.
-// Each server answers the captured responses in shared/fixtures/rdap at the
-// same paths the real server would, plus generated networks and domains for
+// Each server answers the captured responses in shared/fixtures/rdap (and
+// the few kept in this package's fixtures/) at the same paths the real
+// server would, plus generated networks and domains for
 // load, and can be told to be slow, rate-limit, fail or forget. Nothing in
 // production imports it.
 package rdapsim
@@ -37,6 +38,7 @@ var registries = []registry{
 	{"joker", "https://rdap.joker.com/"},
 	{"afnic", "https://rdap.nic.fr/"},
 	{"cznic", "https://rdap.nic.cz/"},
+	{"norid", "https://rdap.norid.no/"},
 	// elsewhere stands in for every other server (a ccTLD registry, a
 	// registrar an answer links to): it knows nothing and answers 404, so
 	// a client under the simulation never reaches the real internet.

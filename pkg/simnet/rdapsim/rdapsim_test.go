@@ -53,6 +53,7 @@ func TestServesFixturesAtRealPaths(t *testing.T) {
 		{"domain upper case", "markmonitor", "domain/GOOGLE.COM", 200, "2138514_DOMAIN_COM-VRSN"},
 		{"entity", "arin", "entity/GOVI", 200, "GOVI"},
 		{"autnum", "apnic", "autnum/9269", 200, "AS9269"},
+		{"fixture kept in the repository", "norid", "domain/norway.no", 200, "NOR34044D-NORID"},
 		{"unknown", "ripe", "ip/192.0.2.1", 404, ""},
 	}
 	for _, tc := range tests {
