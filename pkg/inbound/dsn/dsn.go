@@ -1,241 +1,130 @@
-// Package dsn reads delivery status notifications (RFC 3464): the
-// multipart/report bounces and delay warnings mail servers send back when a
-// message could not be delivered. It extracts, per recipient, the action,
-// the status code and the diagnostic, and the header of the returned
-// original, so the caller can tell which message bounced and whether for
-// good.
+// Package dsn reads what mail systems send back to a message's envelope
+// sender: delivery status notifications (RFC 3464 multipart/report), the
+// plain-text bounces of MTAs that write none (qmail, Exchange, Gmail,
+// Exim, …), delay warnings, positive delivery reports, ARF feedback
+// reports and automatic replies. For a failed or delayed delivery it
+// says, per recipient, the address, the action, the status code and the
+// remote server's diagnostic, and names the reason in sisimai's terms
+// (userunknown, mailboxfull, filtered, expired, …), so the caller can tell
+// an address that is gone for good from a failure that may pass.
+//
+// The MTA knowledge — how each family lays out its text bounces, which
+// wordings mean which reason, which reasons are hard — follows sisimai
+// (https://libsisimai.org, BSD-2-Clause, azumakuniyuki and the sisimai
+// contributors); the code is ours.
 package dsn
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
-	"io"
 	"strings"
 
-	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 )
 
-// ErrNotDSN is returned for a message that is no delivery status report.
-var ErrNotDSN = errors.New("not a delivery status notification")
+// Kind says what a message returned to the envelope sender is.
+type Kind string
 
-// Limits that keep a hostile report from costing much: a real report
-// names a handful of recipients and returns one header.
+// Kinds of returned mail.
 const (
-	maxRecipients   = 100
-	maxStatusBytes  = 64 << 10
-	maxHeaderBytes  = 256 << 10
-	maxExplanation  = 2000
-	maxReportParts  = 16
-	maxFieldValueSz = 1000
+	// KindNone is ordinary mail: a person's reply, or anything else.
+	KindNone Kind = ""
+	// KindBounce: delivery failed; the sending server gave up.
+	KindBounce Kind = "bounce"
+	// KindDelay: delivery is delayed and the sending server keeps trying.
+	KindDelay Kind = "delay"
+	// KindReport is a report that says nothing failed: a positive DSN
+	// (delivered, relayed, expanded) or an ARF feedback report.
+	KindReport Kind = "report"
+	// KindAutoReply is an out-of-office or other automatic answer.
+	KindAutoReply Kind = "auto_reply"
 )
 
-// Report is a parsed delivery status notification.
+// Report is what a returned message says.
 type Report struct {
+	Kind Kind
+	// Format says how it was read: "rfc3464" (a multipart/report),
+	// "rfc3464-text" (DSN fields in a text part), "text/<family>" (an
+	// MTA's plain-text bounce: qmail, exim, exchange, gmail, …), "arf",
+	// or "" for mail that is no report.
+	Format string
 	// ReportingMTA is the server that wrote the report ("dns; mx.example").
 	ReportingMTA string
-	Recipients   []Recipient
-	// Original is the header of the returned message (from a
-	// message/rfc822 or text/rfc822-headers part); nil when the report
-	// returned none.
+	// Recipients are the recipients the report is about, failed and
+	// delayed ones first.
+	Recipients []Recipient
+	// Original is the header of the returned message, from its own
+	// MIME part or from the text a text bounce quotes; nil if none came
+	// back.
 	Original *textproto.Header
-	// Explanation is the start of the human-readable first part.
+	// Explanation is the start of the human-readable text.
 	Explanation string
 }
 
-// Recipient is the status of one recipient of the original message.
+// Recipient is the outcome for one recipient of the original message.
 type Recipient struct {
-	FinalRecipient    string // the address, without its "rfc822;" type
-	OriginalRecipient string
-	Action            string // failed, delayed, delivered, relayed, expanded
-	Status            string // enhanced status code, e.g. 5.1.1
-	DiagnosticCode    string // e.g. "smtp; 550 5.1.1 user unknown"
-	RemoteMTA         string
+	Address           string // the failed address (Final-Recipient), lower case
+	OriginalRecipient string // the address as first given, if the report says
+	// Action is failed, delayed, delivered, relayed or expanded.
+	Action string
+	// Status is the enhanced status code (5.1.1), read from the Status
+	// field or the diagnostic; "" when the report carries none.
+	Status string
+	// ReplyCode is the remote server's SMTP reply code (550), if quoted.
+	ReplyCode string
+	// Diagnostic is what the remote server or the MTA said, on one line.
+	Diagnostic string
+	RemoteMTA  string
+	// Command is the SMTP command the remote server refused (RCPT,
+	// DATA, …), when the report says.
+	Command string
+	// Reason is sisimai's name for why: userunknown, hostunknown,
+	// hasmoved, notaccept, mailboxfull, filtered, blocked, spamdetected,
+	// expired, … ("delivered" for a success, "onhold" or "undefined" when
+	// the report does not say).
+	Reason string
+	// Permanent reports that the address is gone for good (a hard
+	// bounce: the reason is userunknown, hostunknown, hasmoved or
+	// notaccept). A failure that is not permanent still means this
+	// message did not arrive.
+	Permanent bool
 }
 
-// Permanent reports whether delivery to the recipient failed for good: the
-// action says failed, or the status class is 5.
-func (r Recipient) Permanent() bool {
-	return r.Action == "failed" || strings.HasPrefix(r.Status, "5.")
-}
+// Failed reports whether delivery to the recipient failed.
+func (r Recipient) Failed() bool { return r.Action == "failed" }
 
-// Temporary reports whether delivery is only delayed (a 4.x.x status or a
-// "delayed" action) and the sending server keeps trying.
-func (r Recipient) Temporary() bool {
-	return !r.Permanent() && (r.Action == "delayed" || strings.HasPrefix(r.Status, "4."))
-}
+// Delayed reports whether delivery to the recipient is only delayed.
+func (r Recipient) Delayed() bool { return r.Action == "delayed" }
 
-// IsReport reports whether h announces a delivery status report.
-func IsReport(h message.Header) bool {
-	t, params, err := h.ContentType()
-	return err == nil && t == "multipart/report" && strings.EqualFold(params["report-type"], "delivery-status")
-}
-
-// Parse reads a delivery status report from e, whose body must not have
-// been read yet. It returns ErrNotDSN for any other message.
-func Parse(e *message.Entity) (Report, error) {
-	if !IsReport(e.Header) {
-		return Report{}, ErrNotDSN
-	}
-	mr := e.MultipartReader()
-	if mr == nil {
-		return Report{}, ErrNotDSN
-	}
-	var rep Report
-	found := false
-	for i := 0; i < maxReportParts; i++ {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil && !tolerable(err) {
-			if found {
-				break // a broken returned original does not spoil the status
-			}
-			return rep, fmt.Errorf("read report part: %w", err)
-		}
-		t, _, _ := p.Header.ContentType()
-		switch {
-		case t == "message/delivery-status" || t == "message/global-delivery-status":
-			if err := rep.readStatus(p.Body); err != nil {
-				return rep, err
-			}
-			found = true
-		case t == "message/rfc822" || t == "message/global":
-			if h, err := readHeader(p.Body); err == nil {
-				rep.Original = &h
-			}
-		case t == "text/rfc822-headers" || t == "message/global-headers":
-			if h, err := readHeader(p.Body); err == nil {
-				rep.Original = &h
-			}
-		case i == 0 && strings.HasPrefix(t, "text/"):
-			b, _ := io.ReadAll(io.LimitReader(p.Body, maxExplanation))
-			rep.Explanation = strings.ToValidUTF8(string(b), "?")
-		}
-	}
-	if !found {
-		return rep, fmt.Errorf("report has no delivery-status part: %w", ErrNotDSN)
-	}
-	return rep, nil
-}
-
-// Failed returns the first recipient that failed for good.
-func (r Report) Failed() (Recipient, bool) {
+// First returns the recipient the report is chiefly about: the first
+// failed one, else the first delayed one, else the first of any.
+func (r Report) First() (Recipient, bool) {
 	for _, rc := range r.Recipients {
-		if rc.Permanent() {
+		if rc.Failed() {
 			return rc, true
 		}
+	}
+	for _, rc := range r.Recipients {
+		if rc.Delayed() {
+			return rc, true
+		}
+	}
+	if len(r.Recipients) > 0 {
+		return r.Recipients[0], true
 	}
 	return Recipient{}, false
 }
 
-// Delayed returns the first recipient whose delivery is only delayed.
-func (r Report) Delayed() (Recipient, bool) {
+// For returns the recipient entry for addr (by final or original
+// recipient), else First: a forwarding alias may have failed under
+// another name.
+func (r Report) For(addr string) (Recipient, bool) {
 	for _, rc := range r.Recipients {
-		if rc.Temporary() {
+		if strings.EqualFold(rc.Address, addr) || strings.EqualFold(rc.OriginalRecipient, addr) {
 			return rc, true
 		}
 	}
-	return Recipient{}, false
+	return r.First()
 }
 
-// readStatus parses the per-message block and the per-recipient blocks
-// (RFC 3464 section 2.1): header-like fields separated by blank lines.
-func (r *Report) readStatus(body io.Reader) error {
-	br := bufio.NewReader(io.LimitReader(body, maxStatusBytes))
-	first := true
-	for len(r.Recipients) < maxRecipients {
-		skipBlankLines(br)
-		if _, err := br.Peek(1); err != nil {
-			break
-		}
-		h, err := textproto.ReadHeader(br)
-		if err != nil && h.Len() == 0 {
-			if first {
-				return fmt.Errorf("read delivery status: %w", err)
-			}
-			break
-		}
-		if first && h.Has("Reporting-MTA") {
-			r.ReportingMTA = field(h, "Reporting-MTA")
-			first = false
-			if err != nil {
-				break
-			}
-			continue
-		}
-		first = false
-		if rc := recipientOf(h); rc.FinalRecipient != "" || rc.Status != "" || rc.Action != "" {
-			r.Recipients = append(r.Recipients, rc)
-		}
-		if err != nil {
-			break
-		}
-	}
-	if len(r.Recipients) == 0 {
-		return errors.New("read delivery status: no recipient block")
-	}
-	return nil
-}
-
-func recipientOf(h textproto.Header) Recipient {
-	return Recipient{
-		FinalRecipient:    address(field(h, "Final-Recipient")),
-		OriginalRecipient: address(field(h, "Original-Recipient")),
-		Action:            strings.ToLower(firstWord(field(h, "Action"))),
-		Status:            firstWord(field(h, "Status")),
-		DiagnosticCode:    field(h, "Diagnostic-Code"),
-		RemoteMTA:         field(h, "Remote-MTA"),
-	}
-}
-
-// field returns a header value with folding undone and its length bounded.
-func field(h textproto.Header, k string) string {
-	v := strings.Join(strings.Fields(h.Get(k)), " ")
-	if len(v) > maxFieldValueSz {
-		v = v[:maxFieldValueSz]
-	}
-	return strings.ToValidUTF8(v, "?")
-}
-
-// address strips the address type ("rfc822; a@b" → "a@b") and brackets.
-func address(v string) string {
-	if _, a, ok := strings.Cut(v, ";"); ok {
-		v = a
-	}
-	return strings.ToLower(strings.Trim(strings.TrimSpace(v), "<>"))
-}
-
-func firstWord(v string) string {
-	if f := strings.Fields(v); len(f) > 0 {
-		return f[0]
-	}
-	return ""
-}
-
-func skipBlankLines(br *bufio.Reader) {
-	for {
-		b, err := br.Peek(1)
-		if err != nil || (b[0] != '\r' && b[0] != '\n') {
-			return
-		}
-		_, _ = br.ReadByte()
-	}
-}
-
-// readHeader reads a returned header; a header cut short (headers-only
-// parts often end without the blank line) still counts.
-func readHeader(body io.Reader) (textproto.Header, error) {
-	h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(body, maxHeaderBytes)))
-	if h.Len() > 0 {
-		return h, nil
-	}
-	return h, err
-}
-
-// tolerable errors leave a part readable as raw bytes.
-func tolerable(err error) bool {
-	return message.IsUnknownCharset(err) || message.IsUnknownEncoding(err)
-}
+// IsFailure reports whether the report is about a failed or delayed
+// delivery.
+func (r Report) IsFailure() bool { return r.Kind == KindBounce || r.Kind == KindDelay }
