@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"slices"
+		"slices"
 	"strings"
 
 	"github.com/takedownd/takedownd/pkg/inbound/dsn"
@@ -57,71 +56,37 @@ func (in *Ingester) reply(ctx context.Context, key string, p parsed, n takedown.
 
 // delivery is what a bounce says about the notice's recipient.
 type delivery struct {
+	// Permanent: delivery failed and the sending server gave up (the
+	// report's kind is bounce). Hard says whether the address itself is
+	// gone for good (reason userunknown, hostunknown, hasmoved,
+	// notaccept); a soft failure (mailboxfull, blocked, filtered, …)
+	// may pass.
 	Permanent bool
-	Temporary bool
+	Temporary bool // delayed, or expired in the sender's queue
+	Hard      bool
+	Reason    string // sisimai's reason name
 	Status    string
 	Diag      string
 	Action    string
 	Recipient string
 	MTA       string
+	Format    string
 }
 
-var (
-	enhancedRE = regexp.MustCompile(`\b([245])\.(\d{1,3})\.(\d{1,3})\b`)
-	smtpCodeRE = regexp.MustCompile(`\b(5[0-5][0-9]|4[0-5][0-9])[ -]`)
-)
-
-// deliveryOf reads the status of the notice's recipient from a report,
-// or — for a bounce that is only text — from the first status code in it.
+// deliveryOf reads the status of the notice's recipient from a report.
 func deliveryOf(p parsed, to string) delivery {
-	if p.DSN != nil {
-		rc, ok := recipientFor(p.DSN, to)
-		if !ok {
-			return delivery{}
-		}
-		return delivery{
-			Permanent: rc.Permanent(), Temporary: rc.Temporary(), Status: rc.Status, Diag: rc.DiagnosticCode,
-			Action: rc.Action, Recipient: rc.FinalRecipient, MTA: p.DSN.ReportingMTA,
-		}
+	if p.Bounce == nil {
+		return delivery{}
 	}
-	d := delivery{Action: "failed"}
-	if m := enhancedRE.FindStringSubmatch(p.Text); m != nil {
-		d.Status = m[0]
-		d.Permanent, d.Temporary = m[1] == "5", m[1] == "4"
-	} else if m := smtpCodeRE.FindStringSubmatch(p.Text); m != nil {
-		d.Status = m[1]
-		d.Permanent, d.Temporary = m[1][0] == '5', m[1][0] == '4'
+	rc, ok := p.Bounce.For(to)
+	if !ok {
+		return delivery{Permanent: p.Bounce.Kind == dsn.KindBounce, Temporary: p.Bounce.Kind == dsn.KindDelay, Format: p.Bounce.Format}
 	}
-	if d.Status == "" {
-		l := strings.ToLower(p.Text)
-		d.Permanent = strings.Contains(l, "permanent error") || strings.Contains(l, "permanent failure")
+	return delivery{
+		Permanent: p.Bounce.Kind == dsn.KindBounce, Temporary: p.Bounce.Kind == dsn.KindDelay,
+		Hard: rc.Permanent, Reason: rc.Reason, Status: rc.Status, Diag: bounded(rc.Diagnostic, 300),
+		Action: rc.Action, Recipient: rc.Address, MTA: p.Bounce.ReportingMTA, Format: p.Bounce.Format,
 	}
-	if i := strings.Index(p.Text, d.Status); d.Status != "" && i >= 0 {
-		line, _, _ := strings.Cut(p.Text[i:], "\n")
-		d.Diag = bounded(strings.TrimSpace(line), 300)
-	}
-	return d
-}
-
-// recipientFor picks the report's entry for the notice's recipient, else
-// its first failed, delayed or any entry (a forwarding alias may have
-// bounced under another name).
-func recipientFor(r *dsn.Report, to string) (dsn.Recipient, bool) {
-	for _, rc := range r.Recipients {
-		if strings.EqualFold(rc.FinalRecipient, to) || strings.EqualFold(rc.OriginalRecipient, to) {
-			return rc, true
-		}
-	}
-	if rc, ok := r.Failed(); ok {
-		return rc, true
-	}
-	if rc, ok := r.Delayed(); ok {
-		return rc, true
-	}
-	if len(r.Recipients) > 0 {
-		return r.Recipients[0], true
-	}
-	return dsn.Recipient{}, false
 }
 
 // bounce records a bounce on every case of the notice. A permanent one
@@ -136,8 +101,9 @@ func (in *Ingester) bounce(ctx context.Context, key string, p parsed, n takedown
 		res.Kind = KindBounce
 	case d.Temporary:
 		res.Kind = KindDelay
-	case p.DSN != nil && d.Action != "":
-		// A positive report (delivered, relayed): nothing to record.
+	case p.Bounce != nil && p.Bounce.Kind == dsn.KindReport:
+		// A positive report (delivered, relayed) or ARF feedback:
+		// nothing to record.
 		res.Kind = KindReport
 		return nil
 	default:
@@ -167,12 +133,13 @@ func (in *Ingester) bounceCase(ctx context.Context, key, id string, n takedown.N
 	data := map[string]any{
 		"notice": n.Ref, "to": n.To, "kind": n.Kind, "level": n.Level, "status": d.Status, "diagnostic": d.Diag,
 		"action": d.Action, "final_recipient": d.Recipient, "reporting_mta": d.MTA, "permanent": d.Permanent,
+		"reason": d.Reason, "hard": d.Hard, "format": d.Format,
 	}
 	var reroute bool
 	_, err := in.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
 		reroute = false
 		ev := takedown.Event{ID: eventID("bounced", key, id), CaseID: id, Actor: "inbound", From: c.State, To: c.State}
-		status := strings.TrimSpace(d.Status + " " + d.Diag)
+		status := strings.TrimSpace(d.Reason + " " + d.Status + " " + d.Diag)
 		if !d.Permanent {
 			ev.Type, ev.Reason = takedown.EventNoticeFailed, "notice "+n.Ref+" to "+n.To+" bounced: "+status
 			if d.Temporary {

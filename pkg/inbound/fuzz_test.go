@@ -35,7 +35,7 @@ func FuzzIngest(f *testing.F) {
 		if ex := excerpt(p.Text); !utf8.ValidString(ex) || utf8.RuneCountInString(ex) > maxExcerpt+1 {
 			t.Fatalf("excerpt %q is invalid or too long", ex)
 		}
-		if p.DSN != nil || p.RawBounce {
+		if p.Bounce != nil {
 			d := deliveryOf(p, "abuse@hoster-a.nl")
 			if d.Permanent && d.Temporary {
 				t.Fatalf("delivery both permanent and temporary: %+v", d)

@@ -131,7 +131,7 @@ func (in *Ingester) Ingest(ctx context.Context, raw []byte) (Result, error) {
 		return res, in.reject(ctx, key, raw, res, by)
 	}
 	res.Ref, res.MatchedBy = n.Ref, by
-	if p.DSN != nil || p.RawBounce {
+	if p.Bounce != nil {
 		err = in.bounce(ctx, key, p, n, &res)
 	} else {
 		err = in.reply(ctx, key, p, n, &res)

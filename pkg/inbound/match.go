@@ -62,9 +62,10 @@ func candidates(p parsed, domains []string) []candidate {
 		add(m[1], "subject")
 	}
 	add(p.XRef, "x-takedown-ref")
-	if p.RawBounce {
-		// The returned original is somewhere in the text: its Message-ID,
-		// X-Takedown-Ref or subject.
+	if p.Bounce != nil {
+		// The returned original may be quoted in the text (a text
+		// bounce, or a report whose original part is broken): its
+		// Message-ID or X-Takedown-Ref.
 		for _, m := range bodyRefRE.FindAllStringSubmatch(p.Text, 8) {
 			add(m[1]+m[2], "original")
 		}

@@ -41,15 +41,17 @@ type parsed struct {
 	XRef       string
 	Auto       bool
 	Text       string // the first plain-text part (or de-tagged HTML)
-	DSN        *dsn.Report
-	// RawBounce marks a bounce that is no RFC 3464 report (old qmail,
-	// Exchange): Text then holds its whole readable body.
-	RawBounce bool
+	// Bounce is what a report returned to our envelope sender says: a
+	// failed or delayed delivery, or a report of none (a positive DSN,
+	// ARF feedback); nil for other mail. Text then holds the whole
+	// readable message, for the references a returned original carries.
+	Bounce *dsn.Report
 }
 
 // parse reads raw as an Internet message. It fails only for input that
 // has no readable header at all.
 func parse(raw []byte) (parsed, error) {
+	raw = dsn.TrimMbox(raw)
 	e, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
 	if err != nil && !tolerable(err) {
 		return parsed{}, fmt.Errorf("read message header: %w", err)
@@ -70,7 +72,7 @@ func parse(raw []byte) (parsed, error) {
 	if p.From == "" {
 		p.From = p.ReturnPath
 	}
-	p.Subject = headerText(e.Header, "Subject")
+	p.Subject = dsn.HeaderText(e.Header, "Subject")
 	p.InReplyTo = msgIDs(h.Get("In-Reply-To"))
 	p.References = msgIDs(h.Get("References"))
 	for _, k := range []string{"Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc"} {
@@ -79,63 +81,19 @@ func parse(raw []byte) (parsed, error) {
 		}
 	}
 	p.XRef = strings.TrimSpace(h.Get("X-Takedown-Ref"))
-	if dsn.IsReport(e.Header) {
-		rep, err := dsn.Parse(e)
-		if err == nil {
-			p.DSN = &rep
-			return p, nil
-		}
-		// A report we cannot read is still a bounce: fall back to its text.
-		p.RawBounce = true
+	rep, err := dsn.Parse(raw)
+	if err != nil {
+		return parsed{}, fmt.Errorf("read message: %w", err)
+	}
+	switch rep.Kind {
+	case dsn.KindBounce, dsn.KindDelay, dsn.KindReport:
+		p.Bounce = &rep
 		p.Text = readableText(raw)
 		return p, nil
 	}
-	if looksLikeBounce(p) {
-		p.RawBounce = true
-		p.Text = readableText(raw)
-		return p, nil
-	}
-	p.Auto = isAutoReply(e.Header, p.Subject)
+	p.Auto = rep.Kind == dsn.KindAutoReply
 	p.Text = firstText(e, 0)
 	return p, nil
-}
-
-// isAutoReply recognises out-of-office and other automatic answers (RFC
-// 3834 Auto-Submitted, and what common responders set instead).
-func isAutoReply(h message.Header, subject string) bool {
-	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && v != "no" {
-		return true
-	}
-	for _, k := range []string{"X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Reply"} {
-		if h.Has(k) {
-			return true
-		}
-	}
-	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
-	case "auto_reply", "bulk", "junk", "list":
-		return true
-	}
-	s := strings.ToLower(subject)
-	for _, prefix := range []string{"automatic reply", "auto:", "autoreply", "auto-reply", "out of office", "out of the office", "automatisch antwoord", "afwezig", "abwesenheitsnotiz", "réponse automatique"} {
-		if strings.HasPrefix(s, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
-// looksLikeBounce spots a non-delivery report that is not RFC 3464.
-func looksLikeBounce(p parsed) bool {
-	local, _, _ := strings.Cut(strings.ToLower(p.From), "@")
-	daemon := local == "mailer-daemon" || local == "postmaster" || local == "mail-daemon"
-	s := strings.ToLower(p.Subject)
-	subject := false
-	for _, w := range []string{"undeliver", "delivery status notification", "failure notice", "returned mail", "delivery failed", "delivery failure", "unzustellbar", "onbestelbaar", "niet bezorgd"} {
-		if strings.Contains(s, w) {
-			subject = true
-		}
-	}
-	return subject && (daemon || p.ReturnPath == "")
 }
 
 // firstText returns the first inline text/plain part, else the first
@@ -224,14 +182,6 @@ func readableText(raw []byte) string {
 	return strings.ToValidUTF8(string(raw), "?")
 }
 
-func headerText(h message.Header, k string) string {
-	v, err := h.Text(k)
-	if err != nil {
-		v = h.Get(k)
-	}
-	return strings.ToValidUTF8(strings.Join(strings.Fields(v), " "), "?")
-}
-
 // msgID returns one message id without brackets.
 func msgID(v string) string {
 	ids := msgIDs(v)
@@ -300,8 +250,8 @@ func tolerable(err error) bool {
 
 // originalHeader is the returned original's header of a bounce, if any.
 func (p parsed) originalHeader() *textproto.Header {
-	if p.DSN == nil {
+	if p.Bounce == nil {
 		return nil
 	}
-	return p.DSN.Original
+	return p.Bounce.Original
 }

@@ -56,7 +56,7 @@ func TestParseSamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			if got := p.DSN != nil || p.RawBounce; got != tt.bounce {
+			if got := p.Bounce != nil; got != tt.bounce {
 				t.Errorf("bounce = %v, want %v", got, tt.bounce)
 			}
 			if p.Auto != tt.auto {

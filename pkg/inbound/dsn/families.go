@@ -101,7 +101,9 @@ var bounceSubjects = []string{
 	"message delayed", "returned to sender", "rejected:", "failed delivery", "mail system error", "bounce",
 	"unzustellbar", "nicht zugestellt", "onbestelbaar", "niet bezorgd", "non remis", "non distribuable",
 	"no entregado", "non recapitabile", "não entregue", "返送", "エラー", "не доставлено", "未能送达", "退信",
-	"delivery report", "notification d'état de remise", "mail could not be delivered",
+	"delivery report", "notification d'état de remise", "mail could not be delivered", "fehlgeschlagen",
+	"nicht zustellbar", "échec de la remise", "échec de distribution", "non consegnato", "niet afgeleverd",
+	"mensaje no entregado", "falha na entrega",
 }
 
 // bounceSubject reports whether a subject reads like an MTA's report.

@@ -100,8 +100,8 @@ func readMail(raw []byte) (*mailParts, error) {
 type walker struct {
 	m      *mailParts
 	broken bool
-	parts int
-	text  int // bytes of text kept
+	parts  int
+	text   int // bytes of text kept
 }
 
 func (w *walker) walk(e *message.Entity, depth int) {

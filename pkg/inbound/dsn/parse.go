@@ -66,7 +66,7 @@ func decide(m *mailParts) Report {
 	switch {
 	case m.ReportType == "delivery-status" && (daemon || subject || family != ""),
 		strong && (daemon || subject || failedHdr != ""),
-		family == "generic" && daemon && (subject || failedHdr != ""),
+		family == "generic" && daemon && (subject || failedHdr != "" || len(tr.DiagLines) > 0),
 		failedHdr != "" && daemon:
 		return textBounce(rep, m, tr, family, delay, own)
 	}
@@ -175,10 +175,12 @@ func complete(rc Recipient, tr textReport, delay bool) Recipient {
 		return rc
 	}
 	f := facts{Status: rc.Status, Reply: rc.ReplyCode, Diag: strings.ToLower(diag), Command: rc.Command, Action: rc.Action}
+	f.Hint = hintOf(f.Diag)
 	rc.Reason = reasonOf(f)
 	if rc.Reason == ReasonOnHold || rc.Reason == ReasonUndefined {
 		// The diagnostic names nothing; the MTA's own explanation may.
-		if r := reasonOf(facts{Status: rc.Status, Reply: rc.ReplyCode, Diag: strings.ToLower(tr.Error), Command: rc.Command, Action: rc.Action}); r != ReasonOnHold && r != ReasonUndefined {
+		l := strings.ToLower(tr.Error)
+		if r := reasonOf(facts{Status: rc.Status, Reply: rc.ReplyCode, Diag: l, Command: rc.Command, Action: rc.Action, Hint: hintOf(l)}); r != ReasonOnHold && r != ReasonUndefined {
 			rc.Reason = r
 		}
 	}

@@ -275,7 +275,9 @@ var phrases = map[string][]string{
 		"this message has been in the queue too long", "unable to deliver message after multiple retries",
 		"was not reachable within the allowed queue period", "your message could not be delivered for more than",
 		"could not be delivered for* days", "retry timeout exceeded", "message has been in the queue too long",
-		"delivery has been delayed", "could not be delivered within",
+		"delivery has been delayed", "could not be delivered within", "envelope expired", "message expired",
+		"did not accept our requests to connect", "delivery failed * attempts", "cannot send message for",
+		"could not send message for", "deferred: connection timed out",
 	},
 	"failedstarttls": {"starttls is required", "tls required", "must issue a starttls command first", "encryption required"},
 	"securityerror": {
@@ -289,9 +291,40 @@ var phrases = map[string][]string{
 		"authentification invalide*305", "authentification requise*402", "domain * is a dead domain",
 		"user * is not authorized to perform ses:sendrawemail on resource",
 	},
-	"suppressed": {"suppression list", "address is on the suppression list", "has previously been bounced"},
+	"suppressed":  {"suppression list", "address is on the suppression list", "has previously been bounced"},
 	"mailererror": {"x-unix; ", "command failed: ", "procmail: ", "bin/procmail", "bin/maidrop", "exit code ", "mailer error"},
 	"syntaxerror": {"syntax error", "command unrecognized", "unrecognized command", "line too long"},
+}
+
+// hints are wordings of particular MTAs and mailbox providers that
+// name their reason outright, whatever the status code or the SMTP stage
+// suggest (sisimai's lhost and rhost modules know them per host).
+var hints = []struct{ reason, phrase string }{
+	{"userunknown", "the recipient name is not recognized"},                                 // Exchange 2003
+	{"userunknown", "recipnotfound"},                                                        // Exchange, Office 365
+	{"userunknown", "recipient not found by smtp address lookup"},                           // Office 365
+	{"userunknown", "unknown recipient or mailbox unavailable"},                             // Office 365
+	{"userunknown", "this user doesn't have a yahoo"},                                       // Yahoo
+	{"userunknown", "invalid recipient. lpn007_416"},                                        // Orange, La Poste
+	{"userunknown", "the email account that you tried to reach does not exist. please try"}, // Gmail
+	{"userunknown", "because the address couldn't be found"},                                // Gmail
+	{"userunknown", "not listed in domino directory"},                                       // Lotus Domino
+	{"userunknown", "not listed in public name & address book"},                             // Lotus Notes
+	{"notaccept", "an mx or srv record indicated no smtp service"},                          // Exim: null MX
+	{"suspend", "lpn007_426"},                                                               // Orange: account blocked
+	{"suspend", "the recipient account is blocked"},
+	{"filtered", "refused due to recipient preferences"}, // Facebook
+	{"blocked", "lpn007_510"}, {"blocked", "lpn007_103"},
+}
+
+// hintOf returns the reason a text's wording names outright, if any.
+func hintOf(text string) string {
+	for _, h := range hints {
+		if strings.Contains(text, h.phrase) {
+			return h.reason
+		}
+	}
+	return ""
 }
 
 // says reports whether the lower-case text contains one of reason's

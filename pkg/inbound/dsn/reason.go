@@ -129,14 +129,10 @@ func probe(r string, f facts, byCode string) bool {
 			}
 			return !saysRejected(d) && !(says("filtered", d) && !says(r, d))
 		}
-		// Without a code that says so, the wording counts unless the
-		// server said it before RCPT (about the sender) or after DATA
-		// (a content filter speaking as if the user were unknown).
-		switch f.Command {
-		case "CONN", "EHLO", "HELO", "MAIL", "DATA":
-			return false
-		}
-		return says(r, d) && !(says("filtered", d) && !strings.Contains(d, "user unknown"))
+		// Without a code that says so, the wording counts only where the
+		// server said it to RCPT: after DATA it is a content filter
+		// speaking as if the user were unknown (sisimai reads it so).
+		return f.Command == "RCPT" && says(r, d)
 	case "filtered":
 		if byCode == r {
 			return says("userunknown", d) || says(r, d)

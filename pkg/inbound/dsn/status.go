@@ -117,19 +117,55 @@ var statusReasons = map[string]string{
 }
 
 // smtpCommand names the SMTP command a diagnostic says the remote server
-// answered, "" if it does not say.
+// answered, "" if it does not say: the wording that comes first wins,
+// and in a Sendmail transcript the last command sent before the error.
 func smtpCommand(text string) string {
-	l := strings.ToLower(text)
-	for _, c := range []struct{ cmd, word string }{
-		{"DATA", "end of data"}, {"DATA", "after data"}, {"DATA", "to data command"}, {"DATA", "data command"},
-		{"RCPT", "rcpt to"}, {"RCPT", "rcpt command"},
-		{"MAIL", "mail from"}, {"MAIL", "mail command"},
-		{"EHLO", "to ehlo"}, {"HELO", "to helo"}, {"EHLO", "ehlo command"}, {"HELO", "helo command"},
-		{"CONN", "initial connection"}, {"CONN", "greeting"},
-	} {
-		if strings.Contains(l, c.word) {
-			return c.cmd
+	l := strings.ToLower(strings.Join(strings.Fields(text), " "))
+	if cmd := transcriptCommand(l); cmd != "" {
+		return cmd
+	}
+	best, at := "", len(l)+1
+	for _, c := range commandWords {
+		if i := strings.Index(l, c.word); i >= 0 && i < at {
+			best, at = c.cmd, i
 		}
+	}
+	return best
+}
+
+var commandWords = []struct{ cmd, word string }{
+	{"DATA", "end of data"}, {"DATA", "after data"}, {"DATA", "to data command"}, {"DATA", "data command"},
+	{"DATA", "final data"}, {"DATA", "[data]"}, {"RCPT", "rcpt to"}, {"RCPT", "rcpt command"},
+	{"RCPT", "[rcpt_to]"}, {"RCPT", "rcpt to response"}, {"MAIL", "mail from"}, {"MAIL", "mail command"},
+	{"MAIL", "[mail_from]"}, {"EHLO", "to ehlo"}, {"HELO", "to helo"}, {"EHLO", "ehlo command"},
+	{"HELO", "helo command"}, {"CONN", "initial connection"}, {"CONN", "smtp greeting"},
+}
+
+// transcriptCommand reads a Sendmail-style session transcript
+// (">>> RCPT To:<a@b>" then "<<< 550 …"): the command is the last one
+// sent before the first refusal.
+func transcriptCommand(l string) string {
+	i := strings.Index(l, "<<< 5")
+	if j := strings.Index(l, "<<< 4"); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	if i < 0 {
+		return ""
+	}
+	k := strings.LastIndex(l[:i], ">>> ")
+	if k < 0 {
+		return ""
+	}
+	w := strings.ToUpper(firstWord(strings.Trim(l[k+4:], " ")))
+	switch {
+	case strings.HasPrefix(w, "RCPT"):
+		return "RCPT"
+	case strings.HasPrefix(w, "MAIL"):
+		return "MAIL"
+	case strings.HasPrefix(w, "DATA"), w == ".":
+		return "DATA"
+	case w == "EHLO", w == "HELO", w == "STARTTLS", w == "AUTH":
+		return w
 	}
 	return ""
 }

@@ -54,7 +54,7 @@ func splitOriginal(text string) (errPart, original string) {
 	return text, ""
 }
 
-var boundaryRE = regexp.MustCompile(`(?i)^(?:[-=_*#]{2,}.*(?:original|returned|unsent|undelivered|copy of|message header|headers? (?:of|follow)|rfc822|the header|message follows|below this line).*|(?:original|returned) message(?: headers?)?(?: follows)?:?|original message headers:|content-type: (?:message/rfc822|text/rfc822-headers).*|.*below this line is a copy of the message.*|the header of the original message is following\..*|\*\* original message follows.*|(?:the )?(?:original )?message headers? follows?\.?:?|headers? of (?:the )?original message:?|original message:?)$`)
+var boundaryRE = regexp.MustCompile(`(?i)^(?:[-=_*#]{2,}.*(?:original|returned|unsent|undelivered|copy of|message header|headers? (?:of|follow)|rfc822|the header|message follows|below this line).*|(?:original|returned) message(?: headers?)?(?: follows)?:?|original message headers:|content-type: (?:message/rfc822|text/rfc822-headers).*|.*below this line is a copy of the message.*|the header of the original message is following\..*|\*\* original message follows.*|(?:the )?(?:original )?message headers? follows?\.?:?|headers? of (?:the )?original message:?|original message(?: follows)?[.:]?)$`)
 
 func isOriginalBoundary(t string) bool {
 	return t != "" && len(t) < 120 && boundaryRE.MatchString(t)
@@ -68,6 +68,8 @@ var (
 	blockStartRE = regexp.MustCompile(`(?i)^(?:[-*•>]\s*)?(?:(?:final-|failed |original |invalid |bad )?recipients?(?: address(?:es)?)?:\s*|address(?:es)?:\s*|to:\s*(?:rfc822;\s*)?|rfc822;\s*)?["'<(]*([A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)[>"')]*\s*(.*)$`)
 	// transcriptRE: a sendmail-style transcript line "550 5.1.1 <a@b>... User unknown".
 	transcriptRE = regexp.MustCompile(`^(?:<<<\s*)?[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?<([^>\s]+@[^>\s]+)>\.\.\.\s*(.*)$`)
+	// labelAddrRE: "Unknown user: a@b", the diagnostic before the address.
+	labelAddrRE = regexp.MustCompile(`^([^:<>@"]{3,60}):\s*<?([A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)>?\s*$`)
 	// mentionRE: a sentence naming the address delivery failed to.
 	mentionRE    = regexp.MustCompile(`(?i)(?:deliver(?:ing|ed|y)?|sent|sending|message|mail|email|e-mail|transmit(?:ting)?|recipient)\b[^<>]{0,40}?\b(?:to|for)\b:?\s*<([^<>\s@]+@[^<>\s]+)>`)
 	replyStartRE = regexp.MustCompile(`^(?:<<<\s*|#|\()?[45]\d\d[ -]`)
@@ -109,6 +111,12 @@ func readText(text string) textReport {
 				cur.Diag = append(cur.Diag, d)
 				started = true
 			}
+			continue
+		}
+		if m := labelAddrRE.FindStringSubmatch(t); m != nil && !labelLine(t) && !strings.HasPrefix(strings.ToLower(t), "to:") {
+			cur = rep.add(m[2])
+			cur.Diag = append(cur.Diag, m[1])
+			started = true
 			continue
 		}
 		if m := blockStartRE.FindStringSubmatch(t); m != nil && !labelLine(t) && plausibleRest(m[2]) {
@@ -169,7 +177,7 @@ func plausibleRest(rest string) bool {
 	switch {
 	case r == "", strings.HasPrefix(r, ":"), strings.HasPrefix(r, "("), strings.HasPrefix(r, "on "),
 		strings.HasPrefix(r, "..."), strings.HasPrefix(r, "- "), strings.HasPrefix(r, "#"), strings.HasPrefix(r, "<"),
-		strings.HasPrefix(r, "[") , strings.HasPrefix(r, ","):
+		strings.HasPrefix(r, "["), strings.HasPrefix(r, ","):
 		return true
 	}
 	return false
