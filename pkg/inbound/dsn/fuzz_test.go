@@ -43,7 +43,7 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("invalid UTF-8 in %+v", rc)
 				}
 			}
-			if len(rc.Diagnostic) > maxDiag+maxFieldValueSz {
+			if len(rc.Diagnostic) > 2*maxDiag {
 				t.Fatalf("diagnostic of %d bytes", len(rc.Diagnostic))
 			}
 			if rc.Permanent && !rc.Failed() {

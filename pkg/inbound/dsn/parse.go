@@ -152,6 +152,9 @@ func complete(rc Recipient, tr textReport, delay bool) Recipient {
 			diag = strings.TrimSpace(diag + " " + extra)
 		}
 	}
+	if len(diag) > 2*maxDiag {
+		diag = strings.ToValidUTF8(diag[:2*maxDiag], "?")
+	}
 	rc.Diagnostic = diag
 	rc.Status = preferStatus(rc.Status, diag)
 	rc.ReplyCode = findReply(diag)
