@@ -87,7 +87,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	a.broker, err = broker.Open(ctx, cfg.NATS, cfg.DataDir, "takedownd", opts.Log)
+	a.broker, err = broker.Open(ctx, broker.Options{Config: cfg.NATS, DataDir: cfg.DataDir, Name: "takedownd", ReportSubject: cfg.Intake.Subject, Log: opts.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/api"
+	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/intake"
 	"github.com/takedownd/takedownd/pkg/store"
@@ -42,14 +44,22 @@ func testConfig(dir string) config.Config {
 	return cfg
 }
 
-// daemon is a running App with a client connection to its NATS.
+// daemon is a running App with two client connections to its NATS: nc
+// and js with the daemon's own key (every permission, for settling and
+// looking inside), and analyst with the analyst tool's, which publish
+// sends reports through as the real tool does.
 type daemon struct {
-	t    testing.TB
-	app  *App
-	stop context.CancelFunc
-	done chan error
-	nc   *nats.Conn
-	js   jetstream.JetStream
+	t       testing.TB
+	app     *App
+	stop    context.CancelFunc
+	done    chan error
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	analyst jetstream.JetStream
+	anc     *nats.Conn // analyst's connection
+	// natsURL and keyDir are where the daemon's NATS is and the data dir
+	// that holds the seed files of its roles.
+	natsURL, keyDir string
 }
 
 func startDaemon(t testing.TB, cfg config.Config) *daemon {
@@ -60,19 +70,32 @@ func startDaemon(t testing.TB, cfg config.Config) *daemon {
 		t.Fatalf("start daemon: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{t: t, app: a, stop: cancel, done: make(chan error, 1)}
+	d := &daemon{t: t, app: a, stop: cancel, done: make(chan error, 1), natsURL: a.NATSURL(), keyDir: cfg.DataDir}
 	go func() { d.done <- a.Run(ctx) }()
-	url := a.NATSURL()
-	if url == "" { // a replica of another daemon's NATS
-		url = cfg.NATS.URLs[0]
+	if d.natsURL == "" { // a replica of another daemon's NATS, with its key
+		d.natsURL, d.keyDir = cfg.NATS.URLs[0], filepath.Dir(cfg.NATS.NKeyFile)
 	}
-	d.nc, err = nats.Connect(url)
-	if err != nil {
-		t.Fatalf("connect to daemon nats: %v", err)
-	}
+	d.nc = d.connect(broker.RoleDaemon)
 	d.js, _ = jetstream.New(d.nc)
+	d.anc = d.connect(broker.RoleAnalyst)
+	d.analyst, _ = jetstream.New(d.anc)
 	t.Cleanup(d.shutdown)
 	return d
+}
+
+// connect is the one way tests reach the daemon's NATS: as role r, with
+// the seed file the daemon created for it. The caller closes it.
+func (d *daemon) connect(r broker.Role, extra ...nats.Option) *nats.Conn {
+	d.t.Helper()
+	opts, err := broker.ClientOptions(r, broker.SeedFile(d.keyDir, r))
+	if err != nil {
+		d.t.Fatalf("connect as %s: %v", r, err)
+	}
+	nc, err := nats.Connect(d.natsURL, append(opts, extra...)...)
+	if err != nil {
+		d.t.Fatalf("connect to daemon nats as %s: %v", r, err)
+	}
+	return nc
 }
 
 func (d *daemon) shutdown() {
@@ -80,6 +103,7 @@ func (d *daemon) shutdown() {
 		return
 	}
 	d.nc.Close()
+	d.anc.Close()
 	d.stop()
 	select {
 	case err := <-d.done:
@@ -107,7 +131,7 @@ func (d *daemon) publish(v any, msgID string) {
 	if msgID != "" {
 		msg.Header.Set(jetstream.MsgIDHeader, msgID)
 	}
-	if _, err := d.js.PublishMsg(d.t.Context(), msg); err != nil {
+	if _, err := d.analyst.PublishMsg(d.t.Context(), msg); err != nil {
 		d.t.Fatalf("publish report: %v", err)
 	}
 }

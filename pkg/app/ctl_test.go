@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nkeys"
+
 	"github.com/takedownd/takedownd/pkg/api"
+	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/ctl"
 	"github.com/takedownd/takedownd/pkg/simnet/hostersim"
 	"github.com/takedownd/takedownd/pkg/store"
@@ -27,7 +30,10 @@ type ctlRun struct {
 // admin token, an environment of its own and stdin.
 func (d *daemon) ctl(env map[string]string, stdin string, args ...string) ctlRun {
 	d.t.Helper()
-	conn := []string{"-api", "http://" + d.app.APIAddr(), "-nats", d.app.NATSURL()}
+	conn := []string{"-api", "http://" + d.app.APIAddr(), "-nats", d.natsURL}
+	if _, ok := env[ctl.EnvNATSNKey]; !ok && !containsFlag(args, "-nats-nkey", "-nats-creds") {
+		conn = append(conn, "-nats-nkey", broker.SeedFile(d.keyDir, broker.RoleCtl))
+	}
 	if _, ok := env["TAKEDOWN_TOKEN"]; !ok && !containsFlag(args, "-token", "-token-file", "-data") {
 		conn = append(conn, "-token", testToken)
 	}
@@ -253,6 +259,8 @@ func TestCtlExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	emptyDir := t.TempDir()
+	strangerKey := filepath.Join(t.TempDir(), "stranger.nk")
+	writeUserSeed(t, strangerKey)
 	tests := []struct {
 		name   string
 		env    map[string]string
@@ -278,7 +286,11 @@ func TestCtlExitCodes(t *testing.T) {
 		{"invalid report flag", nil, []string{"submit", "http://x.example.nl/", "-classification", "A1", "-md5", "xyz"}, ctl.ExitUsage, "hashes.md5"},
 		{"api unreachable", nil, []string{"list", "-api", "http://127.0.0.1:1"}, ctl.ExitError, "reach the API"},
 		{"nats unreachable", nil, []string{"submit", "http://x.example.nl/", "-classification", "A1", "-nats", "nats://127.0.0.1:1"}, ctl.ExitError, "connect to NATS"},
-		{"no stream on the subject", nil, []string{"submit", "http://x.example.nl/", "-classification", "A1", "-subject", "elsewhere"}, ctl.ExitError, "no stream takes this subject"},
+		{"subject the key may not publish to", nil, []string{"submit", "http://x.example.nl/", "-classification", "A1", "-subject", "elsewhere"}, ctl.ExitUnauthorized, `refused for these credentials (is elsewhere the daemon's intake.subject?)`},
+		{"no nats key", nil, []string{"-data", emptyDir, "-nats-nkey", "", "submit", "http://x.example.nl/", "-classification", "A1"}, ctl.ExitUnauthorized, "wants credentials: pass -nats-nkey"},
+		{"unknown nats key", nil, []string{"-nats-nkey", strangerKey, "submit", "http://x.example.nl/", "-classification", "A1"}, ctl.ExitUnauthorized, "refused the credentials (nkey " + strangerKey + ")"},
+		{"nats key from the data dir", nil, []string{"-data", d.keyDir, "-nats-nkey", "", "submit", "http://x.example.nl/", "-classification", "A1"}, ctl.ExitOK, ""},
+		{"nats key from the environment", map[string]string{ctl.EnvNATSNKey: broker.SeedFile(d.keyDir, broker.RoleCtl)}, []string{"submit", "http://x.example.nl/", "-classification", "A1"}, ctl.ExitOK, ""},
 		{"help", nil, []string{"help"}, ctl.ExitOK, ""},
 	}
 	for _, tc := range tests {
@@ -361,4 +373,29 @@ func TestCtlCheck(t *testing.T) {
 	d.ctl(nil, "", "check", "0000000000000F01").want(t, ctl.ExitNotFound, "check an unknown case")
 	d.ctl(nil, "", "check", "0000000000000E02").want(t, ctl.ExitError, "check a closed case")
 	d.ctl(nil, "", "check").want(t, ctl.ExitUsage, "check without a case")
+}
+
+// writeUserSeed writes a new nkey seed that no daemon knows.
+func writeUserSeed(t *testing.T, path string) {
+	t.Helper()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	if err := os.WriteFile(path, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The file names takedownctl looks for in -data are the ones the daemon
+// writes there.
+func TestCtlKnowsTheDaemonsFileNames(t *testing.T) {
+	t.Parallel()
+	if ctl.TokenFileName != TokenFileName {
+		t.Errorf("takedownctl reads %s, the daemon writes %s", ctl.TokenFileName, TokenFileName)
+	}
+	if got := broker.SeedFile("", broker.RoleCtl); got != ctl.NATSKeyFileName {
+		t.Errorf("takedownctl reads %s, the daemon writes %s", ctl.NATSKeyFileName, got)
+	}
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 	"testing"
+
+	"github.com/takedownd/takedownd/pkg/broker"
 )
 
 // TestTwoReplicasShareTheWork runs a second daemon against the first one's
@@ -15,6 +17,7 @@ func TestTwoReplicasShareTheWork(t *testing.T) {
 	first := startDaemon(t, testConfig(t.TempDir()))
 	cfg := testConfig(t.TempDir())
 	cfg.NATS.URLs = []string{first.app.NATSURL()}
+	cfg.NATS.NKeyFile = broker.SeedFile(first.keyDir, broker.RoleDaemon)
 	second := startDaemon(t, cfg)
 	if second.app.NATSURL() != "" {
 		t.Fatal("the second replica embedded a server of its own")

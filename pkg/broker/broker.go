@@ -1,16 +1,19 @@
 // Package broker gives takedownd its NATS connection: an embedded
 // nats-server with JetStream on the data dir (the default, so one binary
 // serves a small hotline), or a connection to a server or cluster elsewhere.
+//
+// The embedded server lets in only clients with an nkey, one per role
+// (credentials.go): the daemon, the analyst tool and takedownctl, each
+// allowed what its work needs. Its listener speaks TLS or stays on
+// loopback unless the config says otherwise (embedded.go), and its log
+// goes into ours (serverlog.go).
 package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -30,48 +33,57 @@ type Broker struct {
 	log    *slog.Logger
 }
 
-// Open starts the embedded server (when cfg.URLs is empty) and connects.
-func Open(ctx context.Context, cfg config.NATS, dataDir, name string, log *slog.Logger) (*Broker, error) {
+// Options say which NATS to open and for whom.
+type Options struct {
+	// Config is the nats section of the configuration.
+	Config config.NATS
+	// DataDir holds the embedded server's store and the seed files of the
+	// roles the config names no key for.
+	DataDir string
+	// Name is the connection name the server shows.
+	Name string
+	// ReportSubject is where the analyst tool and takedownctl may publish.
+	ReportSubject string
+	Log           *slog.Logger
+}
+
+// Open starts the embedded server (when no URLs are configured) with a
+// user per role, and connects; or connects to the servers configured.
+// Errors name their cause (a port in use, a store that cannot be
+// written, credentials refused) as soon as it is known.
+func Open(ctx context.Context, o Options) (*Broker, error) {
+	cfg, log := o.Config, o.Log
 	b := &Broker{log: log}
-	opts := []nats.Option{
-		nats.Name(name),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				log.Warn("nats disconnected", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted()) }),
-	}
-	var url string
+	opts := baseOptions(o.Name, log)
+	var url, shown, from string
 	if len(cfg.URLs) == 0 {
-		srv, err := startEmbedded(cfg.Embedded, filepath.Join(dataDir, "nats"), log)
+		creds, err := loadCredentials(cfg.Embedded.Auth, o.DataDir, o.ReportSubject, log)
+		if err != nil {
+			return nil, err
+		}
+		srv, err := startEmbedded(cfg.Embedded, creds, filepath.Join(o.DataDir, "nats"), log)
 		if err != nil {
 			return nil, err
 		}
 		b.Server = srv
-		url = srv.ClientURL()
-		if cfg.Embedded.InProcessOnly {
-			opts = append(opts, nats.InProcessServer(srv))
-		}
+		// The daemon talks to its own server in-process: no TCP, and so no
+		// TLS or client certificate, between the two halves of one process.
+		pub, _ := creds.daemon.PublicKey()
+		opts = append(opts, nats.InProcessServer(srv), nats.Nkey(pub, creds.daemon.Sign))
+		url, shown, from = srv.ClientURL(), "(embedded, in-process)", "the daemon's nkey"
 	} else {
-		for i, u := range cfg.URLs {
-			if i > 0 {
-				url += ","
-			}
-			url += u
-		}
-		auth, err := authOptions(cfg)
+		auth, f, err := remoteAuth(cfg)
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, auth...)
+		url, shown = redactedURLs(cfg.URLs)
+		from = f
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		b.shutdownServer()
-		return nil, fmt.Errorf("connect nats: %w", err)
+		return nil, connectError(shown, from, err)
 	}
 	b.Conn = nc
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPending))
@@ -81,84 +93,6 @@ func Open(ctx context.Context, cfg config.NATS, dataDir, name string, log *slog.
 	}
 	b.JS = js
 	return b, nil
-}
-
-func startEmbedded(cfg config.Embedded, storeDir string, log *slog.Logger) (*server.Server, error) {
-	opts := &server.Options{
-		ServerName:         "takedownd",
-		JetStream:          true,
-		StoreDir:           storeDir,
-		JetStreamMaxStore:  cfg.MaxStore,
-		NoSigs:             true,
-		NoLog:              true,
-		DontListen:         cfg.InProcessOnly,
-		MaxPayload:         1 << 20,
-		JetStreamMaxMemory: 64 << 20,
-	}
-	if !cfg.InProcessOnly {
-		host, port, err := net.SplitHostPort(cfg.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("embedded nats listen address %q: %w", cfg.Listen, err)
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil {
-			return nil, fmt.Errorf("embedded nats port %q: %w", port, err)
-		}
-		if p == 0 {
-			p = server.RANDOM_PORT
-		}
-		opts.Host, opts.Port = host, p
-	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return nil, fmt.Errorf("create embedded nats-server: %w", err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
-		srv.Shutdown()
-		return nil, errors.New("embedded nats-server not ready within 30s (is the port in use?)")
-	}
-	if cfg.InProcessOnly {
-		log.Info("embedded nats-server started", "listen", "in-process only", "store", storeDir)
-	} else {
-		log.Info("embedded nats-server started", "listen", srv.ClientURL(), "store", storeDir)
-	}
-	return srv, nil
-}
-
-func authOptions(cfg config.NATS) ([]nats.Option, error) {
-	var opts []nats.Option
-	if cfg.CredentialsFile != "" {
-		opts = append(opts, nats.UserCredentials(cfg.CredentialsFile))
-	}
-	if cfg.NKeyFile != "" {
-		o, err := nats.NkeyOptionFromSeed(cfg.NKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("load nats nkey: %w", err)
-		}
-		opts = append(opts, o)
-	}
-	if cfg.User != "" {
-		pw, err := cfg.Password.Resolve()
-		if err != nil {
-			return nil, fmt.Errorf("nats password: %w", err)
-		}
-		opts = append(opts, nats.UserInfo(cfg.User, pw))
-	}
-	if cfg.Token.IsSet() {
-		tok, err := cfg.Token.Resolve()
-		if err != nil {
-			return nil, fmt.Errorf("nats token: %w", err)
-		}
-		opts = append(opts, nats.Token(tok))
-	}
-	if cfg.TLS.CAFile != "" {
-		opts = append(opts, nats.RootCAs(cfg.TLS.CAFile))
-	}
-	if cfg.TLS.CertFile != "" {
-		opts = append(opts, nats.ClientCert(cfg.TLS.CertFile, cfg.TLS.KeyFile))
-	}
-	return opts, nil
 }
 
 // ClientURL is where other processes (the analyst tool, the nats CLI,

@@ -45,56 +45,6 @@ type Log struct {
 	Format string `yaml:"format"` // json or text
 }
 
-// NATS says which NATS to use: an embedded server (the default) or a
-// server or cluster elsewhere when URLs is set.
-type NATS struct {
-	// URLs of a NATS server or cluster (nats://host:4222). Empty embeds a
-	// server in this process.
-	URLs []string `yaml:"urls"`
-	// Embedded configures the embedded server (used when urls is empty).
-	Embedded Embedded `yaml:"embedded"`
-	// CredentialsFile, NKeyFile, User/Password and Token authenticate to a
-	// remote NATS; use one.
-	CredentialsFile string `yaml:"credentials_file"`
-	NKeyFile        string `yaml:"nkey_file"`
-	User            string `yaml:"user"`
-	Password        Secret `yaml:"password"`
-	Token           Secret `yaml:"token"`
-	// TLS for a remote NATS: CA to trust, and a client certificate.
-	TLS TLS `yaml:"tls"`
-	// Replicas of every stream and bucket: 1, or 3 (or 5) on a cluster.
-	Replicas int `yaml:"replicas"`
-	// CallTimeout bounds each JetStream call.
-	CallTimeout time.Duration `yaml:"call_timeout"`
-	// SetupRetries and SetupBackoff retry stream and bucket creation at
-	// start (a fresh cluster may not have a leader yet).
-	SetupRetries int           `yaml:"setup_retries"`
-	SetupBackoff time.Duration `yaml:"setup_backoff"`
-	// MaxPending bounds un-acked asynchronous publishes per connection.
-	MaxPending int `yaml:"max_pending"`
-}
-
-// Embedded configures the in-process nats-server.
-type Embedded struct {
-	// Listen is where the analyst tool, the nats CLI and takedownctl reach
-	// the embedded server. Port 0 picks a free port (the start-up log
-	// names it).
-	Listen string `yaml:"listen"`
-	// InProcessOnly serves only this process, without a TCP listener.
-	InProcessOnly bool `yaml:"in_process_only"`
-	// MaxStore bounds the JetStream file store (bytes; 0 = server default).
-	MaxStore int64 `yaml:"max_store"`
-}
-
-// TLS holds client TLS files for a remote NATS.
-type TLS struct {
-	// CAFile verifies the server; CertFile and KeyFile are our client
-	// certificate.
-	CAFile   string `yaml:"ca_file"`
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-}
-
 // Intake configures the report consumer.
 type Intake struct {
 	// Subject the analyst tool publishes v1 reports to, and the stream
@@ -147,14 +97,7 @@ func Default() Config {
 	return Config{
 		DataDir: "data",
 		Log:     Log{Level: "info", Format: "text"},
-		NATS: NATS{
-			Embedded:     Embedded{Listen: "127.0.0.1:4222"},
-			Replicas:     1,
-			CallTimeout:  5 * time.Second,
-			SetupRetries: 10,
-			SetupBackoff: 500 * time.Millisecond,
-			MaxPending:   4096,
-		},
+		NATS:    defaultNATS(),
 		Intake: Intake{
 			Subject:         "takedown.reports",
 			Stream:          "TAKEDOWN_REPORTS",

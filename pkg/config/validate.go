@@ -103,32 +103,7 @@ func (cfg *Config) Validate() error {
 	c.oneOf("log.level", cfg.Log.Level, "debug", "info", "warn", "error")
 	c.oneOf("log.format", cfg.Log.Format, "json", "text")
 
-	n := cfg.NATS
-	if len(n.URLs) == 0 && !n.Embedded.InProcessOnly {
-		c.listen("nats.embedded.listen", n.Embedded.Listen, true, true)
-	}
-	for i, u := range n.URLs {
-		if !strings.Contains(u, "://") && !strings.Contains(u, ":") {
-			c.add(fmt.Sprintf("nats.urls[%d]", i), "%q is not a NATS URL (nats://host:port)", u)
-		}
-	}
-	if n.Replicas != 1 && n.Replicas != 3 && n.Replicas != 5 {
-		c.add("nats.replicas", "must be 1, 3 or 5, got %d", n.Replicas)
-	}
-	if len(n.URLs) == 0 && n.Replicas != 1 {
-		c.add("nats.replicas", "the embedded server is a single node: replicas must be 1")
-	}
-	if n.CallTimeout <= 0 {
-		c.add("nats.call_timeout", "must be positive")
-	}
-	c.positive("nats.setup_retries", n.SetupRetries)
-	if n.SetupBackoff <= 0 {
-		c.add("nats.setup_backoff", "must be positive")
-	}
-	c.positive("nats.max_pending", n.MaxPending)
-	if (n.TLS.CertFile == "") != (n.TLS.KeyFile == "") {
-		c.add("nats.tls", "cert_file and key_file go together")
-	}
+	cfg.NATS.validate(c)
 
 	in := cfg.Intake
 	c.subject("intake.subject", in.Subject)

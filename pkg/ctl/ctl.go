@@ -22,7 +22,7 @@ const (
 	ExitError        = 1 // runtime failure: server unreachable, 5xx, publish not acknowledged
 	ExitUsage        = 2 // bad flags or arguments, or an invalid report
 	ExitNotFound     = 3 // no such case or dead letter
-	ExitUnauthorized = 4 // the API refused the token (401/403), or no token was found
+	ExitUnauthorized = 4 // the API refused the token (401/403) or NATS the credentials, or no token was found
 )
 
 // Env is the outside world of one invocation. Tests fill it with buffers

@@ -41,7 +41,7 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 			}
 		}
 	}
-	for _, v := range []string{EnvAPI, EnvNATS, EnvNATSCreds, EnvNATSCA, EnvSubject, EnvToken, EnvTokenFile, EnvData} {
+	for _, v := range []string{EnvAPI, EnvNATS, EnvNATSCreds, EnvNATSNKey, EnvNATSCA, EnvSubject, EnvToken, EnvTokenFile, EnvData} {
 		if !strings.Contains(usageText, v) {
 			t.Errorf("usage text does not mention %s", v)
 		}

@@ -236,18 +236,18 @@ func runDLQResubmit(ctx context.Context, c *cli, args []string) error {
 	if !c.conn.subjectChosen(fs) && dl.OrigSubj != "" {
 		subject = dl.OrigSubj
 	}
-	nc, js, err := c.conn.jetStream()
+	nc, err := c.conn.jetStream()
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	ack, err := c.conn.publishReport(ctx, js, subject, data, r.ReportID)
+	ack, err := c.conn.publishReport(ctx, nc, subject, data, r.ReportID)
 	if err == nil && ack.Duplicate && r.ReportID == dl.Header.Get(headerOrigMsgID) {
 		// The stream still remembers the rejected message's msg id (for its
 		// duplicate window) and dropped the correction. Intake accepts a
 		// report without the header and keeps each report_id once through
 		// its report index, so send it again without one.
-		ack, err = c.conn.publishReport(ctx, js, subject, data, "")
+		ack, err = c.conn.publishReport(ctx, nc, subject, data, "")
 	}
 	if err != nil {
 		return fmt.Errorf("resubmit dead letter %d: %w", dl.Seq, err)

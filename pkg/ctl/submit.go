@@ -194,13 +194,13 @@ func runSubmit(ctx context.Context, c *cli, args []string) error {
 	if len(reports) == 0 {
 		return usagef("no reports in %s", *file)
 	}
-	nc, js, err := c.conn.jetStream()
+	nc, err := c.conn.jetStream()
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
 	for i, p := range reports {
-		ack, err := c.conn.publishReport(ctx, js, c.conn.subject, p.data, p.id)
+		ack, err := c.conn.publishReport(ctx, nc, c.conn.subject, p.data, p.id)
 		if err != nil {
 			return fmt.Errorf("submit report %s (%s), %d of %d published before: %w", p.id, p.where, i, len(reports), err)
 		}

@@ -71,6 +71,8 @@ Connection flags (before or after the command), each with its variable:
   -api URL            status API (TAKEDOWN_API; default http://127.0.0.1:8080)
   -nats URL           NATS server(s), comma-separated (TAKEDOWN_NATS;
                       default nats://127.0.0.1:4222)
+  -nats-nkey FILE     NATS nkey seed file (TAKEDOWN_NATS_NKEY; default
+                      DIR/nats-takedownctl.nk, which the daemon writes at first start)
   -nats-creds FILE    NATS credentials file (TAKEDOWN_NATS_CREDS)
   -nats-ca FILE       CA to verify a TLS NATS server (TAKEDOWN_NATS_CA)
   -subject S          report subject (TAKEDOWN_SUBJECT; default takedown.reports)
@@ -82,12 +84,15 @@ Connection flags (before or after the command), each with its variable:
   -token, -token-file, TAKEDOWN_TOKEN, TAKEDOWN_TOKEN_FILE, DIR/api-token
   (the file the daemon writes at first start when its config names no token).
   show and list need a reader token, dlq and check an analyst or admin token; submit
-  talks to NATS only and needs no API token.
+  talks to NATS only and needs no API token, but a NATS key: the daemon's
+  embedded NATS lets in only clients with one, and takedownctl's may publish
+  reports only (to the daemon's intake.subject).
 
 Exit codes:
   0  ok
   1  runtime error: API or NATS unreachable, server error (5xx), publish failed
   2  usage error: bad flags or arguments, invalid report (nothing published)
   3  not found: unknown case, URL or dead letter
-  4  unauthorized: the API refused the token (401/403), or no token was found
+  4  unauthorized: the API refused the token (401/403), or no token was found;
+     NATS refused the credentials, or a publish to the subject
 `
