@@ -93,8 +93,8 @@ func (c *checker) subject(key, v string) {
 
 // Validate checks every key and returns all problems at once. It also
 // resolves every secret that is set (reading its file or environment
-// variable, keeping nothing), so a missing one is found before anything
-// starts.
+// variable, keeping nothing) and opens every file the configuration
+// names, so that a missing one is found before anything starts.
 func (cfg *Config) Validate() error {
 	c := &checker{}
 	if cfg.DataDir == "" {
@@ -147,6 +147,7 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	cfg.checkSecrets(c)
+	cfg.checkFiles(c)
 	cfg.Enrich.validate(c)
 	cfg.Route.validate(c)
 	cfg.Notify.validate(c)

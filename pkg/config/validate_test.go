@@ -84,6 +84,19 @@ func TestValidateRules(t *testing.T) {
 		{"one secret for two tokens by different sources", tokens(token("a", "admin", "{env: TAKEDOWND_TEST_TOKEN_A}"), token("r", "reader", "{file: "+tokenFile+"}")), "api.tokens[1].token"},
 		{"token is also the smtp password", tokens(token("a", "admin", tokenA)) + "notify: {smtp: {host: smtp.example.net, username: u, password: " + tokenA + "}}", "notify.smtp.password"},
 		{"two tokens of their own", tokens(token("a", "admin", tokenA), token("r", "reader", tokenB)), ""},
+
+		// Files the configuration names can be read.
+		{"missing smtp ca file", "notify: {smtp: {host: smtp.example.net, ca_file: " + missing + "}}", "notify.smtp.ca_file"},
+		{"missing dkim key", "notify: {dkim: {domain: h.example, selector: s, key_file: " + missing + "}}", "notify.dkim.key_file"},
+		{"templates dir is a file", "notify: {templates_dir: " + tokenFile + "}", "notify.templates_dir"},
+		{"templates dir exists", "notify: {templates_dir: " + dir + "}", ""},
+		{"partners file is a directory", "route: {partners_file: " + dir + "}", "route.partners_file"},
+		{"missing geoip database", "enrich: {geoip: {country_path: " + missing + "}}", "enrich.geoip.country_path"},
+		{"missing geoip database with enrichment off", "enrich: {enabled: false, geoip: {country_path: " + missing + "}}", ""},
+		{"missing cdn list", "enrich: {cdn: {path: " + missing + "}}", "enrich.cdn.path"},
+		{"missing inbound certificate", "inbound: {smtp: {listen: \"127.0.0.1:2525\", tls_cert_file: " + missing + ", tls_key_file: " + tokenFile + "}}", "inbound.smtp.tls_cert_file"},
+		{"missing nats credentials", "nats: {urls: [\"nats://127.0.0.1:4222\"], credentials_file: " + missing + "}", "nats.credentials_file"},
+		{"nats credentials unused with the embedded server", "nats: {credentials_file: " + missing + "}", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
