@@ -54,6 +54,15 @@ func TestUnknownKeyIsAnError(t *testing.T) {
 	}
 }
 
+func TestSecretRefusesUnknownKeys(t *testing.T) {
+	t.Parallel()
+	cfg := Default()
+	err := Decode([]byte("nats:\n  password: {fiel: /run/secrets/nats}\n"), &cfg)
+	if err == nil || !strings.Contains(err.Error(), `"fiel"`) || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("Decode = %v, want the misspelt secret key named with its line", err)
+	}
+}
+
 func TestSecretSources(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "pw")

@@ -21,11 +21,20 @@ type Secret struct {
 	Env   string `yaml:"env"`
 }
 
-// UnmarshalYAML accepts a plain string or a mapping.
+// UnmarshalYAML accepts a plain string or a mapping. It refuses unknown
+// keys itself: yaml.v3 does not pass its strict mode on to an
+// UnmarshalYAML, and a misspelt {fiel: …} would leave the secret unset.
 func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		s.Value = n.Value
 		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; k != "value" && k != "file" && k != "env" {
+				return fmt.Errorf("line %d: secret key %q is not one of value, file, env", n.Content[i].Line, k)
+			}
+		}
 	}
 	type plain Secret
 	return n.Decode((*plain)(s))

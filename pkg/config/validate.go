@@ -154,6 +154,9 @@ func (cfg *Config) Validate() error {
 	cfg.Recheck.validate(c)
 	cfg.Inbound.validate(c)
 	if len(c.problems) > 0 {
+		// Some checks range over maps: sorted, the list reads the same
+		// every time.
+		slices.SortStableFunc(c.problems, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
 		return c.problems
 	}
 	return nil
