@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,10 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, app.Options{Config: cfg, Log: log})
+	if errors.Is(err, app.ErrStopped) {
+		log.Info("takedownd stopped during start-up")
+		return 0
+	}
 	if err != nil {
 		log.Error("takedownd could not start", "err", err)
 		return 1

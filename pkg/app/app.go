@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +28,9 @@ type Options struct {
 	Log    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// afterStep, set by tests only, is called at the end of each step of
+	// start-up, with its name.
+	afterStep func(a *App, step string)
 }
 
 // Runner is a long-running part of the daemon.
@@ -46,8 +47,10 @@ type App struct {
 	store   *store.Store
 	api     *api.Server
 	apiLn   net.Listener
-	runners []namedRunner
+	parts   []*part
 	cleanup cleanups
+	// afterStep, set by tests only, is told each step of start-up.
+	afterStep func(a *App, step string)
 	// onNoticed starts re-checks for a case whose notice went out; the
 	// recheck wiring sets it, the notify stage calls it.
 	onNoticed func(ctx context.Context, caseID string, at time.Time) error
@@ -61,42 +64,66 @@ type runFunc func(ctx context.Context) error
 // Run implements Runner.
 func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
 
-// addRunner registers a long-running part, started by Run.
+// addRunner registers a long-running part, started by Run and restarted
+// when it fails (see lifecycle.go).
 func (a *App) addRunner(name string, r Runner) {
-	a.runners = append(a.runners, namedRunner{name, r})
+	a.parts = append(a.parts, &part{name: name, r: r, onFailure: restartPart})
 }
 
-type namedRunner struct {
-	name string
-	r    Runner
+// addServer registers a long-running part that owns a listening socket:
+// when it fails, the daemon fails (see lifecycle.go).
+func (a *App) addServer(name string, r Runner) {
+	a.parts = append(a.parts, &part{name: name, r: r, onFailure: failDaemon})
 }
 
-// New opens NATS, the store and every stage, and binds the API listener.
-// On error everything already opened is closed again.
+// ErrStopped is what New returns when its context ended before start-up
+// finished: a stop, not a failure (the daemon exits 0). Everything New
+// had opened is closed again.
+var ErrStopped = errors.New("stopped during start-up")
+
+// step marks the end of a step of start-up (for the tests that stop the
+// daemon at each one).
+func (a *App) step(name string) {
+	if a.afterStep != nil {
+		a.afterStep(a, name)
+	}
+}
+
+// New opens NATS, the store and every stage, and binds the API listener:
+// everything the parts need is created here, so that Run has nothing left
+// to set up. On error everything already opened is closed again; when the
+// error is that ctx ended (a stop during start-up), it is ErrStopped.
 func New(ctx context.Context, opts Options) (_ *App, err error) {
 	cfg := opts.Config
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &App{cfg: cfg, log: opts.Log, now: opts.Now, metrics: newRegistry()}
+	a := &App{cfg: cfg, log: opts.Log, now: opts.Now, metrics: newRegistry(), afterStep: opts.afterStep}
 	defer func() {
-		if err != nil {
-			_ = a.cleanup.run(context.Background(), a.log)
+		if err == nil {
+			return
+		}
+		_ = a.cleanup.run(context.Background(), a.log)
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", ErrStopped, err)
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	a.step("data dir")
 	a.broker, err = broker.Open(ctx, broker.Options{Config: cfg.NATS, DataDir: cfg.DataDir, Name: "takedownd", ReportSubject: cfg.Intake.Subject, Log: opts.Log})
 	if err != nil {
 		return nil, err
 	}
 	a.cleanup.add("nats", a.broker.Close)
+	a.step("nats")
 	retry := broker.Retrier{CallTimeout: cfg.NATS.CallTimeout, Attempts: cfg.NATS.SetupRetries, Backoff: cfg.NATS.SetupBackoff}
 	a.store, err = store.Open(ctx, a.broker.JS, store.Options{Replicas: cfg.NATS.Replicas, Retry: retry, Now: opts.Now, Log: opts.Log, Metrics: a.metrics})
 	if err != nil {
 		return nil, err
 	}
+	a.step("store")
 	tokens, err := apiTokens(cfg, opts.Log)
 	if err != nil {
 		return nil, err
@@ -106,18 +133,24 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Log: opts.Log.With("component", "api"),
 	})
 	a.api.HandleHTTP("GET /metrics", metricsHandler(a.metrics))
-	in, err := intake.New(ctx, cfg.Intake, a.store, retry, opts.Log.With("component", "intake"))
+	a.step("api")
+	in, err := intake.New(ctx, cfg.Intake, a.store, opts.Log.With("component", "intake"))
 	if err != nil {
 		return nil, err
 	}
-	a.runners = append(a.runners, namedRunner{"intake", in})
+	a.addRunner("intake", in)
 	a.addRunner("case index", runFunc(a.store.RunCaseIndex))
+	a.step("intake")
 	// Each stage wires itself in a file of its own (wire_*.go): it may add
 	// runners, API routes and cleanup steps.
-	for _, add := range []func(context.Context, broker.Retrier) error{a.addEnrich, a.addNotify, a.addRecheck, a.addInbound} {
-		if err := add(ctx, retry); err != nil {
+	for _, add := range []struct {
+		name string
+		fn   func(context.Context, broker.Retrier) error
+	}{{"enrich", a.addEnrich}, {"notify", a.addNotify}, {"recheck", a.addRecheck}, {"inbound", a.addInbound}} {
+		if err := add.fn(ctx, retry); err != nil {
 			return nil, err
 		}
+		a.step(add.name)
 	}
 	a.apiLn, err = net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
@@ -129,14 +162,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 		return nil
 	})
+	a.step("api listener")
 	return a, nil
-}
-
-func (a *App) ready(ctx context.Context) error {
-	if !a.broker.Ready() {
-		return errors.New("nats not connected")
-	}
-	return a.store.Ready(ctx)
 }
 
 // APIAddr is the address the status API listens on.
@@ -147,45 +174,6 @@ func (a *App) NATSURL() string { return a.broker.ClientURL() }
 
 // Store gives tests and tools access to the state.
 func (a *App) Store() *store.Store { return a.store }
-
-// Run serves until ctx ends, then stops every part: the API stops taking
-// requests, consumers drain and finish in-flight work, and NATS (with the
-// embedded server) goes last. If one part fails, the others are stopped too.
-func (a *App) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	srv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
-	errs := make(chan error, len(a.runners)+1)
-	var wg sync.WaitGroup
-	for _, nr := range a.runners {
-		wg.Go(func() {
-			if err := nr.r.Run(ctx); err != nil {
-				errs <- fmt.Errorf("%s: %w", nr.name, err)
-				cancel()
-			}
-		})
-	}
-	wg.Go(func() {
-		if err := srv.Serve(a.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- fmt.Errorf("api: %w", err)
-			cancel()
-		}
-	})
-	a.log.Info("takedownd running", "api", a.APIAddr(), "nats", a.NATSURL())
-	<-ctx.Done()
-	a.log.Info("takedownd stopping")
-	shutCtx, shutCancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer shutCancel()
-	_ = srv.Shutdown(shutCtx)
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	all = append(all, a.cleanup.run(shutCtx, a.log))
-	return errors.Join(all...)
-}
 
 // Close releases everything without running (for a New that is not Run).
 func (a *App) Close() error { return a.cleanup.run(context.Background(), a.log) }

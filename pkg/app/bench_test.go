@@ -30,7 +30,7 @@ func BenchmarkIntake(b *testing.B) {
 			payloads[i], _ = json.Marshal(report(fmt.Sprintf("bench-%d", i), fmt.Sprintf("http://h%d.example.nl/%d.jpg", i%500, i)))
 		}
 		start := time.Now()
-		publishAll(b, d.js, payloads)
+		publishAll(b, d.js, "bench-%d", payloads)
 		d.settle()
 		daemonRate := float64(n) / time.Since(start).Seconds()
 
@@ -45,14 +45,16 @@ func BenchmarkIntake(b *testing.B) {
 	}
 }
 
-func publishAll(tb testing.TB, js jetstream.JetStream, payloads [][]byte) {
+// publishAll publishes report payloads in windows that wait for their
+// acks, with Nats-Msg-Id idFormat of the payload's index (the report id).
+func publishAll(tb testing.TB, js jetstream.JetStream, idFormat string, payloads [][]byte) {
 	const window = 1000 // stay under the client's limit of outstanding async publishes
 	for start := 0; start < len(payloads); start += window {
 		futures := make([]jetstream.PubAckFuture, 0, window)
 		for i := start; i < min(start+window, len(payloads)); i++ {
 			msg := nats.NewMsg("takedown.reports")
 			msg.Data = payloads[i]
-			msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("bench-%d", i))
+			msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf(idFormat, i))
 			f, err := js.PublishMsgAsync(msg)
 			if err != nil {
 				tb.Fatalf("publish: %v", err)
@@ -64,6 +66,8 @@ func publishAll(tb testing.TB, js jetstream.JetStream, payloads [][]byte) {
 			case <-f.Ok():
 			case err := <-f.Err():
 				tb.Fatalf("publish: %v", err)
+			case <-time.After(60 * time.Second):
+				tb.Fatal("publish: no ack within 60s")
 			}
 		}
 	}

@@ -1,13 +1,9 @@
 package app
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/intake"
 	"github.com/takedownd/takedownd/pkg/store"
@@ -33,27 +29,11 @@ func TestCrashDuringBurstLosesAndDoublesNothing(t *testing.T) {
 	dir := t.TempDir()
 	d := startDaemon(t, testConfig(dir))
 
-	futures := make([]jetstream.PubAckFuture, 0, reports)
+	payloads := make([][]byte, reports)
 	for i := range reports {
-		b, _ := json.Marshal(report(fmt.Sprintf("burst-%d", i), fmt.Sprintf("http://h%d.example.nl/img/%d.jpg", (i%urls)%97, i%urls)))
-		msg := nats.NewMsg("takedown.reports")
-		msg.Data = b
-		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("burst-%d", i))
-		f, err := d.js.PublishMsgAsync(msg)
-		if err != nil {
-			t.Fatalf("publish %d: %v", i, err)
-		}
-		futures = append(futures, f)
+		payloads[i] = mustJSON(t, report(fmt.Sprintf("burst-%d", i), fmt.Sprintf("http://h%d.example.nl/img/%d.jpg", (i%urls)%97, i%urls)))
 	}
-	for i, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			t.Fatalf("publish %d: %v", i, err)
-		case <-time.After(30 * time.Second):
-			t.Fatalf("publish %d: no ack", i)
-		}
-	}
+	publishAll(t, d.js, "burst-%d", payloads)
 	// Let intake get well into the burst, then pull the plug.
 	waitAcked(t, d, 1000)
 	d.crash()

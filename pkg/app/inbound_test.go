@@ -122,12 +122,22 @@ func TestInboundDropDirectory(t *testing.T) {
 		t.Error("an SMTP listener runs though none is configured")
 	}
 	msg := "From: spam@elsewhere.example\r\nSubject: offer\r\nMessage-ID: <s1@elsewhere.example>\r\n\r\nbuy now\r\n"
-	if err := os.WriteFile(filepath.Join(cfg.Inbound.Dir, "m1.eml"), []byte(msg), 0o640); err != nil {
+	// As an MTA delivers to a maildir: write into tmp/, rename into new/.
+	const name = "1764147940.M1P1.mx.hotline.example"
+	for _, sub := range []string{"tmp", "new"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Inbound.Dir, sub), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Inbound.Dir, "tmp", name), []byte(msg), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(cfg.Inbound.Dir, "tmp", name), filepath.Join(cfg.Inbound.Dir, "new", name)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if _, err := os.Stat(filepath.Join(cfg.Inbound.Dir, "failed", "m1.eml")); err == nil {
+		if _, err := os.Stat(filepath.Join(cfg.Inbound.Dir, "failed", name)); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -144,6 +154,9 @@ func TestInboundDropDirectory(t *testing.T) {
 	list := resp.DeadLetters
 	if len(list) != 1 || list[0].Subject != "takedown.dlq.inbound" || !strings.Contains(list[0].Reason, "no notice reference") {
 		t.Fatalf("dead letters %+v, want the message with its reason", list)
+	}
+	if string(list[0].Data) != msg {
+		t.Errorf("dead letter holds %q, want the whole message %q", list[0].Data, msg)
 	}
 	// Mail is for reading; it cannot be resubmitted as a report.
 	r := d.ctl(nil, "", "dlq", "resubmit", strconv.FormatUint(list[0].Seq, 10))

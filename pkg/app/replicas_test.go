@@ -27,7 +27,7 @@ func TestTwoReplicasShareTheWork(t *testing.T) {
 	for i := range reports {
 		payloads[i] = mustJSON(t, report(fmt.Sprintf("bench-%d", i), fmt.Sprintf("http://h%d.example.nl/%d.jpg", i%urls%37, i%urls)))
 	}
-	publishAll(t, first.js, payloads) // with Nats-Msg-Id bench-<i>, the report ids
+	publishAll(t, first.js, "bench-%d", payloads) // with Nats-Msg-Id bench-<i>, the report ids
 	first.settle()
 
 	wantOneCasePerReport(t, second.app.Store(), "bench-%d", reports, urls)

@@ -74,7 +74,7 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 	stage, err := enrich.NewStage(ctx, enrich.StageConfig{
 		Workers: cfg.Workers, AckWait: cfg.AckWait, MaxAttempts: cfg.MaxAttempts,
 		Backoff: cfg.Backoff, UnresolvableRetry: cfg.UnresolvableRetry,
-	}, a.store, retry, enricher, log)
+	}, a.store, enricher, log)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func (a *App) addInbound(ctx context.Context, _ broker.Retrier) error {
 			return err
 		}
 		a.cleanup.add("inbound smtp", srv.Close)
-		a.addRunner("inbound smtp", srv)
+		a.addServer("inbound smtp", srv)
 	}
 	if cfg.Dir != "" {
 		dir, err := inbound.NewDir(inbound.DirConfig{Dir: cfg.Dir, PollInterval: cfg.PollInterval, MaxMessageBytes: cfg.MaxMessageBytes}, ing, log)
@@ -98,8 +98,8 @@ func (a *App) checkAfterReply(ctx context.Context, caseID string) error {
 
 // InboundAddr is the address of the inbound SMTP listener ("" if none).
 func (a *App) InboundAddr() string {
-	for _, nr := range a.runners {
-		if s, ok := nr.r.(*inbound.SMTPServer); ok {
+	for _, p := range a.parts {
+		if s, ok := p.r.(*inbound.SMTPServer); ok {
 			return s.Addr().String()
 		}
 	}

@@ -37,6 +37,12 @@ type Config struct {
 	Recheck Recheck `yaml:"recheck"`
 	// Inbound receives hosters' replies and bounces.
 	Inbound Inbound `yaml:"inbound"`
+	// ShutdownTimeout bounds the whole stop after SIGTERM: the API, the
+	// draining of every stage and closing NATS. Work still in hand shortly
+	// before it is abandoned, unacknowledged, to be redelivered. Keep it
+	// below the service manager's stop timeout (TimeoutStopSec=30 in
+	// deploy/takedownd.service), or the daemon is killed mid-stop.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // Log configures logging.
@@ -114,6 +120,8 @@ func Default() Config {
 		Notify:  defaultNotify(),
 		Recheck: defaultRecheck(),
 		Inbound: defaultInbound(),
+
+		ShutdownTimeout: 20 * time.Second,
 	}
 }
 

@@ -102,6 +102,9 @@ func (cfg *Config) Validate() error {
 	}
 	c.oneOf("log.level", cfg.Log.Level, "debug", "info", "warn", "error")
 	c.oneOf("log.format", cfg.Log.Format, "json", "text")
+	if cfg.ShutdownTimeout < time.Second {
+		c.add("shutdown_timeout", "must be at least 1s, got %s", cfg.ShutdownTimeout)
+	}
 
 	cfg.NATS.validate(c)
 

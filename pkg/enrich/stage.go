@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/store"
 )
 
@@ -50,11 +48,11 @@ type Stage struct {
 	store *store.Store
 	enr   *Enricher
 	log   *slog.Logger
-	cons  jetstream.Consumer
+	cons  *store.Consumer
 }
 
 // NewStage creates the durable consumer if needed.
-func NewStage(ctx context.Context, cfg StageConfig, st *store.Store, retry broker.Retrier, enr *Enricher, log *slog.Logger) (*Stage, error) {
+func NewStage(ctx context.Context, cfg StageConfig, st *store.Store, enr *Enricher, log *slog.Logger) (*Stage, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
@@ -62,22 +60,21 @@ func NewStage(ctx context.Context, cfg StageConfig, st *store.Store, retry broke
 		cfg.MaxAttempts = 1
 	}
 	s := &Stage{cfg: cfg, store: st, enr: enr, log: log}
-	err := retry.Do(ctx, "ensure consumer "+ConsumerName, func(ctx context.Context) error {
-		var err error
-		s.cons, err = st.JetStream().CreateOrUpdateConsumer(ctx, store.WorkStream, jetstream.ConsumerConfig{
-			Durable:     ConsumerName,
-			Description: "takedownd enrich: who hosts a case's URL and whom to tell",
-			AckPolicy:   jetstream.AckExplicitPolicy,
-			AckWait:     cfg.AckWait,
-			// Our own attempt count decides when to give up (see handle);
-			// JetStream must never drop a case's work silently.
-			MaxDeliver: -1,
-			// Messages waiting out a NakWithDelay (unresolvable hosts, RDAP
-			// backoff) stay pending, so the bound leaves room for them.
-			MaxAckPending: cfg.Workers*4 + 10_000,
-			FilterSubject: store.WorkPrefix + store.StageEnrich + ".>",
-		})
-		return err
+	var err error
+	s.cons, err = st.EnsureConsumer(ctx, store.WorkStream, jetstream.ConsumerConfig{
+		Durable:     ConsumerName,
+		Description: "takedownd enrich: who hosts a case's URL and whom to tell",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		// store.Consume signals progress while RDAP lookups wait for a
+		// server's rate limit, so the ack wait need not cover them.
+		AckWait: cfg.AckWait,
+		// Our own attempt count decides when to give up (see handle);
+		// JetStream must never drop a case's work silently.
+		MaxDeliver: -1,
+		// Messages waiting out a NakWithDelay (unresolvable hosts, RDAP
+		// backoff) stay pending, so the bound leaves room for them.
+		MaxAckPending: cfg.Workers*4 + 10_000,
+		FilterSubject: store.WorkPrefix + store.StageEnrich + ".>",
 	})
 	if err != nil {
 		return nil, err
@@ -86,9 +83,10 @@ func NewStage(ctx context.Context, cfg StageConfig, st *store.Store, retry broke
 }
 
 // Run consumes until ctx ends, then drains: cases already in a worker's
-// hands are finished before Run returns.
+// hands are finished before Run returns (see store.Consume). It returns
+// an error when the consumer stops delivering.
 func (s *Stage) Run(ctx context.Context) error {
-	return store.Consume(ctx, s.cfg.Workers, s.log, ConsumerName, s.handle, s.cons)
+	return s.store.Consume(ctx, store.ConsumeOptions{Name: ConsumerName, Workers: s.cfg.Workers, Log: s.log, Handle: s.handle}, s.cons)
 }
 
 // handle runs one unit of work and settles the message.
@@ -114,34 +112,7 @@ func (s *Stage) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 	}
 	w := &unit{stage: s, msg: msg, caseID: caseID, seq: md.Sequence.Stream, attempt: md.NumDelivered, req: req}
-	stop := w.keepAlive()
-	out := w.run(ctx)
-	stop()
-	w.settle(out)
-}
-
-// keepAlive tells JetStream the work is in progress while RDAP lookups
-// wait for a server's rate limit, which may take longer than AckWait.
-func (w *unit) keepAlive() (stop func()) {
-	every := w.stage.cfg.AckWait / 3
-	if every <= 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = w.msg.InProgress()
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
+	w.settle(w.run(ctx))
 }
 
 // pick returns the wait after the given (1-based) attempt from a schedule,

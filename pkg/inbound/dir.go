@@ -21,17 +21,32 @@ type DirConfig struct {
 	MaxMessageBytes int64
 }
 
-// Dir ingests messages an MTA or fetchmail drops into a directory: *.eml
-// files in it, and every file in its maildir-style new/ sub-directory.
-// Writers must create a file under another name (or in tmp/) and rename
-// it into place, so that no half-written message is read. A recorded
-// message moves to done/; one that matched no notice, or could not be
-// read, moves to failed/ for a person (it is dead-lettered as well).
+// Dir ingests messages an MTA or fetchmail drops into a directory. A
+// file is taken only when it is complete:
+//
+//   - every file in the maildir-style new/ sub-directory at once: by the
+//     maildir contract a writer delivers into tmp/ and renames into new/;
+//   - a *.eml file in the directory itself once its size and modification
+//     time are the same on two scans in a row, since a writer may copy it
+//     in place (cp, an MTA's file delivery) and still be writing;
+//   - never a dot file, a file with another name (x.eml.tmp, x.part), an
+//     empty file, or anything in tmp/.
+//
+// A recorded message moves to done/; one that matched no notice, or could
+// not be read, moves to failed/ for a person (it is dead-lettered as
+// well). A Dir is not safe for concurrent Scans.
 type Dir struct {
 	cfg DirConfig
 	ing Ingestor
 	log *slog.Logger
+	// seen holds the top-level files of the last scan with their size and
+	// modification time.
+	seen map[string]fileStamp
 }
+
+// fileStamp is what a scan saw of a file: its size and modification time
+// (in nanoseconds).
+type fileStamp struct{ size, mtime int64 }
 
 // NewDir creates the directory and its done/ and failed/ sub-directories.
 func NewDir(cfg DirConfig, ing Ingestor, log *slog.Logger) (*Dir, error) {
@@ -43,7 +58,7 @@ func NewDir(cfg DirConfig, ing Ingestor, log *slog.Logger) (*Dir, error) {
 			return nil, fmt.Errorf("create inbound dir: %w", err)
 		}
 	}
-	return &Dir{cfg: cfg, ing: ing, log: log}, nil
+	return &Dir{cfg: cfg, ing: ing, log: log, seen: map[string]fileStamp{}}, nil
 }
 
 // Run scans the directory every poll interval until ctx ends.
@@ -113,12 +128,13 @@ func (d *Dir) one(ctx context.Context, path string) (string, error) {
 	return "done", nil
 }
 
-// pending lists *.eml in the directory and every file in new/, sorted.
+// pending lists the complete files (see Dir), sorted.
 func (d *Dir) pending() ([]string, error) {
 	var out []string
+	seen := map[string]fileStamp{}
 	for _, sub := range []struct {
-		dir    string
-		anyExt bool
+		dir   string
+		inNew bool
 	}{{d.cfg.Dir, false}, {filepath.Join(d.cfg.Dir, "new"), true}} {
 		entries, err := os.ReadDir(sub.dir)
 		if errors.Is(err, os.ErrNotExist) {
@@ -129,12 +145,25 @@ func (d *Dir) pending() ([]string, error) {
 		}
 		for _, e := range entries {
 			name := e.Name()
-			if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || (!sub.anyExt && !strings.HasSuffix(name, ".eml")) {
+			if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || (!sub.inNew && !strings.HasSuffix(name, ".eml")) {
 				continue
 			}
-			out = append(out, filepath.Join(sub.dir, name))
+			path := filepath.Join(sub.dir, name)
+			info, err := e.Info()
+			if err != nil || info.Size() == 0 {
+				continue // gone since the listing, or not written yet
+			}
+			if !sub.inNew {
+				stamp := fileStamp{size: info.Size(), mtime: info.ModTime().UnixNano()}
+				seen[path] = stamp
+				if prev, ok := d.seen[path]; !ok || prev != stamp {
+					continue // maybe still being written: look again next scan
+				}
+			}
+			out = append(out, path)
 		}
 	}
+	d.seen = seen
 	slices.Sort(out)
 	return out, nil
 }

@@ -51,8 +51,8 @@ func TestDirScan(t *testing.T) {
 	}{
 		{
 			name:  "matched to done, unmatched to failed, others ignored",
-			files: map[string]string{"a.eml": "reply", "b.eml": "unmatched", "c.tmp": "reply", ".d.eml": "reply", "new/1764147940.M1P2.host": "reply"},
-			done:  []string{"1764147940.M1P2.host", "a.eml"}, failed: []string{"b.eml"}, stays: []string{".d.eml", "c.tmp"},
+			files: map[string]string{"a.eml": "reply", "b.eml": "unmatched", "c.tmp": "reply", ".d.eml": "reply", "e.eml.tmp": "reply", "empty.eml": "", "new/1764147940.M1P2.host": "reply", "tmp/1764147941.M2P2.host": "reply"},
+			done:  []string{"1764147940.M1P2.host", "a.eml"}, failed: []string{"b.eml"}, stays: []string{".d.eml", "c.tmp", "e.eml.tmp", "empty.eml"},
 		},
 		{
 			name:   "too large to failed without ingesting",
@@ -88,6 +88,11 @@ func TestDirScan(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// A top-level file is taken on the second scan that sees it
+			// unchanged; the first takes only what is complete by contract.
+			if _, err := d.Scan(t.Context()); err != nil {
+				t.Fatalf("first scan: %v", err)
+			}
 			_, err = d.Scan(t.Context())
 			if (err != nil) != tt.err {
 				t.Fatalf("scan error %v, want error %v", err, tt.err)
@@ -105,4 +110,56 @@ func TestDirScan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A file copied into the directory in place is taken only once it stops
+// changing, and then whole; a maildir delivery into new/ at once.
+func TestDirWaitsForCompleteFiles(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	ing := &kindByContent{}
+	d, err := NewDir(DirConfig{Dir: root, MaxMessageBytes: 1000}, ing, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "m.eml")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	scan := func(want int) {
+		t.Helper()
+		n, err := d.Scan(t.Context())
+		if err != nil || n != want {
+			t.Fatalf("scan took %d (err %v), want %d", n, err, want)
+		}
+	}
+	for _, part := range []string{"reply, first part", " and the second"} {
+		if _, err := f.WriteString(part); err != nil {
+			t.Fatal(err)
+		}
+		scan(0) // changed since the last scan: still being written
+	}
+	scan(1)
+	if want := "reply, first part and the second"; len(ing.seen) != 1 || ing.seen[0] != want {
+		t.Errorf("ingested %q, want only %q", ing.seen, want)
+	}
+
+	// A maildir writer: deliver into tmp/, rename into new/.
+	tmp := filepath.Join(root, "tmp", "1764147942.M3P2.host")
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, []byte("reply from maildir"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	scan(0)
+	if err := os.MkdirAll(filepath.Join(root, "new"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(root, "new", filepath.Base(tmp))); err != nil {
+		t.Fatal(err)
+	}
+	scan(1)
 }

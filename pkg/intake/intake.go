@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
@@ -25,17 +24,15 @@ const ConsumerName = "takedownd-intake"
 // Intake is the report consumer.
 type Intake struct {
 	cfg   config.Intake
-	js    jetstream.JetStream
 	store *store.Store
 	log   *slog.Logger
 	now   func() time.Time
-	cons  jetstream.Consumer
-	retry broker.Retrier
+	cons  *store.Consumer
 }
 
 // New creates the report stream and the durable consumer if needed.
-func New(ctx context.Context, cfg config.Intake, st *store.Store, retry broker.Retrier, log *slog.Logger) (*Intake, error) {
-	in := &Intake{cfg: cfg, js: st.JetStream(), store: st, log: log, now: st.Now, retry: retry}
+func New(ctx context.Context, cfg config.Intake, st *store.Store, log *slog.Logger) (*Intake, error) {
+	in := &Intake{cfg: cfg, store: st, log: log, now: st.Now}
 	err := st.EnsureStream(ctx, jetstream.StreamConfig{
 		Name:        cfg.Stream,
 		Description: "confirmed reports from the analyst tool (report message v1)",
@@ -47,18 +44,14 @@ func New(ctx context.Context, cfg config.Intake, st *store.Store, retry broker.R
 	if err != nil {
 		return nil, err
 	}
-	err = retry.Do(ctx, "ensure consumer "+ConsumerName, func(ctx context.Context) error {
-		var err error
-		in.cons, err = in.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
-			Durable:       ConsumerName,
-			Description:   "takedownd intake: reports to cases",
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       cfg.AckWait,
-			MaxDeliver:    cfg.MaxDeliver,
-			MaxAckPending: cfg.Workers * 4,
-			FilterSubject: cfg.Subject,
-		})
-		return err
+	in.cons, err = st.EnsureConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "takedownd intake: reports to cases",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    cfg.MaxDeliver,
+		MaxAckPending: cfg.Workers * 4,
+		FilterSubject: cfg.Subject,
 	})
 	if err != nil {
 		return nil, err
@@ -66,10 +59,11 @@ func New(ctx context.Context, cfg config.Intake, st *store.Store, retry broker.R
 	return in, nil
 }
 
-// Run consumes reports until ctx ends, then drains: messages already
-// handed to a worker are finished and acked before Run returns.
+// Run consumes reports until ctx ends, then drains: reports already in a
+// worker's hands are finished and acked before Run returns (see
+// store.Consume). It returns an error when the consumer stops delivering.
 func (in *Intake) Run(ctx context.Context) error {
-	return store.Consume(ctx, in.cfg.Workers, in.log, ConsumerName, in.handle, in.cons)
+	return in.store.Consume(ctx, store.ConsumeOptions{Name: ConsumerName, Workers: in.cfg.Workers, Log: in.log, Handle: in.handle}, in.cons)
 }
 
 func (in *Intake) handle(ctx context.Context, msg jetstream.Msg) {

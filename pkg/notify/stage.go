@@ -9,10 +9,10 @@ package notify
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/notice"
@@ -75,9 +75,12 @@ type Stage struct {
 	log     *slog.Logger
 	window  *sendWindow
 	hotline notice.Hotline
+	// The stage's three consumers of the work queue.
+	route, followUps, flush *store.Consumer
 }
 
-// New creates the buckets the stage keeps its notices in.
+// New creates the buckets the stage keeps its notices in and its
+// consumers of the work queue.
 func New(ctx context.Context, st *store.Store, opts Options) (*Stage, error) {
 	s := &Stage{opts: opts, cfg: opts.Config, store: st, js: st.JetStream(), now: opts.Now, log: opts.Log}
 	var err error
@@ -92,34 +95,50 @@ func New(ctx context.Context, st *store.Store, opts Options) (*Stage, error) {
 	}
 	h := opts.Config.Hotline
 	s.hotline = notice.Hotline{Name: h.Name, Country: h.Country, Website: h.Website, Phone: h.Phone}
-	return s, nil
-}
-
-// Run consumes route, notify and flush work until ctx ends.
-func (s *Stage) Run(ctx context.Context) error {
 	// A flush may take a whole SMTP message deadline and then some; it must
 	// not be handed to a second worker meanwhile, or the notice would go
 	// out twice.
 	flushWait := max(2*time.Minute, 2*s.cfg.SMTP.MessageTimeout+30*time.Second)
-	workers := []store.Worker{
-		{Stage: store.StageRoute, Workers: max(s.opts.RouteWorkers, 1), Handle: s.handleRoute, AckWait: 2 * time.Minute},
-		{Stage: store.StageNotify, Workers: 2, Handle: s.handleFollowUp, AckWait: 2 * time.Minute},
-		{Stage: stageFlush, Workers: s.cfg.Workers, Handle: s.handleFlush, AckWait: flushWait},
-	}
-	errs := make(chan error, len(workers))
-	var wg sync.WaitGroup
-	for _, w := range workers {
-		w.MaxDeliver, w.Log = -1, s.log
-		wg.Go(func() { errs <- s.store.RunWorker(ctx, w) })
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, c := range []struct {
+		cons         **store.Consumer
+		stage, about string
+		workers      int
+		ackWait      time.Duration
+	}{
+		{&s.route, store.StageRoute, "takedownd route stage: whom to tell", max(opts.RouteWorkers, 1), 2 * time.Minute},
+		{&s.followUps, store.StageNotify, "takedownd notify stage: reminders, escalations, reappeared notices", 2, 2 * time.Minute},
+		{&s.flush, stageFlush, "takedownd flush stage: send a notice when its window has passed", s.cfg.Workers, flushWait},
+	} {
+		*c.cons, err = st.EnsureWorkConsumer(ctx, store.WorkConsumerConfig{
+			Stage: c.stage, Description: c.about, AckWait: c.ackWait, MaxDeliver: -1, MaxAckPending: c.workers * 4,
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return s, nil
+}
+
+// Run consumes route, notify and flush work until ctx ends. When one of
+// the three stops delivering, the other two are stopped and Run returns
+// its error at once, so the daemon restarts the stage rather than run on
+// without a part of it.
+func (s *Stage) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range []struct {
+		cons    *store.Consumer
+		workers int
+		handle  func(context.Context, jetstream.Msg)
+	}{
+		{s.route, max(s.opts.RouteWorkers, 1), s.handleRoute},
+		{s.followUps, 2, s.handleFollowUp},
+		{s.flush, s.cfg.Workers, s.handleFlush},
+	} {
+		g.Go(func() error {
+			return s.store.Consume(ctx, store.ConsumeOptions{Name: p.cons.Name(), Workers: p.workers, Log: s.log, Handle: p.handle}, p.cons)
+		})
+	}
+	return g.Wait()
 }
 
 // Notice returns a notice record by reference (for the API); ErrNotFound

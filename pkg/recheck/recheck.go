@@ -53,8 +53,8 @@ type Recheck struct {
 	retry  broker.Retrier
 	log    *slog.Logger
 	now    func() time.Time
-	due    jetstream.Consumer
-	work   jetstream.Consumer
+	due    *store.Consumer
+	work   *store.Consumer
 	// followKV is the outbox of follow-up work (followup.go).
 	followKV jetstream.KeyValue
 	// crashAt, set by tests only, is called at each step of recording a
@@ -86,27 +86,22 @@ func New(ctx context.Context, opts Options) (*Recheck, error) {
 	if err != nil {
 		return nil, err
 	}
-	js := opts.Store.JetStream()
 	consumers := []struct {
-		c                                 *jetstream.Consumer
+		c                                 **store.Consumer
 		stream, name, filter, description string
 	}{
 		{&r.due, ScheduleStream, DueConsumer, DuePrefix + "*", "takedownd re-checks fired by schedules"},
 		{&r.work, store.WorkStream, WorkConsumer, store.WorkSubject(store.StageCheck, ">"), "takedownd re-checks: start and on demand"},
 	}
 	for _, c := range consumers {
-		err := opts.Retry.Do(ctx, "ensure consumer "+c.name, func(ctx context.Context) error {
-			var err error
-			*c.c, err = js.CreateOrUpdateConsumer(ctx, c.stream, jetstream.ConsumerConfig{
-				Durable:       c.name,
-				Description:   c.description,
-				AckPolicy:     jetstream.AckExplicitPolicy,
-				AckWait:       opts.Config.AckWait,
-				MaxDeliver:    opts.Config.MaxDeliver,
-				MaxAckPending: opts.Config.Workers * 4,
-				FilterSubject: c.filter,
-			})
-			return err
+		*c.c, err = opts.Store.EnsureConsumer(ctx, c.stream, jetstream.ConsumerConfig{
+			Durable:       c.name,
+			Description:   c.description,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       opts.Config.AckWait,
+			MaxDeliver:    opts.Config.MaxDeliver,
+			MaxAckPending: opts.Config.Workers * 4,
+			FilterSubject: c.filter,
 		})
 		if err != nil {
 			return nil, err

@@ -16,13 +16,18 @@ import (
 // Run consumes fired checks and check work with cfg.Workers workers and
 // sweeps schedules every cfg.SweepInterval, until ctx ends; then it
 // drains: checks already handed to a worker finish before Run returns.
+// When consuming fails, the sweeper stops too and Run returns the error
+// at once: the daemon restarts both (see package app).
 func (r *Recheck) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
 		r.sweepLoop(ctx)
 	}()
-	err := store.Consume(ctx, r.cfg.Workers, r.log, DueConsumer, r.handle, r.due, r.work)
+	err := r.store.Consume(ctx, store.ConsumeOptions{Name: DueConsumer, Workers: r.cfg.Workers, Log: r.log, Handle: r.handle}, r.due, r.work)
+	cancel()
 	<-sweepDone
 	return err
 }

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -22,6 +24,12 @@ type caseIndex struct {
 	ready bool
 	ids   []string
 	state map[string]takedown.State
+	// following is true while a watch runs and has loaded the bucket;
+	// rev is the revision of the last entry it saw (health.go compares it
+	// with the bucket's last sequence).
+	following atomic.Bool
+	rev       atomic.Uint64
+	watch     jetstream.KeyWatcher
 }
 
 func (ix *caseIndex) put(id string, st takedown.State) {
@@ -90,38 +98,92 @@ func startAt(ids []string, after, lo string) int {
 	return i
 }
 
-// RunCaseIndex keeps this replica's case index up to date until ctx ends.
+// RunCaseIndex keeps this replica's case index up to date until ctx ends
+// (then it returns nil). Each run loads the whole bucket into a fresh
+// index, swapped in once complete, so that a run after a restart does not
+// keep cases deleted meanwhile; until then the old one keeps serving. It
+// returns an error when the watch ends while ctx lasts: the index has
+// stopped following, readiness says so, and the daemon restarts it.
 func (s *Store) RunCaseIndex(ctx context.Context) error {
 	w, err := s.cases.WatchAll(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // a stop before the watch began
+		}
 		return fmt.Errorf("watch cases: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
+	s.index.setWatch(w)
+	defer func() {
+		s.index.following.Store(false)
+		_ = w.Stop()
+	}()
+	loading := map[string]takedown.State{}
 	for {
+		var e jetstream.KeyValueEntry
 		select {
 		case <-ctx.Done():
 			return nil
-		case e, open := <-w.Updates():
+		case entry, open := <-w.Updates():
 			if !open {
-				return nil
+				if ctx.Err() != nil {
+					return nil
+				}
+				return errors.New("case index: the watch of " + CasesBucket + " ended")
 			}
-			if e == nil { // every existing case has been delivered
-				s.index.mu.Lock()
-				s.index.ready = true
-				s.index.mu.Unlock()
-				s.log.Info("case index loaded", "cases", len(s.index.ids))
-				continue
-			}
-			if e.Operation() != jetstream.KeyValuePut {
-				s.index.remove(e.Key())
-				continue
-			}
-			var c struct {
-				State takedown.State `json:"state"`
-			}
-			if err := json.Unmarshal(e.Value(), &c); err == nil && ValidCaseID(e.Key()) {
-				s.index.put(e.Key(), c.State)
-			}
+			e = entry
+		}
+		if e == nil { // every existing case has been delivered
+			n := s.index.replace(loading)
+			loading = nil
+			s.index.following.Store(true)
+			s.log.Info("case index loaded", "cases", n)
+			continue
+		}
+		s.index.rev.Store(e.Revision())
+		st, ok := indexedState(e)
+		switch {
+		case loading != nil && ok:
+			loading[e.Key()] = st
+		case loading != nil:
+			delete(loading, e.Key())
+		case ok:
+			s.index.put(e.Key(), st)
+		default:
+			s.index.remove(e.Key())
 		}
 	}
+}
+
+// indexedState is the state of the case an entry holds; false for a
+// deletion or anything that is not a case.
+func indexedState(e jetstream.KeyValueEntry) (takedown.State, bool) {
+	if e.Operation() != jetstream.KeyValuePut || !ValidCaseID(e.Key()) {
+		return "", false
+	}
+	var c struct {
+		State takedown.State `json:"state"`
+	}
+	if err := json.Unmarshal(e.Value(), &c); err != nil {
+		return "", false
+	}
+	return c.State, true
+}
+
+// replace swaps in a freshly loaded index and returns its size.
+func (ix *caseIndex) replace(states map[string]takedown.State) int {
+	ids := make([]string, 0, len(states))
+	for id := range states {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.ids, ix.state, ix.ready = ids, states, true
+	return len(ids)
+}
+
+func (ix *caseIndex) setWatch(w jetstream.KeyWatcher) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.watch = w
 }

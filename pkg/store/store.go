@@ -7,8 +7,8 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -44,6 +44,9 @@ type Options struct {
 	Log      *slog.Logger
 	// Metrics registers the store's counters; nil registers nothing.
 	Metrics prometheus.Registerer
+	// ReadyTimeout bounds one readiness check, the write it commits
+	// included (health.go); 0 means 2s.
+	ReadyTimeout time.Duration
 }
 
 // Store is the JetStream-backed state of takedownd.
@@ -57,6 +60,15 @@ type Store struct {
 	log     *slog.Logger
 	index   caseIndex
 	metrics *metrics
+
+	// consumers are the durable consumers the stages ensured (consume.go).
+	consumersMu sync.Mutex
+	consumers   []*Consumer
+	// work is the context of every handler in Consume; AbandonWork
+	// cancels it when the shutdown bound comes.
+	work        context.Context
+	abandonWork context.CancelFunc
+	health      health
 }
 
 // Open creates or updates every stream and bucket the store needs (safe to
@@ -69,6 +81,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 		opts.Replicas = 1
 	}
 	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}}}
+	s.work, s.abandonWork = context.WithCancel(context.Background())
 	s.metrics = newMetrics(opts.Metrics, &s.index)
 	streams := []jetstream.StreamConfig{
 		{
@@ -118,6 +131,9 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 		}
 		*b.kv = kv
 	}
+	if err := s.openHealth(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -166,18 +182,3 @@ func (s *Store) JetStream() jetstream.JetStream { return s.js }
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }
-
-// Ready reports whether the streams answer.
-func (s *Store) Ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Retry.CallTimeout)
-	defer cancel()
-	for _, name := range []string{EventsStream, WorkStream, DLQStream} {
-		if _, err := s.js.Stream(ctx, name); err != nil {
-			return fmt.Errorf("stream %s: %w", name, err)
-		}
-	}
-	if _, err := s.cases.Status(ctx); err != nil {
-		return fmt.Errorf("bucket %s: %w", CasesBucket, err)
-	}
-	return nil
-}
