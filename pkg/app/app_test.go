@@ -297,9 +297,21 @@ func TestRejectionsGoToDeadLetters(t *testing.T) {
 		{"short hash", base(func(m map[string]any) { m["hashes"] = map[string]string{"sha256": "abcd"} }), "hashes.sha256: is 4 hex digits, want 64"},
 		{"non-hex hash", base(func(m map[string]any) { m["hashes"] = map[string]string{"md5": strings.Repeat("g", 32)} }), "hashes.md5: not hexadecimal"},
 		{"too large", base(func(m map[string]any) { m["note"] = strings.Repeat("x", 4096) }), "over the limit of 2048"},
+		// Issue 8: strict input.
+		{"confirmed far ahead", base(func(m map[string]any) { m["confirmed_at"] = "9999-12-31T23:59:59Z" }), "confirmed_at: 9999-12-31T23:59:59Z is more than a day after now"},
+		{"confirmed in year 1", base(func(m map[string]any) { m["confirmed_at"] = "0001-01-01T00:00:00Z" }), "confirmed_at: 0001-01-01T00:00:00Z is before 1990"},
+		{"port out of range", base(func(m map[string]any) { m["url"] = "http://example.nl:99999/a" }), "url: port 99999 is outside 1-65535"},
+		{"NUL in report_id", base(func(m map[string]any) { m["report_id"] = "rej\x00" }), "report_id: contains control character U+0000"},
+		{"invalid UTF-8", []byte("{\"report_id\":\"rej\",\"url\":\"http://example.nl/\xff\",\"confirmed_at\":\"2026-11-26T10:00:00Z\",\"classification\":\"A1\"}"), "not valid UTF-8: byte 0xff"},
+		{"credentials in url", base(func(m map[string]any) { m["url"] = "http://user:pass@example.nl/a" }), "url: contains credentials"},
+		{"nested too deep", base(func(m map[string]any) { m["extra"] = nested(20) }), "extra: nested deeper than 16 levels"},
 	}
 	for i, tc := range tests {
-		d.publish(tc.msg, fmt.Sprintf("rej-%d", i))
+		id := fmt.Sprintf("rej-%d", i)
+		if m, ok := tc.msg.(map[string]any); ok && m["report_id"] == "rej" {
+			m["report_id"] = id // so that only the rule under test rejects it
+		}
+		d.publish(tc.msg, id)
 	}
 	d.settle()
 	var out struct {
@@ -340,6 +352,15 @@ func TestRejectionsGoToDeadLetters(t *testing.T) {
 	if len(list.Cases) != 0 {
 		t.Errorf("rejected reports opened %d cases", len(list.Cases))
 	}
+}
+
+// nested is a JSON value n objects deep.
+func nested(n int) any {
+	var v any = 1
+	for range n {
+		v = map[string]any{"a": v}
+	}
+	return v
 }
 
 func TestRestartKeepsEverything(t *testing.T) {

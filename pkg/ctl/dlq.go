@@ -228,7 +228,7 @@ func runDLQResubmit(ctx context.Context, c *cli, args []string) error {
 	if (*file != "" || *edit) && json.Compact(&compact, data) == nil {
 		data = compact.Bytes()
 	}
-	r, err := takedown.DecodeReport(data, 0)
+	r, err := takedown.DecodeReport(data, 0, c.env.now())
 	if err != nil {
 		return invalidReport("dead letter %d not re-submitted: %w", dl.Seq, err)
 	}

@@ -106,7 +106,7 @@ func (o *reportFlags) collect(urls []string, file string, stdin io.Reader, now t
 	var out []pending
 	var problems []string
 	add := func(where string, data []byte) {
-		r, err := takedown.DecodeReport(data, 0)
+		r, err := takedown.DecodeReport(data, 0, now)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", where, err))
 			return
@@ -177,7 +177,7 @@ func runSubmit(ctx context.Context, c *cli, args []string) error {
 	now := c.env.now()
 	if o.classification != "" {
 		// Check the flags once rather than once per line of a long file.
-		if _, err := takedown.DecodeReport(o.build("http://example.invalid/", "check", now), 0); err != nil {
+		if _, err := takedown.DecodeReport(o.build("http://example.invalid/", "check", now), 0, now); err != nil {
 			return withCode(ExitUsage, fmt.Errorf("report flags: %w", err))
 		}
 	}

@@ -107,7 +107,7 @@ func (in *Intake) backoff(attempt uint64) time.Duration {
 
 // decode validates the message; a non-empty reason rejects it.
 func (in *Intake) decode(msg jetstream.Msg) (takedown.Report, urlnorm.URL, string) {
-	rep, err := takedown.DecodeReport(msg.Data(), in.cfg.MaxReportBytes)
+	rep, err := takedown.DecodeReport(msg.Data(), in.cfg.MaxReportBytes, in.now())
 	if err != nil {
 		return rep, urlnorm.URL{}, err.Error()
 	}

@@ -1,12 +1,12 @@
 package takedown
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -98,26 +98,40 @@ var knownReportFields = map[string]bool{
 
 var hashLengths = map[string]int{"md5": 32, "sha1": 40, "sha256": 64}
 
-// DecodeReport parses and validates a v1 report. Every problem is
-// reported at once (as ReportErrors), so an analyst tool developer can fix
-// a message in one go. maxBytes <= 0 means MaxReportBytes.
-func DecodeReport(data []byte, maxBytes int) (Report, error) {
+// The bounds of confirmed_at. An analyst tool's clock may run a little
+// ahead of ours, but not by a day; and nothing was confirmed before the
+// hotlines existed. A time outside them is a bug in the sender (a zero
+// value, a swapped field) that would sort the case wrongly and skew every
+// removal time measured from it.
+const (
+	// MaxConfirmedAhead is how far after now confirmed_at may lie.
+	MaxConfirmedAhead = 24 * time.Hour
+	// EarliestConfirmedYear is the first year confirmed_at may lie in.
+	EarliestConfirmedYear = 1990
+)
+
+// DecodeReport parses and validates a v1 report; now is the clock that
+// confirmed_at is judged by. Every problem is reported at once (as
+// ReportErrors), so an analyst tool developer can fix a message in one go.
+// maxBytes <= 0 means MaxReportBytes.
+func DecodeReport(data []byte, maxBytes int, now time.Time) (Report, error) {
 	if maxBytes <= 0 {
 		maxBytes = MaxReportBytes
 	}
 	if len(data) > maxBytes {
 		return Report{}, ReportErrors{{Reason: fmt.Sprintf("payload is %d bytes, over the limit of %d", len(data), maxBytes)}}
 	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&raw); err != nil || raw == nil {
-		return Report{}, ReportErrors{{Reason: "not a JSON object"}}
+	sc := scanReport(data)
+	if sc.fatal != nil {
+		return Report{}, ReportErrors{sc.fatal}
 	}
-	if dec.More() {
-		return Report{}, ReportErrors{{Reason: "trailing data after the JSON object"}}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		// The walk accepted it, so this is a bug of ours, not the sender's.
+		return Report{}, ReportErrors{{Reason: "not a JSON object: " + err.Error()}}
 	}
 	var r Report
-	var errs ReportErrors
+	errs := sc.problems
 	add := func(field, format string, args ...any) {
 		errs = append(errs, &ReportError{Field: field, Reason: fmt.Sprintf(format, args...)})
 	}
@@ -133,6 +147,9 @@ func DecodeReport(data []byte, maxBytes int) (Report, error) {
 		if err := json.Unmarshal(v, &s); err != nil {
 			add(field, "must be a string")
 			return ""
+		}
+		if sc.flagged[field] {
+			return "" // already reported by the walk
 		}
 		s = strings.TrimSpace(s)
 		if s == "" && required {
@@ -153,8 +170,13 @@ func DecodeReport(data []byte, maxBytes int) (Report, error) {
 	}
 	if s := str("confirmed_at", true); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
+		switch {
+		case err != nil:
 			add("confirmed_at", "not an RFC 3339 time: %q", s)
+		case t.Year() < EarliestConfirmedYear:
+			add("confirmed_at", "%s is before %d: not a confirmation time (a zero or default value?)", s, EarliestConfirmedYear)
+		case t.After(now.Add(MaxConfirmedAhead)):
+			add("confirmed_at", "%s is more than a day after now (%s): check the analyst tool's clock", s, now.UTC().Format(time.RFC3339))
 		}
 		r.ConfirmedAt = t
 	}
@@ -185,7 +207,7 @@ func DecodeReport(data []byte, maxBytes int) (Report, error) {
 	r.Analyst = str("analyst", false)
 	r.Source = str("source", false)
 	r.PartnerRef = str("partner_ref", false)
-	if v, ok := raw["hashes"]; ok && string(v) != "null" {
+	if v, ok := raw["hashes"]; ok && string(v) != "null" && !sc.flagged["hashes"] {
 		r.Hashes = decodeHashes(v, add)
 	}
 	for k, v := range raw {
@@ -241,7 +263,10 @@ func decodeHashes(v json.RawMessage, add func(field, format string, args ...any)
 	return h
 }
 
-// checkURL returns why s is not an absolute http(s) URL, or "".
+// checkURL returns why s is not an absolute http(s) URL that a report may
+// carry, or "". Host names are judged by the normaliser (pkg/urlnorm),
+// which intake runs next; what is checked here is what the contract says
+// of every URL.
 func checkURL(s string) string {
 	if len(s) > 8192 {
 		return "longer than 8192 characters"
@@ -260,8 +285,22 @@ func checkURL(s string) string {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Sprintf("scheme %q is not http or https", u.Scheme)
 	}
+	if u.Opaque != "" {
+		return "not a hierarchical URL (no // after the scheme)"
+	}
+	if u.User != nil {
+		// A notice would quote them to the hoster, and the case would
+		// serve them to every reader of the API: the analyst tool must
+		// strip them.
+		return "contains credentials (user info before @): remove them"
+	}
 	if u.Hostname() == "" {
 		return "no host"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("port %s is outside 1-65535", p)
+		}
 	}
 	return ""
 }
