@@ -305,6 +305,7 @@ func TestRejectionsGoToDeadLetters(t *testing.T) {
 		{"invalid UTF-8", []byte("{\"report_id\":\"rej\",\"url\":\"http://example.nl/\xff\",\"confirmed_at\":\"2026-11-26T10:00:00Z\",\"classification\":\"A1\"}"), "not valid UTF-8: byte 0xff"},
 		{"credentials in url", base(func(m map[string]any) { m["url"] = "http://user:pass@example.nl/a" }), "url: contains credentials"},
 		{"nested too deep", base(func(m map[string]any) { m["extra"] = nested(20) }), "extra: nested deeper than 16 levels"},
+		{"host of only dots", base(func(m map[string]any) { m["url"] = "http://../" }), `url: url host ".." is not a valid host name`},
 	}
 	for i, tc := range tests {
 		id := fmt.Sprintf("rej-%d", i)

@@ -11,10 +11,10 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/idna"
-	"golang.org/x/net/publicsuffix"
 )
 
 // URL is a normalised URL and what follows from its host.
@@ -49,13 +49,18 @@ func KeyOf(canonical string) string {
 func (u URL) IsIP() bool { return u.IP.IsValid() }
 
 // profile converts hosts as browsers do (UTS #46 non-transitional lookup),
-// so the key matches the host a person's browser would have fetched.
-var profile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.BidiRule())
+// so the key matches the host a person's browser would have fetched. DNS
+// length rules apply: no empty label, none over 63 octets, the name at most
+// 253, since a name outside them cannot be resolved (and "http://./" would
+// be a key no URL parses back to).
+var profile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.BidiRule(), idna.VerifyDNSLength(true))
 
 // ErrNotHTTP is returned for URLs whose scheme is not http or https.
 var ErrNotHTTP = errors.New("scheme is not http or https")
 
-// Parse normalises raw, which must be an absolute http(s) URL.
+// Parse normalises raw, which must be an absolute http(s) URL. It accepts
+// only what it can write back in a canonical form that parses to itself:
+// normalising String again gives String.
 func Parse(raw string) (URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
@@ -65,44 +70,19 @@ func Parse(raw string) (URL, error) {
 	if scheme != "http" && scheme != "https" {
 		return URL{}, ErrNotHTTP
 	}
+	if u.Opaque != "" {
+		return URL{}, errors.New("url is not hierarchical (no // after the scheme)")
+	}
 	hostname := u.Hostname()
 	if hostname == "" {
 		return URL{}, errors.New("url has no host")
 	}
-	out := URL{Scheme: scheme, Port: u.Port()}
-	if out.Port != "" {
-		if out.Port == defaultPort(scheme) {
-			out.Port = ""
-		} else if p := strings.TrimLeft(out.Port, "0"); p != "" {
-			out.Port = p
-		}
+	out := URL{Scheme: scheme}
+	if out.Port, err = canonicalPort(u.Port(), scheme); err != nil {
+		return URL{}, err
 	}
-	if ip, err := netip.ParseAddr(strings.TrimSuffix(hostname, ".")); err == nil {
-		ip = ip.WithZone("")
-		if ip.Is4In6() {
-			ip = ip.Unmap()
-		}
-		out.IP, out.Host, out.UnicodeHost = ip, ip.String(), ip.String()
-	} else {
-		host := strings.TrimSuffix(hostname, ".")
-		ascii, err := profile.ToASCII(host)
-		if err != nil {
-			return URL{}, fmt.Errorf("convert host to punycode: %w", err)
-		}
-		ascii = strings.ToLower(ascii)
-		if ascii == "" || strings.Contains(ascii, "..") || strings.ContainsAny(ascii, " /\\?#@[]%") {
-			return URL{}, fmt.Errorf("url host %q is not a valid host name", host)
-		}
-		// A host that does not convert back is one no resolver would
-		// find either (invalid UTF-8 turns into U+FFFD on the way in).
-		uni, err := profile.ToUnicode(ascii)
-		if err != nil {
-			return URL{}, fmt.Errorf("url host %q is not a valid host name: %w", host, err)
-		}
-		out.Host, out.UnicodeHost = ascii, uni
-		if d, err := publicsuffix.EffectiveTLDPlusOne(ascii); err == nil {
-			out.Domain = d
-		}
+	if err := out.setHost(hostname); err != nil {
+		return URL{}, err
 	}
 	hostport := out.Host
 	if out.IP.Is6() {
@@ -119,9 +99,55 @@ func Parse(raw string) (URL, error) {
 	// different resources into one key.
 	out.String = scheme + "://" + hostport + path
 	if u.RawQuery != "" {
-		out.String += "?" + u.RawQuery
+		out.String += "?" + canonicalQuery(u.RawQuery)
 	}
 	return out, nil
+}
+
+// canonicalQuery percent-encodes what a browser encodes before it sends a
+// query (the WHATWG special-query set: controls, space, ", #, ', <, > and
+// every byte outside ASCII), so the key is the query the hoster receives
+// and the canonical form is plain ASCII. Escapes already there are kept as
+// they are: decoding one could merge two different queries.
+func canonicalQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"#'<>", c) >= 0 {
+			if b.Len() == 0 {
+				b.Grow(len(q) + 8)
+				b.WriteString(q[:i])
+			}
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() == 0 {
+		return q
+	}
+	return b.String()
+}
+
+// canonicalPort returns the port as the canonical form writes it: "" for
+// none or the scheme's default, otherwise the number without leading zeros.
+func canonicalPort(port, scheme string) (string, error) {
+	if port == "" {
+		return "", nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("url port %s is outside 1-65535", port)
+	}
+	if p := strconv.Itoa(n); p != defaultPort(scheme) {
+		return p, nil
+	}
+	return "", nil
 }
 
 func defaultPort(scheme string) string {
@@ -129,34 +155,4 @@ func defaultPort(scheme string) string {
 		return "443"
 	}
 	return "80"
-}
-
-// NotActionable says why no notice can reach whoever hosts this URL, or
-// returns "" when one can. Tor and I2P hosts have no abuse contact;
-// reserved names and private addresses are not on the public internet.
-func (u URL) NotActionable() string {
-	if u.IsIP() {
-		ip := u.IP
-		switch {
-		case ip.IsLoopback(), ip.IsPrivate(), ip.IsLinkLocalUnicast(), ip.IsUnspecified(),
-			ip.IsMulticast(), ip.IsLinkLocalMulticast(), ip.IsInterfaceLocalMulticast():
-			return "address " + ip.String() + " is not a public address"
-		}
-		return ""
-	}
-	h := u.Host
-	for _, tld := range []string{"onion", "i2p"} {
-		if h == tld || strings.HasSuffix(h, "."+tld) {
-			return "." + tld + " hidden service: no hoster can be told by notice"
-		}
-	}
-	for _, tld := range []string{"localhost", "local", "internal", "invalid", "test", "home.arpa", "lan"} {
-		if h == tld || strings.HasSuffix(h, "."+tld) {
-			return "reserved name ." + tld + " is not on the public internet"
-		}
-	}
-	if !strings.Contains(h, ".") {
-		return "single-label host " + h + " is not on the public internet"
-	}
-	return ""
 }
