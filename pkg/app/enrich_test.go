@@ -109,6 +109,7 @@ func TestEnrichmentEndToEnd(t *testing.T) {
 	sn.DNS.AddCNAME("img.cdn-shop.com", "img.cdn-shop.com.cdn.cloudflare.net", 300)
 	sn.DNS.AddAddr("img.cdn-shop.com.cdn.cloudflare.net", 300, addr("104.16.0.5"))
 	sn.DNS.AddAddr("asn-only.com", 300, addr("104.16.0.6"))
+	sn.DNS.AddAddr("intranet-mirror.com", 300, addr("10.1.2.3"), addr("100.64.7.7"))
 	d := startDaemon(t, cfg)
 
 	urls := map[string]string{
@@ -119,6 +120,8 @@ func TestEnrichmentEndToEnd(t *testing.T) {
 		"ip literal": "http://62.239.237.1/e.jpg",
 		"onion":      "http://expyuzz4wqqyqhjn.onion/f.jpg",
 		"nxdomain":   "http://gone-already.com/g.jpg",
+		"cgnat":      "http://100.64.0.1/h.jpg",
+		"private":    "http://intranet-mirror.com/i.jpg",
 	}
 	for name, u := range urls {
 		d.publish(report("e2e-"+strings.ReplaceAll(name, " ", "-"), u), "")
@@ -210,6 +213,31 @@ func TestEnrichmentEndToEnd(t *testing.T) {
 		}
 		if ev := hasEvent(v, takedown.EventNotActionable); ev == nil || ev.To != takedown.StateNotActionable {
 			t.Errorf("not_actionable event = %+v", ev)
+		}
+	})
+	t.Run("cgnat address is not actionable at intake", func(t *testing.T) {
+		v := d.waitEnrichment(urls["cgnat"])
+		if v.Case.State != takedown.StateNotActionable || !strings.Contains(v.Case.StateReason, "100.64.0.1 is shared-cgnat space") {
+			t.Errorf("state %s (%q), want not_actionable naming the cgnat range", v.Case.State, v.Case.StateReason)
+		}
+		if ev := hasEvent(v, takedown.EventNotActionable); ev == nil || ev.Actor != "intake" || ev.From != takedown.StateReceived {
+			t.Errorf("not_actionable event = %+v, want one by intake", ev)
+		}
+		if v.Case.Enrichment != nil || hasEvent(v, takedown.EventEnriched) != nil {
+			t.Errorf("a case not actionable at intake was enriched: %+v", v.Case.Enrichment)
+		}
+	})
+	t.Run("host of only private addresses is not actionable", func(t *testing.T) {
+		v := d.waitEnrichment(urls["private"])
+		if v.Case.State != takedown.StateNotActionable ||
+			!strings.Contains(v.Case.StateReason, "10.1.2.3 (private)") || !strings.Contains(v.Case.StateReason, "100.64.7.7 (shared-cgnat)") {
+			t.Errorf("state %s (%q), want not_actionable naming both addresses", v.Case.State, v.Case.StateReason)
+		}
+		if ev := hasEvent(v, takedown.EventNotActionable); ev == nil || ev.Actor != "enrich" {
+			t.Errorf("not_actionable event = %+v, want one by enrich", ev)
+		}
+		if e := v.Case.Enrichment; e == nil || len(e.Addresses) != 2 {
+			t.Errorf("enrichment = %+v, want the two addresses recorded", e)
 		}
 	})
 	t.Run("nxdomain is unresolvable", func(t *testing.T) {

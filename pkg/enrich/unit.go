@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/takedownd/takedownd/pkg/netrange"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
 	"github.com/takedownd/takedownd/pkg/urlnorm"
@@ -97,6 +99,11 @@ func (w *unit) run(ctx context.Context) outcome {
 		return w.record(ctx, takedown.StateNotActionable, reason, nil)
 	}
 	enr, err := w.stage.enr.Enrich(ctx, u)
+	if reason := onlyRefused(enr.Addresses); reason != "" && w.req.Reason == "" && (err == nil || errors.Is(err, ErrIncomplete)) {
+		// Only at the first enrichment: once a notice went out, a hoster
+		// must not end the case by pointing its DNS at 127.0.0.1.
+		return w.record(ctx, takedown.StateNotActionable, reason, &enr)
+	}
 	last := w.attempt >= uint64(w.stage.cfg.MaxAttempts)
 	switch {
 	case errors.Is(err, ErrUnresolvable):
@@ -120,6 +127,28 @@ func (w *unit) run(ctx context.Context) outcome {
 	// Success, or RDAP still failing at the last attempt: what is known is
 	// recorded with the gaps listed, and routing decides.
 	return w.record(ctx, takedown.StateEnriched, summary(&enr).reason(), &enr)
+}
+
+// onlyRefused says why a host is not actionable when every address it
+// resolves to is outside public unicast (the table the prober refuses,
+// pkg/netrange), or returns "" when one address is public or none is known.
+func onlyRefused(addrs []takedown.AddressInfo) string {
+	if len(addrs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(addrs))
+	for i, a := range addrs {
+		ip, err := netip.ParseAddr(a.IP)
+		if err != nil {
+			return ""
+		}
+		class := netrange.Class(ip)
+		if class == "" {
+			return ""
+		}
+		parts[i] = a.IP + " (" + class + ")"
+	}
+	return "host resolves only to addresses that are not public: " + strings.Join(parts, ", ")
 }
 
 // record moves the case to state to (with the enrichment, if any) and

@@ -86,26 +86,41 @@ func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urln
 }
 
 func (in *Intake) create(ctx context.Context, id string, rep takedown.Report, nu urlnorm.URL, received time.Time) (bool, error) {
+	now := in.now().UTC()
 	c := takedown.Case{
 		ID: id, URL: nu.String, OriginalURL: rep.URL, Host: nu.Host, Domain: nu.Domain,
-		State: takedown.StateReceived, ReceivedAt: received, UpdatedAt: in.now().UTC(),
+		State: takedown.StateReceived, ReceivedAt: received, UpdatedAt: now,
 	}
 	c.AddReport(takedown.RefOf(rep, received))
+	opened := takedown.Event{
+		ID: "received-" + id, CaseID: id, Type: takedown.EventReceived, At: received,
+		Actor: "intake", To: takedown.StateReceived, Reason: "confirmed report " + rep.ReportID,
+	}.WithData(map[string]any{"report_id": rep.ReportID, "classification": rep.Classification, "priority": rep.Priority, "source": rep.Source})
+	events := []takedown.Event{opened}
+	// What the URL alone shows to be out of reach (a .onion host, a private
+	// or CGNAT address) is decided here, with the case, rather than after
+	// a round through enrichment: the one rule is urlnorm's, which
+	// enrichment applies too.
+	if reason := nu.NotActionable(); reason != "" {
+		if err := c.MoveTo(takedown.StateNotActionable, reason, now); err != nil {
+			return false, err
+		}
+		events = append(events, takedown.Event{
+			ID: "not_actionable-" + id, CaseID: id, Type: takedown.EventNotActionable, At: now,
+			Actor: "intake", From: takedown.StateReceived, To: takedown.StateNotActionable, Reason: reason,
+		})
+	}
 	if _, err := in.store.CreateCase(ctx, c); err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return false, nil
 		}
 		return false, err
 	}
-	ev := takedown.Event{
-		ID: "received-" + id, CaseID: id, Type: takedown.EventReceived, At: received,
-		Actor: "intake", To: takedown.StateReceived, Reason: "confirmed report " + rep.ReportID,
-	}.WithData(map[string]any{"report_id": rep.ReportID, "classification": rep.Classification, "priority": rep.Priority, "source": rep.Source})
-	if err := in.store.AppendEvents(ctx, ev); err != nil {
+	if err := in.store.AppendEvents(ctx, events...); err != nil {
 		return true, err
 	}
-	in.log.Info("case opened", "case_id", id, "priority", rep.Priority)
-	return true, in.enqueueEnrich(ctx, id, takedown.StateReceived)
+	in.log.Info("case opened", "case_id", id, "priority", rep.Priority, "state", c.State)
+	return true, in.enqueueEnrich(ctx, id, c.State)
 }
 
 func (in *Intake) enqueueEnrich(ctx context.Context, id string, state takedown.State) error {
