@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -57,48 +56,29 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 	return nil
 }
 
-// Timeline returns the events of a case, oldest first.
+// Timeline returns the events of a case, oldest first. It reads them by
+// batched direct get, so a read leaves no consumer behind: the status API
+// may read timelines as often as it is asked to. The events come from
+// whichever replica of the stream answers, so the newest event of a case
+// may be missing for a moment; the timeline is shown, never decided on.
 func (s *Store) Timeline(ctx context.Context, caseID string) ([]takedown.Event, error) {
 	if !ValidCaseID(caseID) {
 		return nil, fmt.Errorf("case %q: %w", caseID, ErrNotFound)
 	}
-	cons, err := s.js.OrderedConsumer(ctx, EventsStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{EventsPrefix + caseID},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
+	msgs, err := s.readSubject(ctx, EventsStream, EventsPrefix+caseID)
 	if err != nil {
 		return nil, fmt.Errorf("read timeline of %s: %w", caseID, err)
 	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read timeline of %s: %w", caseID, err)
-	}
-	pending := int(info.NumPending)
-	events := make([]takedown.Event, 0, pending)
-	for pending > 0 {
-		batch, err := cons.Fetch(min(pending, 500), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return nil, fmt.Errorf("read timeline of %s: %w", caseID, err)
+	events := make([]takedown.Event, 0, len(msgs))
+	for _, msg := range msgs {
+		var ev takedown.Event
+		if err := json.Unmarshal(msg.Data, &ev); err != nil {
+			// An event this version cannot read is left out, not fatal:
+			// the rest of the trail is still worth showing.
+			continue
 		}
-		n := 0
-		for msg := range batch.Messages() {
-			n++
-			var ev takedown.Event
-			if err := json.Unmarshal(msg.Data(), &ev); err != nil {
-				continue
-			}
-			if md, err := msg.Metadata(); err == nil {
-				ev.Seq = md.Sequence.Stream
-			}
-			events = append(events, ev)
-		}
-		if err := batch.Error(); err != nil {
-			return nil, fmt.Errorf("read timeline of %s: %w", caseID, err)
-		}
-		if n == 0 {
-			break
-		}
-		pending -= n
+		ev.Seq = msgSeq(msg)
+		events = append(events, ev)
 	}
 	return events, nil
 }

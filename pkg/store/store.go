@@ -92,6 +92,9 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 			Replicas:    opts.Replicas,
 			Retention:   jetstream.LimitsPolicy,
 			Duplicates:  2 * time.Hour,
+			// Timelines are read by direct get (events.go), which needs no
+			// consumer and so leaves nothing behind on the server.
+			AllowDirect: true,
 		},
 		{
 			Name:        WorkStream,
