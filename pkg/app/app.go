@@ -20,6 +20,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/intake"
 	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/verp"
 )
 
 // Options are what the embedding program provides.
@@ -56,6 +57,7 @@ type App struct {
 	onNoticed func(ctx context.Context, caseID string, at time.Time) error
 	resolver  *dns.Resolver // see dnsResolver
 	metrics   *prometheus.Registry
+	verp      *verp.Signer // see verpSigner
 }
 
 // runFunc makes a Run method of a plain function.

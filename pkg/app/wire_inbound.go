@@ -34,7 +34,12 @@ func (a *App) addInbound(ctx context.Context, _ broker.Retrier) error {
 	if err != nil {
 		return err
 	}
+	signer, err := a.verpSigner()
+	if err != nil {
+		return err
+	}
 	ing, err := inbound.New(ctx, inbound.Options{
+		VERP:  signer,
 		Store: a.store, Notices: notices, RequestCheck: a.checkAfterReply,
 		Domains: domains, DedupWindow: cfg.DedupWindow, Now: a.now, Log: log,
 	})

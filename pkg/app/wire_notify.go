@@ -70,7 +70,12 @@ func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
 		}
 		webhooks[country] = webhookForwarder{fw}
 	}
+	signer, err := a.verpSigner()
+	if err != nil {
+		return err
+	}
 	stage, err := notify.New(ctx, a.store, notify.Options{
+		VERP:   signer,
 		Config: cfg, Policy: policy, Renderer: renderer, Mailer: mailer, Webhooks: webhooks,
 		NATS: natsForwarder{natsfwd.New(a.broker.Conn, a.broker.JS, a.cfg.NATS.CallTimeout, log)},
 		OnNoticed: func(ctx context.Context, caseID string, at time.Time) error {

@@ -35,6 +35,21 @@ type Notify struct {
 	DKIM         DKIM            `yaml:"dkim"`
 	SendWindow   SendWindow      `yaml:"send_window"`
 	Authority    Authority       `yaml:"authority"`
+	VERP         VERP            `yaml:"verp"`
+}
+
+// VERP puts each notice's reference into its envelope sender
+// (abuse+bounce-REF-tag@…), with a tag only this daemon can make, so a
+// bounce that returns nothing of the original still finds its notice. The
+// reply domain's MX must deliver abuse+anything@ to the inbound listener
+// or drop directory; the header From stays notify.from.
+type VERP struct {
+	// Disabled sends every notice from notify.from itself.
+	Disabled bool `yaml:"disabled"`
+	// SecretFile holds the tag secret (at least 32 characters). Empty:
+	// <data_dir>/verp-secret, created at first start, readable by the
+	// owner only. Replicas that share one reply address must share it.
+	SecretFile string `yaml:"secret_file"`
 }
 
 // Hotline names the sender in the notice text.

@@ -28,6 +28,9 @@ func (in *Ingester) reply(ctx context.Context, key string, p parsed, n takedown.
 		"notice": n.Ref, "from": p.From, "subject": bounded(p.Subject, maxSubject), "text": excerpt(p.Text),
 		"message_id": p.MessageID, "auto": p.Auto, "matched_by": res.MatchedBy,
 	}
+	if p.Suspicious != "" {
+		data["suspicious"] = p.Suspicious
+	}
 	for _, id := range n.CaseIDs() {
 		c, _, err := in.store.GetCase(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -61,16 +64,17 @@ type delivery struct {
 	// gone for good (reason userunknown, hostunknown, hasmoved,
 	// notaccept); a soft failure (mailboxfull, blocked, filtered, …)
 	// may pass.
-	Permanent bool
-	Temporary bool // delayed, or expired in the sender's queue
-	Hard      bool
-	Reason    string // sisimai's reason name
-	Status    string
-	Diag      string
-	Action    string
-	Recipient string
-	MTA       string
-	Format    string
+	Permanent  bool
+	Temporary  bool // delayed, or expired in the sender's queue
+	Hard       bool
+	Reason     string // sisimai's reason name
+	Status     string
+	Diag       string
+	Action     string
+	Recipient  string
+	MTA        string
+	Format     string
+	Suspicious string
 }
 
 // deliveryOf reads the status of the notice's recipient from a report.
@@ -96,6 +100,7 @@ func deliveryOf(p parsed, to string) delivery {
 // (as the notify stage does when a relay refuses with 5xx at send time).
 func (in *Ingester) bounce(ctx context.Context, key string, p parsed, n takedown.Notice, res *Result) error {
 	d := deliveryOf(p, n.To)
+	d.Suspicious = p.Suspicious
 	switch {
 	case d.Permanent:
 		res.Kind = KindBounce
@@ -134,6 +139,9 @@ func (in *Ingester) bounceCase(ctx context.Context, key, id string, n takedown.N
 		"notice": n.Ref, "to": n.To, "kind": n.Kind, "level": n.Level, "status": d.Status, "diagnostic": d.Diag,
 		"action": d.Action, "final_recipient": d.Recipient, "reporting_mta": d.MTA, "permanent": d.Permanent,
 		"reason": d.Reason, "hard": d.Hard, "format": d.Format,
+	}
+	if d.Suspicious != "" {
+		data["suspicious"] = d.Suspicious
 	}
 	var reroute bool
 	_, err := in.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {

@@ -20,7 +20,7 @@ func BenchmarkParse(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = candidates(p, testDomains)
+		_ = candidates(p, testDomains, nil)
 		_ = excerpt(p.Text)
 		i++
 	}

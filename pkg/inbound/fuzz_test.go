@@ -27,7 +27,7 @@ func FuzzIngest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, c := range candidates(p, testDomains) {
+		for _, c := range candidates(p, testDomains, nil) {
 			if !ValidRef(c.Ref) {
 				t.Fatalf("candidate %q is no valid reference", c.Ref)
 			}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
+	"github.com/takedownd/takedownd/pkg/verp"
 )
 
 // Kind says what a message turned out to be.
@@ -45,6 +46,9 @@ type Result struct {
 	Rerouted  []string // cases sent back to routing after a bounce
 	Reason    string   // why a message went unmatched
 	MessageID string
+	// Suspicious says why the message looks forged (a VERP address whose
+	// tag does not verify), "" if it does not.
+	Suspicious string
 }
 
 // Options are what the ingester needs from the daemon.
@@ -58,6 +62,11 @@ type Options struct {
 	// Domains are our reply domains: only plus parts of addresses at them
 	// count as references.
 	Domains []string
+	// VERP checks the envelope-sender addresses notify sends from
+	// (abuse+bounce-REF-tag@…): a bounce to one whose tag verifies is
+	// matched by it before anything else; one whose tag does not is
+	// matched by the other rules and recorded as suspicious. Nil: no VERP.
+	VERP *verp.Signer
 	// DedupWindow is how long a Message-ID is remembered.
 	DedupWindow time.Duration
 	Now         func() time.Time
@@ -126,11 +135,19 @@ func (in *Ingester) Ingest(ctx context.Context, raw []byte) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	if forged := forgedVERP(p, in.opts.VERP); forged != "" {
+		res.Suspicious = "VERP address " + forged + " carries a tag this daemon did not make"
+		in.log.Warn("inbound message to a VERP address with a forged tag", "message", key, "notice", n.Ref)
+	}
 	if n.Ref == "" {
 		res.Kind, res.Reason = KindUnmatched, by
+		if res.Suspicious != "" {
+			res.Reason += "; " + res.Suspicious
+		}
 		return res, in.reject(ctx, key, raw, res, by)
 	}
 	res.Ref, res.MatchedBy = n.Ref, by
+	p.Suspicious = res.Suspicious
 	if p.Bounce != nil {
 		err = in.bounce(ctx, key, p, n, &res)
 	} else {
@@ -149,7 +166,7 @@ func (in *Ingester) Ingest(ctx context.Context, raw []byte) (Result, error) {
 // match finds the first candidate reference that names a known notice.
 // When none does, the returned string says why, for the dead letter.
 func (in *Ingester) match(ctx context.Context, p parsed) (takedown.Notice, string, error) {
-	cands := candidates(p, in.opts.Domains)
+	cands := candidates(p, in.opts.Domains, in.opts.VERP)
 	if len(cands) == 0 {
 		return takedown.Notice{}, "no notice reference in recipient, In-Reply-To, References, subject or X-Takedown-Ref", nil
 	}

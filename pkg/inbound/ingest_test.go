@@ -18,6 +18,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/natstest"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
+	"github.com/takedownd/takedownd/pkg/verp"
 )
 
 const (
@@ -36,6 +37,7 @@ type fixture struct {
 	in     *Ingester
 	mu     sync.Mutex
 	checks []string
+	verp   *verp.Signer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -88,9 +90,9 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, js: ns.JS}
+	f := &fixture{st: st, js: ns.JS, verp: testSigner(t)}
 	f.in, err = New(ctx, Options{
-		Store: st, Notices: notices, Domains: testDomains, Log: log,
+		Store: st, Notices: notices, Domains: testDomains, Log: log, VERP: f.verp,
 		RequestCheck: func(_ context.Context, id string) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/takedownd/takedownd/pkg/verp"
 )
 
 // refRE is the shape of a notice reference: TD-20261126-7F3K2Q for a first
@@ -20,20 +22,28 @@ func ValidRef(s string) bool {
 // candidate is a reference found in a message, with where it was found.
 type candidate struct {
 	Ref string
-	By  string // recipient, in-reply-to, references, subject, x-takedown-ref, original
+	By  string // verp, recipient, in-reply-to, references, subject, x-takedown-ref, original
 }
 
 // candidates lists the references a reply may belong to, most reliable
-// first: the plus part of the address it was sent to (our Reply-To), the
+// first: a VERP envelope sender whose tag verifies (only the daemon can
+// make one), the plus part of the address it was sent to (our Reply-To), the
 // Message-IDs it answers (<REF@domain>), a [REF] in the subject, then an
 // X-Takedown-Ref header a ticket system copied. Bounces add what the
 // returned original carries.
-func candidates(p parsed, domains []string) []candidate {
+func candidates(p parsed, domains []string, signer *verp.Signer) []candidate {
 	var out []candidate
 	add := func(ref, by string) {
 		ref = strings.ToUpper(ref)
 		if ValidRef(ref) && !slices.ContainsFunc(out, func(c candidate) bool { return c.Ref == ref }) {
 			out = append(out, candidate{ref, by})
+		}
+	}
+	if signer != nil {
+		for _, rcpt := range p.Recipients {
+			if ref, ok, _ := signer.Parse(rcpt); ok {
+				add(ref, "verp")
+			}
 		}
 	}
 	for _, rcpt := range p.Recipients {
@@ -77,6 +87,20 @@ var (
 	subjectRefRE = regexp.MustCompile(`(?i)\[(TD-[0-9A-Z]{6,26}-[0-9A-Z]{1,26})\]`)
 	bodyRefRE    = regexp.MustCompile(`(?i)(?:X-Takedown-Ref:\s*(TD-[0-9A-Z-]+)|<(TD-[0-9A-Z]{6,26}-[0-9A-Z]{1,26})@)`)
 )
+
+// forgedVERP returns the first recipient that has the shape of one of
+// our VERP addresses but a tag that does not verify, "" if none.
+func forgedVERP(p parsed, signer *verp.Signer) string {
+	if signer == nil {
+		return ""
+	}
+	for _, rcpt := range p.Recipients {
+		if _, ok, isVERP := signer.Parse(rcpt); isVERP && !ok {
+			return rcpt
+		}
+	}
+	return ""
+}
 
 // refOfMsgID returns REF of a Message-ID REF@domain, or "".
 func refOfMsgID(id string) string {

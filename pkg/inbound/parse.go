@@ -46,6 +46,8 @@ type parsed struct {
 	// ARF feedback); nil for other mail. Text then holds the whole
 	// readable message, for the references a returned original carries.
 	Bounce *dsn.Report
+	// Suspicious is set by Ingest when the message looks forged.
+	Suspicious string
 }
 
 // parse reads raw as an Internet message. It fails only for input that

@@ -62,7 +62,7 @@ func TestParseSamples(t *testing.T) {
 			if p.Auto != tt.auto {
 				t.Errorf("auto = %v, want %v", p.Auto, tt.auto)
 			}
-			cands := candidates(p, testDomains)
+			cands := candidates(p, testDomains, nil)
 			if tt.noCandidat {
 				if len(cands) != 0 {
 					t.Errorf("candidates %+v, want none", cands)
@@ -115,7 +115,7 @@ func TestExcerptBounds(t *testing.T) {
 func TestCandidatesIgnoreForeignPlusAddresses(t *testing.T) {
 	t.Parallel()
 	p := parsed{Recipients: []string{"list+TD-20261126-AAAAAA@elsewhere.example", "abuse+td-20261126-bbbbbb@HOTLINE.example"}}
-	c := candidates(p, testDomains)
+	c := candidates(p, testDomains, nil)
 	if len(c) != 1 || c[0].Ref != "TD-20261126-BBBBBB" {
 		t.Errorf("candidates %+v, want only the upper-cased reference at our domain", c)
 	}

@@ -25,7 +25,7 @@ func (s *Stage) deliver(ctx context.Context, rec takedown.Notice) (_ takedown.No
 		if err != nil {
 			return s.fail(ctx, rec.Ref, "render notice: "+err.Error(), true)
 		}
-		res := s.opts.Mailer.Send(ctx, s.cfg.From, []string{rec.To}, msg.Raw)
+		res := s.opts.Mailer.Send(ctx, s.envelopeFrom(rec.Ref), []string{rec.To}, msg.Raw)
 		switch {
 		case len(res.Accepted()) > 0:
 			return s.succeed(ctx, rec.Ref, attempt, "accepted: "+replyOf(res))
@@ -68,6 +68,15 @@ func (s *Stage) deliver(ctx context.Context, rec takedown.Notice) (_ takedown.No
 		}
 	}
 	return s.fail(ctx, rec.Ref, "unknown channel "+rec.Channel, true)
+}
+
+// envelopeFrom is the MAIL FROM of a notice: its VERP address when VERP
+// is on, so that a bounce names the notice even if it quotes nothing.
+func (s *Stage) envelopeFrom(ref string) string {
+	if s.opts.VERP == nil {
+		return s.cfg.From
+	}
+	return s.opts.VERP.Address(ref)
 }
 
 func replyOf(res smtp.Result) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/route"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
+	"github.com/takedownd/takedownd/pkg/verp"
 )
 
 // Buckets and the stage names of this package's work.
@@ -60,6 +61,11 @@ type Options struct {
 	OnNoticed func(ctx context.Context, caseID string, at time.Time) error
 	Now       func() time.Time
 	Log       *slog.Logger
+	// VERP, when set, makes each notice's envelope sender
+	// (abuse+bounce-REF-tag@…), so its bounces find the notice without the
+	// returned original; nil sends from notify.from. The header From is
+	// notify.from either way.
+	VERP *verp.Signer
 	// RouteWorkers is the concurrency of routing.
 	RouteWorkers int
 }
