@@ -110,23 +110,31 @@ func FuzzNextHop(f *testing.F) {
 }
 
 // FuzzCheckAddr checks that no spelling of an address changes the
-// verdict: the IPv4-mapped form is judged as the IPv4 address.
+// verdict: the IPv4-mapped, NAT64 and 6to4 forms are judged as the IPv4
+// address they carry; and that nothing the standard library knows to be
+// special passes.
 func FuzzCheckAddr(f *testing.F) {
 	f.Add([]byte{127, 0, 0, 1})
 	f.Add([]byte{169, 254, 169, 254})
 	f.Add([]byte{8, 8, 8, 8})
+	f.Add([]byte{100, 64, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) != 4 {
-			return
+		var raw [16]byte
+		copy(raw[:], b)
+		v4 := netip.AddrFrom4([4]byte(raw[:4]))
+		public := CheckAddr(v4) == nil
+		nat64, sixToFour := [16]byte{0, 0x64, 0xff, 0x9b}, [16]byte{0x20, 0x02}
+		copy(nat64[12:], raw[:4])
+		copy(sixToFour[2:], raw[:4])
+		for _, form := range []netip.Addr{netip.AddrFrom16(v4.As16()), netip.AddrFrom16(nat64), netip.AddrFrom16(sixToFour)} {
+			if (CheckAddr(form) == nil) != public {
+				t.Fatalf("%s and %s judged differently", v4, form)
+			}
 		}
-		v4 := netip.AddrFrom4([4]byte(b))
-		mapped := netip.AddrFrom16(v4.As16())
-		if (CheckAddr(v4) == nil) != (CheckAddr(mapped) == nil) {
-			t.Fatalf("%s and %s judged differently", v4, mapped)
-		}
-		if v4.IsLoopback() || v4.IsPrivate() || v4.IsMulticast() || v4.IsLinkLocalUnicast() || v4.IsUnspecified() {
-			if CheckAddr(v4) == nil {
-				t.Fatalf("%s passed", v4)
+		for _, a := range []netip.Addr{v4, netip.AddrFrom16(raw)} {
+			if CheckAddr(a) == nil && (!a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsUnspecified()) {
+				t.Fatalf("%s passed", a)
 			}
 		}
 	})
