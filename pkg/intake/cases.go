@@ -69,7 +69,7 @@ func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urln
 			}
 			return store.ErrConflict
 		}
-		if err := in.join(ctx, holder, rep, received); err != nil {
+		if err := in.join(ctx, holder, rep, nu, received); err != nil {
 			return err
 		}
 		if holder == candidate {
@@ -92,24 +92,17 @@ func (in *Intake) create(ctx context.Context, id string, rep takedown.Report, nu
 		State: takedown.StateReceived, ReceivedAt: received, UpdatedAt: now,
 	}
 	c.AddReport(takedown.RefOf(rep, received))
-	opened := takedown.Event{
-		ID: "received-" + id, CaseID: id, Type: takedown.EventReceived, At: received,
-		Actor: "intake", To: takedown.StateReceived, Reason: "confirmed report " + rep.ReportID,
-	}.WithData(map[string]any{"report_id": rep.ReportID, "classification": rep.Classification, "priority": rep.Priority, "source": rep.Source})
-	events := []takedown.Event{opened}
 	// What the URL alone shows to be out of reach (a .onion host, a private
 	// or CGNAT address) is decided here, with the case, rather than after
 	// a round through enrichment: the one rule is urlnorm's, which
 	// enrichment applies too.
-	if reason := nu.NotActionable(); reason != "" {
+	reason := nu.NotActionable()
+	if reason != "" {
 		if err := c.MoveTo(takedown.StateNotActionable, reason, now); err != nil {
 			return false, err
 		}
-		events = append(events, takedown.Event{
-			ID: "not_actionable-" + id, CaseID: id, Type: takedown.EventNotActionable, At: now,
-			Actor: "intake", From: takedown.StateReceived, To: takedown.StateNotActionable, Reason: reason,
-		})
 	}
+	events := openingEvents(id, rep, received, reason)
 	if _, err := in.store.CreateCase(ctx, c); err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return false, nil
@@ -123,6 +116,24 @@ func (in *Intake) create(ctx context.Context, id string, rep takedown.Report, nu
 	return true, in.enqueueEnrich(ctx, id, c.State)
 }
 
+// openingEvents are the events of the report that opened case id:
+// received, and not_actionable when reason says intake decided so at once.
+// join repeats them for a redelivery of that report, so an append lost to
+// a crash after the case was written is made good (the ids dedup them).
+func openingEvents(id string, rep takedown.Report, received time.Time, reason string) []takedown.Event {
+	events := []takedown.Event{takedown.Event{
+		ID: "received-" + id, CaseID: id, Type: takedown.EventReceived, At: received,
+		Actor: "intake", To: takedown.StateReceived, Reason: "confirmed report " + rep.ReportID,
+	}.WithData(map[string]any{"report_id": rep.ReportID, "classification": rep.Classification, "priority": rep.Priority, "source": rep.Source})}
+	if reason != "" {
+		events = append(events, takedown.Event{
+			ID: "not_actionable-" + id, CaseID: id, Type: takedown.EventNotActionable, At: received,
+			Actor: "intake", From: takedown.StateReceived, To: takedown.StateNotActionable, Reason: reason,
+		})
+	}
+	return events
+}
+
 func (in *Intake) enqueueEnrich(ctx context.Context, id string, state takedown.State) error {
 	if state != takedown.StateReceived {
 		return nil
@@ -130,15 +141,16 @@ func (in *Intake) enqueueEnrich(ctx context.Context, id string, state takedown.S
 	return in.store.Enqueue(ctx, store.StageEnrich, id, "enrich-"+id+"-new", nil)
 }
 
-func (in *Intake) join(ctx context.Context, id string, rep takedown.Report, received time.Time) error {
+func (in *Intake) join(ctx context.Context, id string, rep takedown.Report, nu urlnorm.URL, received time.Time) error {
 	ev := takedown.Event{
 		ID: "joined-" + id + "-" + rep.ReportID, CaseID: id, Type: takedown.EventReportJoined,
 		Actor: "intake", Reason: "report " + rep.ReportID + " of the same URL",
 	}.WithData(map[string]any{"report_id": rep.ReportID, "classification": rep.Classification, "priority": rep.Priority})
 	_, err := in.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
 		if c.HasReport(rep.ReportID) {
-			if c.Reports[0].ReportID == rep.ReportID {
-				return nil, store.ErrNoChange // the report that created the case
+			if first := c.Reports[0]; first.ReportID == rep.ReportID {
+				// The report that created the case, delivered again.
+				return openingEvents(id, rep, first.ReceivedAt, nu.NotActionable()), store.ErrNoChange
 			}
 			return []takedown.Event{ev}, store.ErrNoChange
 		}
