@@ -70,7 +70,8 @@ func Open(ctx context.Context, o Options) (*Broker, error) {
 		// TLS or client certificate, between the two halves of one process.
 		pub, _ := creds.daemon.PublicKey()
 		opts = append(opts, nats.InProcessServer(srv), nats.Nkey(pub, creds.daemon.Sign))
-		url, shown, from = srv.ClientURL(), "(embedded, in-process)", "the daemon's nkey"
+		// No URL: a tls:// one would have the client start a TLS handshake.
+		url, shown, from = "", "(embedded, in-process)", "the daemon's nkey"
 	} else {
 		auth, f, err := remoteAuth(cfg)
 		if err != nil {

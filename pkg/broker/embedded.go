@@ -21,6 +21,9 @@ const readyTimeout = 10 * time.Second
 // startEmbedded runs a nats-server with JetStream on storeDir that lets
 // in only the users in creds, and waits until it takes connections.
 func startEmbedded(cfg config.Embedded, creds credentials, storeDir string, log *slog.Logger) (*server.Server, error) {
+	if err := cfg.CheckExposure(); err != nil {
+		return nil, err
+	}
 	if err := checkStoreDir(storeDir); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -140,12 +141,33 @@ func (n *NATS) validate(c *checker) {
 	}
 }
 
+// CheckExposure refuses a listen address that is not loopback when the
+// listener has no TLS and insecure_listen is not set. Validate checks it;
+// the broker checks again at start, for configurations built in code.
+func (e Embedded) CheckExposure() error {
+	if p := e.exposure(); p != "" {
+		return errors.New("nats.embedded.listen: " + p)
+	}
+	return nil
+}
+
+func (e Embedded) exposure() string {
+	if e.InProcessOnly || e.TLS.Enabled() || e.InsecureListen {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(e.Listen)
+	if err != nil || IsLoopbackHost(host) {
+		return ""
+	}
+	return fmt.Sprintf("%q is not a loopback address: set nats.embedded.tls (cert_file, key_file), "+
+		"or nats.embedded.insecure_listen: true to send reports over the network unencrypted", e.Listen)
+}
+
 func (e *Embedded) validate(c *checker) {
 	if !e.InProcessOnly {
 		c.listen("nats.embedded.listen", e.Listen, true, true)
-		if host, _, err := net.SplitHostPort(e.Listen); err == nil && !IsLoopbackHost(host) && !e.TLS.Enabled() && !e.InsecureListen {
-			c.add("nats.embedded.listen", "%q is not a loopback address: set nats.embedded.tls (cert_file, key_file), "+
-				"or nats.embedded.insecure_listen: true to send reports over the network unencrypted", e.Listen)
+		if p := e.exposure(); p != "" {
+			c.add("nats.embedded.listen", "%s", p)
 		}
 	}
 	if (e.TLS.CertFile == "") != (e.TLS.KeyFile == "") {
