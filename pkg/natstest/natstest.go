@@ -1,4 +1,6 @@
-// Package natstest starts an embedded NATS server with JetStream for tests.
+// Package natstest starts NATS for tests: one embedded server with
+// JetStream (Start), or a JetStream cluster of several in the test process
+// (StartCluster).
 // Nothing in production imports it.
 package natstest
 

@@ -45,9 +45,8 @@ func newBenchHarness(b *testing.B, mut func(*config.Notify)) *harness {
 
 func newHarnessTB(t testing.TB, mut func(*config.Notify), wrap func(Mailer) Mailer, more ...func(*Options)) *harness {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ns := natstest.Start(t)
-	st, err := store.Open(t.Context(), ns.JS, store.Options{Retry: broker.Retrier{CallTimeout: 5 * time.Second, Attempts: 3, Backoff: 100 * time.Millisecond}, Log: log})
+	st, err := store.Open(t.Context(), ns.JS, store.Options{Retry: broker.Retrier{CallTimeout: 5 * time.Second, Attempts: 3, Backoff: 100 * time.Millisecond}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +55,14 @@ func newHarnessTB(t testing.TB, mut func(*config.Notify), wrap func(Mailer) Mail
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { relay.Close() })
+	return newHarnessOn(t, st, relay, mut, wrap, more...)
+}
+
+// newHarnessOn runs a stage on a store and relay of the caller's: several
+// of them make replicas of the daemon sharing one NATS and one relay.
+func newHarnessOn(t testing.TB, st *store.Store, relay *smtpsim.Server, mut func(*config.Notify), wrap func(Mailer) Mailer, more ...func(*Options)) *harness {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := config.Default().Notify
 	cfg.BatchWindow = 400 * time.Millisecond
 	cfg.RetryBackoff = []time.Duration{50 * time.Millisecond}

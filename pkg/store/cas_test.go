@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 )
 
 type counter struct {
@@ -35,14 +35,11 @@ func TestBucketUpdateUnderContention(t *testing.T) {
 		t.Fatal(err)
 	}
 	const writers = 16
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
+	var g errgroup.Group
 	for i := range writers {
-		wg.Go(func() {
+		g.Go(func() error {
 			id := fmt.Sprint(i)
-			calls := 0
 			e, err := b.Update(ctx, "k", func(c *counter) error {
-				calls++
 				c.N++
 				c.Seen = append(c.Seen, id)
 				return nil
@@ -50,15 +47,11 @@ func TestBucketUpdateUnderContention(t *testing.T) {
 			if err == nil && (!e.Changed || e.Revision == 0) {
 				err = fmt.Errorf("writer %s: entry %+v not marked as written", id, e)
 			}
-			errs <- err
+			return err
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 	got, _, err := b.Get(ctx, "k")
 	if err != nil {
