@@ -28,11 +28,22 @@ type Cache interface {
 	PutAutnum(ctx context.Context, a *Autnum) error
 	Domain(ctx context.Context, name string) (*Domain, error)
 	PutDomain(ctx context.Context, d *Domain) error
+	// Missing returns until when a server's "no such object" answer for
+	// a query stands (see the miss* keys), the zero time for none;
+	// PutMissing records such an answer until the time given.
+	Missing(ctx context.Context, key string) (time.Time, error)
+	PutMissing(ctx context.Context, key string, until time.Time) error
 }
 
 // DefaultCacheTTL is how long answers are kept: SCART refreshes the hoster
 // lookup every 12 hours too.
 const DefaultCacheTTL = 12 * time.Hour
+
+// DefaultNegativeTTL is how long a "no such object" answer is kept: long
+// enough that a mirror without an AS number is not asked again for every
+// case (one question an hour per object), short enough that a network or
+// domain registered today is found today.
+const DefaultNegativeTTL = time.Hour
 
 // BucketConfig returns the KV bucket configuration the cache expects; the
 // bucket TTL expires entries.
@@ -202,6 +213,46 @@ func (c *KVCache) Domain(ctx context.Context, name string) (*Domain, error) {
 // PutDomain stores d under its name.
 func (c *KVCache) PutDomain(ctx context.Context, d *Domain) error {
 	return putJSON(ctx, c.kv, domainKey(d.Name), d, "domain")
+}
+
+// Keys of "no such object" answers, one per kind of query: an address
+// (its own key: the answer says nothing about its neighbours), a parent
+// query, an AS number, a domain ("" when the name cannot be a key).
+func missIP(a netip.Addr) string {
+	a = a.Unmap()
+	return "no." + networkKey(netip.PrefixFrom(a, a.BitLen()))
+}
+
+func missParent(q netip.Prefix) string { return "no." + parentKey(q) }
+
+func missAutnum(asn uint32) string { return "no." + autnumKey(asn) }
+
+func missDomain(name string) string {
+	if k := domainKey(name); k != "" {
+		return "no." + k
+	}
+	return ""
+}
+
+// missing is a stored "no such object" answer.
+type missing struct {
+	Until time.Time `json:"until"`
+}
+
+// Missing returns until when the "no such object" answer under key
+// stands. The bucket's TTL (that of answers) removes it later; until then
+// its own time decides.
+func (c *KVCache) Missing(ctx context.Context, key string) (time.Time, error) {
+	m, err := getJSON[missing](ctx, c.kv, key, "missing object")
+	if err != nil || m == nil {
+		return time.Time{}, err
+	}
+	return m.Until, nil
+}
+
+// PutMissing records a "no such object" answer until the time given.
+func (c *KVCache) PutMissing(ctx context.Context, key string, until time.Time) error {
+	return putJSON(ctx, c.kv, key, missing{Until: until}, "missing object")
 }
 
 // getJSON reads one entry; an empty key (a name KV cannot hold) is a miss.

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +36,10 @@ type Config struct {
 	// minute, burst 5).
 	Limits       map[string]Limit
 	DefaultLimit Limit
+	// Limiter keeps the budgets; nil keeps them in this process alone.
+	// Replicas share one SharedLimiter, or each would spend the whole
+	// budget of every server.
+	Limiter Limiter
 	// LookupTimeout bounds a whole lookup including retries (default 60 s);
 	// AttemptTimeout bounds one request (default 15 s).
 	LookupTimeout  time.Duration
@@ -52,6 +55,10 @@ type Config struct {
 	// DefaultCacheTTL); MemoryEntries bounds it (default 50,000).
 	CacheTTL      time.Duration
 	MemoryEntries int
+	// NegativeTTL is how long a "no such object" (404) answer is kept, in
+	// both cache layers (default DefaultNegativeTTL): shorter than answers,
+	// since a new registration should show up the same day.
+	NegativeTTL time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
 }
@@ -69,6 +76,7 @@ func (c Config) withDefaults() Config {
 	def(&c.BackoffMax, 30*time.Second)
 	def(&c.MaxRetryAfter, 2*time.Minute)
 	def(&c.CacheTTL, DefaultCacheTTL)
+	def(&c.NegativeTTL, min(DefaultNegativeTTL, c.CacheTTL))
 	if c.Limits == nil {
 		c.Limits = DefaultLimits()
 	}
@@ -98,9 +106,7 @@ type Client struct {
 	metrics *metrics
 	regs    atomic.Pointer[registries]
 	flight  singleflight.Group
-
-	gatesMu sync.Mutex
-	gates   map[string]*gate
+	limiter Limiter
 }
 
 // New returns a client. httpClient may be nil (a default one is used);
@@ -115,7 +121,10 @@ func New(cfg Config, log *slog.Logger, now func() time.Time, httpClient *http.Cl
 		return nil, err
 	}
 	c := &Client{cfg: cfg, log: log, now: now, http: httpClient, cache: cache, metrics: &metrics{},
-		mem: newMemCache(cfg.MemoryEntries, cfg.CacheTTL, now), gates: make(map[string]*gate)}
+		mem: newMemCache(cfg.MemoryEntries, cfg.CacheTTL, now), limiter: cfg.Limiter}
+	if c.limiter == nil {
+		c.limiter = newLocalLimiter(now)
+	}
 	c.regs.Store(regs)
 	return c, nil
 }
@@ -131,6 +140,9 @@ func (c *Client) LookupIP(ctx context.Context, addr netip.Addr) (*Network, error
 	defer cancel()
 	if n := c.cachedNetwork(ctx, addr); n != nil {
 		return n, nil
+	}
+	if c.isMissing(ctx, missIP(addr)) {
+		return nil, fmt.Errorf("rdap lookup ip: %w", ErrNotFound)
 	}
 	// Concurrent lookups of addresses in the same /24 (/48) share one
 	// query: usually one network holds them all. If it does not, the
@@ -181,6 +193,7 @@ func (c *Client) lookupNetwork(ctx context.Context, key string, addr netip.Addr)
 		}
 		obj, host, err := c.get(ctx, base+"ip/"+addr.String(), "ip network")
 		if err != nil {
+			c.remember(ctx, missIP(addr), err)
 			return nil, err
 		}
 		ipn, ok := obj.(*rdap.IPNetwork)
@@ -247,6 +260,9 @@ func (c *Client) lookupDomain(ctx context.Context, name string) (*Domain, error)
 			return d, nil
 		}
 	}
+	if c.isMissing(ctx, missDomain(name)) {
+		return nil, ErrNotFound
+	}
 	c.metrics.cache("miss")
 	base, err := c.baseForDomain(name)
 	if err != nil {
@@ -254,6 +270,7 @@ func (c *Client) lookupDomain(ctx context.Context, name string) (*Domain, error)
 	}
 	obj, host, err := c.get(ctx, base+"domain/"+name, "domain")
 	if err != nil {
+		c.remember(ctx, missDomain(name), err)
 		return nil, err
 	}
 	dom, ok := obj.(*rdap.Domain)
@@ -330,6 +347,49 @@ func (c *Client) fetchEntity(ctx context.Context, href string) (*rdap.Entity, er
 		return nil, err
 	}
 	return v.(*rdap.Entity), nil
+}
+
+// isMissing reports whether a recent answer said the server has no object
+// for key; the shared layer's answer is copied to the front.
+func (c *Client) isMissing(ctx context.Context, key string) bool {
+	if key == "" {
+		return false
+	}
+	if c.mem.isMissing(key) {
+		c.metrics.cache("memory")
+		return true
+	}
+	if c.cache == nil {
+		return false
+	}
+	until, err := c.cache.Missing(ctx, key)
+	if err != nil {
+		c.log.Warn("rdap cache get", "err", err)
+		return false
+	}
+	if !c.now().Before(until) {
+		return false
+	}
+	c.metrics.cache("shared")
+	c.mem.putMissing(key, until)
+	return true
+}
+
+// remember keeps a "no such object" answer (err matches ErrNotFound) for
+// NegativeTTL, so the next case does not ask again; other errors are not
+// kept.
+func (c *Client) remember(ctx context.Context, key string, err error) {
+	if key == "" || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoParent) {
+		return
+	}
+	until := c.now().Add(c.cfg.NegativeTTL)
+	c.mem.putMissing(key, until)
+	if c.cache == nil {
+		return
+	}
+	if err := c.cache.PutMissing(ctx, key, until); err != nil && !errors.Is(err, context.Canceled) {
+		c.log.Warn("rdap cache put", "err", err)
+	}
 }
 
 // store puts an answer in both cache layers; a shared-cache failure costs

@@ -7,87 +7,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/openrdap/rdap"
-	"golang.org/x/time/rate"
+
+	"github.com/takedownd/takedownd/pkg/retryafter"
 )
-
-// Limit is the politeness budget for one RDAP server.
-type Limit struct {
-	// PerMinute is the sustained query rate.
-	PerMinute float64
-	// Burst is how many queries may go at once after a quiet spell.
-	Burst int
-}
-
-// DefaultLimits respects the limits registries publish: LACNIC allows 10
-// queries a minute; RIPE limits personal-data lookups (ours are not, but we
-// stay modest).
-func DefaultLimits() map[string]Limit {
-	return map[string]Limit{
-		"rdap.lacnic.net":  {PerMinute: 10, Burst: 2},
-		"rdap.db.ripe.net": {PerMinute: 300, Burst: 10},
-	}
-}
-
-// gate is the politeness state of one server: a token bucket and the time
-// before which a 429 told us not to come back.
-type gate struct {
-	lim   *rate.Limiter
-	mu    sync.Mutex
-	until time.Time
-}
-
-func (c *Client) gateFor(host string) *gate {
-	c.gatesMu.Lock()
-	defer c.gatesMu.Unlock()
-	g, ok := c.gates[host]
-	if !ok {
-		l, found := c.cfg.Limits[host]
-		if !found {
-			l = c.cfg.DefaultLimit
-		}
-		g = &gate{lim: rate.NewLimiter(rate.Limit(l.PerMinute/60), max(l.Burst, 1))}
-		c.gates[host] = g
-	}
-	return g
-}
-
-// wait blocks until the server may be asked again.
-func (g *gate) wait(ctx context.Context, now time.Time) error {
-	g.mu.Lock()
-	pause := g.until.Sub(now)
-	g.mu.Unlock()
-	if pause > 0 {
-		if err := sleep(ctx, pause); err != nil {
-			return err
-		}
-	}
-	return g.lim.Wait(ctx)
-}
-
-func (g *gate) block(until time.Time) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if until.After(g.until) {
-		g.until = until
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // rewrite applies the base-URL overrides (longest matching prefix wins) and
 // returns the URL to ask and the host the answer is credited to and rate
@@ -157,8 +83,12 @@ func queryOf(u *url.URL) string {
 }
 
 // get fetches one RDAP object with politeness and retries and returns the
-// decoded openrdap object and the crediting host. Only https is retried:
-// over plain http an attacker on the path could make us loop.
+// decoded openrdap object and the crediting host. A server that answers
+// 429 (or 503) with Retry-After is not asked again by anyone before that
+// time, whatever the scheme; without the header the pause is our backoff.
+// Only https is retried within the lookup: over plain http an attacker on
+// the path could keep us asking, so there the lookup fails and a later one
+// asks again (after the pause).
 func (c *Client) get(ctx context.Context, raw, class string) (any, string, error) {
 	target, host, err := c.rewrite(raw)
 	if err != nil {
@@ -168,29 +98,61 @@ func (c *Client) get(ctx context.Context, raw, class string) (any, string, error
 	if err != nil {
 		return nil, host, fmt.Errorf("parse rdap url: %w", errMalformed)
 	}
-	g := c.gateFor(host)
+	lim := c.limitFor(host)
 	for attempt := 1; ; attempt++ {
-		if err := g.wait(ctx, c.now()); err != nil {
+		if err := c.limiter.Wait(ctx, host, lim); err != nil {
 			return nil, host, &Error{Server: host, Retryable: true, Err: fmt.Errorf("wait for rate limit: %w", err)}
 		}
-		obj, retryAfter, err := c.attempt(ctx, u, host, class)
+		obj, pause, err := c.attempt(ctx, u, host, class)
 		c.metrics.query(host, err)
 		if err == nil || errors.Is(err, ErrNotFound) || !IsRetryable(err) {
 			return obj, host, err
 		}
+		delay := c.backoff(attempt)
+		if pause.asked {
+			delay = min(pause.wait, c.cfg.MaxRetryAfter)
+		}
+		if pause.asked || pause.limited {
+			c.block(ctx, host, c.now().Add(delay))
+		}
 		if u.Scheme != "https" || attempt >= c.cfg.MaxAttempts || ctx.Err() != nil {
 			return nil, host, err
 		}
-		delay := c.backoff(attempt)
-		if retryAfter > 0 {
-			delay = min(retryAfter, c.cfg.MaxRetryAfter)
-			g.block(c.now().Add(delay))
-		}
 		c.log.Debug("rdap retry", "server", host, "attempt", attempt, "delay", delay, "err", err)
+		if pause.asked || pause.limited {
+			// The limiter holds the next Wait until the block ends.
+			continue
+		}
 		if err := sleep(ctx, delay); err != nil {
 			return nil, host, &Error{Server: host, Retryable: true, Err: fmt.Errorf("wait for retry: %w", err)}
 		}
 	}
+}
+
+// limitFor is the budget of a server host.
+func (c *Client) limitFor(host string) Limit {
+	if l, ok := c.cfg.Limits[host]; ok {
+		return l
+	}
+	return c.cfg.DefaultLimit
+}
+
+// block keeps everyone from asking host before until; failing to share the
+// block costs only politeness, so it is logged, not returned.
+func (c *Client) block(ctx context.Context, host string, until time.Time) {
+	if err := c.limiter.Block(ctx, host, until); err != nil && ctx.Err() == nil {
+		c.log.Warn("rdap block server", "server", host, "err", err)
+	}
+}
+
+// pause is what an answer said about asking again.
+type pause struct {
+	// wait is the Retry-After, when asked is set.
+	wait  time.Duration
+	asked bool
+	// limited is set for 429: the server wants fewer questions, with or
+	// without Retry-After.
+	limited bool
 }
 
 // backoff is exponential with full jitter.
@@ -202,39 +164,50 @@ func (c *Client) backoff(attempt int) time.Duration {
 
 // attempt makes one request with a fresh openrdap client (the library's
 // Client is not safe for concurrent use) under its own deadline.
-func (c *Client) attempt(ctx context.Context, u *url.URL, host, class string) (any, time.Duration, error) {
+func (c *Client) attempt(ctx context.Context, u *url.URL, host, class string) (any, pause, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
 	defer cancel()
 	client := &rdap.Client{HTTP: c.http, UserAgent: c.cfg.UserAgent}
 	req := rdap.NewRawRequest(u).WithContext(ctx)
 	resp, err := client.Do(req)
 	if resp == nil || len(resp.HTTP) == 0 || resp.HTTP[0].Response == nil {
-		return nil, 0, &Error{Server: host, Retryable: true, Err: fmt.Errorf("get %s: %w", class, transportErr(err))}
+		return nil, pause{}, &Error{Server: host, Retryable: true, Err: fmt.Errorf("get %s: %w", class, transportErr(err))}
 	}
 	hr := resp.HTTP[0]
 	status := hr.Response.StatusCode
+	var p pause
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		p.wait, p.asked = retryafter.Parse(hr.Response.Header.Get("Retry-After"), c.now())
+		p.limited = status == http.StatusTooManyRequests
+	}
 	switch {
 	case status == http.StatusNotFound:
-		return nil, 0, ErrNotFound
+		return nil, p, ErrNotFound
 	case status == http.StatusTooManyRequests:
-		return nil, retryAfter(hr.Response.Header.Get("Retry-After"), c.now()), &Error{Server: host, Status: status, Retryable: true, Err: errors.New("rate limited")}
+		return nil, p, &Error{Server: host, Status: status, Retryable: true, Err: errors.New("rate limited")}
 	case status >= 500:
-		return nil, 0, &Error{Server: host, Status: status, Retryable: true, Err: errors.New("server error")}
+		return nil, p, &Error{Server: host, Status: status, Retryable: true, Err: errors.New("server error")}
 	case status < 200 || status > 299:
-		return nil, 0, &Error{Server: host, Status: status, Err: errors.New("unexpected status")}
+		return nil, p, &Error{Server: host, Status: status, Err: errors.New("unexpected status")}
 	case hr.Error != nil:
-		return nil, 0, &Error{Server: host, Status: status, Err: fmt.Errorf("read %s: %w", class, hr.Error)}
+		return nil, p, &Error{Server: host, Status: status, Err: fmt.Errorf("read %s: %w", class, hr.Error)}
 	}
 	obj := resp.Object
 	if _, isHelp := obj.(*rdap.Help); isHelp {
 		if obj, err = decodeObject(hr.Body, class); err != nil {
-			return nil, 0, &Error{Server: host, Status: status, Err: err}
+			return nil, p, &Error{Server: host, Status: status, Err: err}
 		}
 	}
 	if e, ok := obj.(*rdap.Error); ok {
-		return nil, 0, rdapError(host, e)
+		err := rdapError(host, e)
+		var re *Error
+		if errors.As(err, &re) && re.Status == http.StatusTooManyRequests {
+			// A 200 carrying an RDAP error 429: as limited as a 429.
+			p.limited = true
+		}
+		return nil, p, err
 	}
-	return obj, 0, nil
+	return obj, p, nil
 }
 
 func transportErr(err error) error {
@@ -242,18 +215,4 @@ func transportErr(err error) error {
 		return errors.New("no response")
 	}
 	return err
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

@@ -19,6 +19,7 @@ type memCache struct {
 	parents  map[netip.Prefix]memEntry[*Network] // by the prefix asked for
 	autnums  map[uint32]memEntry[*Autnum]
 	domains  map[string]memEntry[*Domain]
+	missing  map[string]memEntry[struct{}] // "no such object" answers, by miss* key
 }
 
 type memEntry[T any] struct {
@@ -29,7 +30,8 @@ type memEntry[T any] struct {
 func newMemCache(maxEntries int, ttl time.Duration, now func() time.Time) *memCache {
 	return &memCache{max: maxEntries, ttl: ttl, now: now,
 		networks: make(map[netip.Prefix]memEntry[*Network]), parents: make(map[netip.Prefix]memEntry[*Network]),
-		autnums: make(map[uint32]memEntry[*Autnum]), domains: make(map[string]memEntry[*Domain])}
+		autnums: make(map[uint32]memEntry[*Autnum]), domains: make(map[string]memEntry[*Domain]),
+		missing: make(map[string]memEntry[struct{}])}
 }
 
 func (m *memCache) network(addr netip.Addr) *Network {
@@ -68,6 +70,24 @@ func (m *memCache) putAutnum(a *Autnum) { put(m, m.autnums, a.ASN, a, a.FetchedA
 func (m *memCache) domain(name string) *Domain { return get(m, m.domains, name) }
 
 func (m *memCache) putDomain(d *Domain) { put(m, m.domains, d.Name, d, d.FetchedAt) }
+
+// isMissing reports whether a "no such object" answer under key stands.
+func (m *memCache) isMissing(key string) bool {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.missing[key]
+	return ok && now.Before(e.expires)
+}
+
+// putMissing keeps a "no such object" answer until the time given, which
+// is its own, shorter than the answers' TTL.
+func (m *memCache) putMissing(key string, until time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	trim(m.missing, m.max)
+	m.missing[key] = memEntry[struct{}]{expires: until}
+}
 
 // get and put serve the maps keyed exactly (all but networks, which are
 // found by any address inside them).

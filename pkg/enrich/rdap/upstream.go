@@ -63,6 +63,9 @@ func (c *Client) lookupParent(ctx context.Context, q netip.Prefix) (*Network, er
 			return p, nil
 		}
 	}
+	if c.isMissing(ctx, missParent(q)) {
+		return nil, ErrNotFound
+	}
 	c.metrics.cache("miss")
 	base, err := c.baseForIP(q.Addr().String(), q.Addr().Is4())
 	if err != nil {
@@ -70,6 +73,7 @@ func (c *Client) lookupParent(ctx context.Context, q netip.Prefix) (*Network, er
 	}
 	obj, host, err := c.get(ctx, base+"ip/"+q.String(), "ip network")
 	if err != nil {
+		c.remember(ctx, missParent(q), err)
 		return nil, err
 	}
 	ipn, ok := obj.(*rdap.IPNetwork)
@@ -183,6 +187,9 @@ func (c *Client) lookupAutnum(ctx context.Context, asn uint32) (*Autnum, error) 
 			return a, nil
 		}
 	}
+	if c.isMissing(ctx, missAutnum(asn)) {
+		return nil, ErrNotFound
+	}
 	c.metrics.cache("miss")
 	base, err := c.baseForASN(asn)
 	if err != nil {
@@ -190,6 +197,7 @@ func (c *Client) lookupAutnum(ctx context.Context, asn uint32) (*Autnum, error) 
 	}
 	obj, host, err := c.get(ctx, base+"autnum/"+strconv.FormatUint(uint64(asn), 10), "autnum")
 	if err != nil {
+		c.remember(ctx, missAutnum(asn), err)
 		return nil, err
 	}
 	an, ok := obj.(*rdap.Autnum)

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/takedownd/takedownd/pkg/retryafter"
 )
 
 // Config configures a Forwarder for one partner.
@@ -155,20 +157,9 @@ func (f *Forwarder) attempt(ctx context.Context, ref string, body []byte) (statu
 	if resp.StatusCode/100 == 2 {
 		return resp.StatusCode, 0, nil
 	}
-	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), f.now()),
+	// A zero wait (absent, malformed, "0" or a past date) means our own
+	// backoff.
+	wait, _ := retryafter.Parse(resp.Header.Get("Retry-After"), f.now())
+	return resp.StatusCode, wait,
 		fmt.Errorf("post webhook: status %d: %q", resp.StatusCode, bytes.TrimSpace(snippet))
-}
-
-// parseRetryAfter reads seconds or an HTTP date; zero when absent or past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

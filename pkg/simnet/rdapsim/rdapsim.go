@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 )
 
 // registry is a real RDAP server the simulation stands in for.
@@ -88,6 +89,7 @@ func New(opts Options) (*Sim, error) {
 			return nil, fmt.Errorf("parse registry base %s: %w", reg.name, err)
 		}
 		srv := &Server{
+			now:      time.Now,
 			Name:     reg.name,
 			RealBase: reg.base,
 			basePath: u.Path,

@@ -15,8 +15,11 @@ import (
 type Fault struct {
 	// Status is the HTTP status to answer, e.g. 429, 503 or 404.
 	Status int
-	// RetryAfter is sent as the Retry-After header (in seconds) when set.
-	RetryAfter time.Duration
+	// RetryAfter is sent as the Retry-After header when set: in whole
+	// seconds, or as an HTTP date when RetryAfterDate is set (rounded up
+	// to the second, so the date is never earlier than RetryAfter).
+	RetryAfter     time.Duration
+	RetryAfterDate bool
 	// Times is how many requests fail before the server recovers; zero or
 	// negative means until the fault is cleared.
 	Times int
@@ -33,6 +36,10 @@ type Server struct {
 	http     *httptest.Server
 	basePath string
 	queries  atomic.Int64
+	now      func() time.Time
+
+	logMu sync.Mutex
+	log   []Request
 
 	mu       sync.Mutex
 	latency  time.Duration
@@ -43,6 +50,34 @@ type Server struct {
 
 // Base returns the loopback base URL, ending in a slash.
 func (s *Server) Base() string { return s.http.URL + s.basePath }
+
+// Request is one request a server received, when it arrived and how it
+// was answered, for tests that check the pace clients keep.
+type Request struct {
+	At     time.Time
+	Path   string
+	Status int
+}
+
+// maxLog bounds the request log; older entries are dropped.
+const maxLog = 100_000
+
+// Requests returns the requests received so far (the last 100,000), in
+// order of arrival.
+func (s *Server) Requests() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+func (s *Server) record(r Request) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if len(s.log) >= maxLog {
+		s.log = append(s.log[:0], s.log[len(s.log)-maxLog/2:]...)
+	}
+	s.log = append(s.log, r)
+}
 
 // Queries returns how many requests the server received.
 func (s *Server) Queries() int64 { return s.queries.Load() }
@@ -93,6 +128,24 @@ func (s *Server) takeFault() (Fault, time.Duration) {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.queries.Add(1)
+	arrived := s.now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() { s.record(Request{At: arrived, Path: r.URL.Path, Status: rec.status}) }()
+	s.serve(rec, r, arrived)
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, arrived time.Time) {
 	f, latency := s.takeFault()
 	if latency > 0 {
 		t := time.NewTimer(latency)
@@ -104,7 +157,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if f.Status != 0 {
-		if f.RetryAfter > 0 {
+		switch {
+		case f.RetryAfter > 0 && f.RetryAfterDate:
+			at := arrived.Add(f.RetryAfter + time.Second - 1).Truncate(time.Second)
+			w.Header().Set("Retry-After", at.UTC().Format(http.TimeFormat))
+		case f.RetryAfter > 0:
 			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
 		}
 		writeError(w, f.Status)
