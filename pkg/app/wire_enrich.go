@@ -48,7 +48,15 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 	// handshake.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 2 * cfg.Workers
-	registry, err := rdap.New(rdapConfig(cfg.RDAP), log.With("part", "rdap"), a.now, &http.Client{Transport: transport}, rdap.NewKVCache(kv))
+	// The servers' budgets are shared by every replica, and survive a
+	// restart.
+	limiter, err := rdap.OpenSharedLimiter(ctx, a.store, cfg.RDAP.LimitBucket, a.now)
+	if err != nil {
+		return fmt.Errorf("enrich rdap limits: %w", err)
+	}
+	rcfg := rdapConfig(cfg.RDAP)
+	rcfg.Limiter = limiter
+	registry, err := rdap.New(rcfg, log.With("part", "rdap"), a.now, &http.Client{Transport: transport}, rdap.NewKVCache(kv))
 	if err != nil {
 		return fmt.Errorf("enrich rdap: %w", err)
 	}
@@ -94,7 +102,7 @@ func rdapConfig(c config.EnrichRDAP) rdap.Config {
 		TLDServers: c.TLDServers, Overrides: c.Overrides,
 		Limits: limits, DefaultLimit: rdap.Limit(c.DefaultLimit),
 		LookupTimeout: c.LookupTimeout, AttemptTimeout: c.AttemptTimeout, MaxAttempts: c.MaxAttempts,
-		CacheTTL: c.CacheTTL, UserAgent: c.UserAgent,
+		CacheTTL: c.CacheTTL, NegativeTTL: c.NegativeTTL, UserAgent: c.UserAgent,
 	}
 }
 

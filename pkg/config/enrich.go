@@ -82,7 +82,16 @@ type EnrichRDAP struct {
 	// CacheTTL is how long answers stay in the shared KV bucket CacheBucket.
 	CacheTTL    time.Duration `yaml:"cache_ttl"`
 	CacheBucket string        `yaml:"cache_bucket"`
-	UserAgent   string        `yaml:"user_agent"`
+	// NegativeTTL is how long a "no such object" answer (404: a domain
+	// not registered, an AS number a mirror does not serve) is kept, so
+	// it is not asked again for every case; shorter than CacheTTL, so a
+	// registration made today is found today.
+	NegativeTTL time.Duration `yaml:"negative_ttl"`
+	// LimitBucket is the KV bucket that holds each server's query budget
+	// and Retry-After, shared by every replica: a server's limit is the
+	// server's, not each replica's.
+	LimitBucket string `yaml:"limit_bucket"`
+	UserAgent   string `yaml:"user_agent"`
 }
 
 // RDAPLimit is a query budget for one RDAP server.
@@ -132,6 +141,8 @@ func defaultEnrich() Enrich {
 			MaxAttempts:    4,
 			CacheTTL:       12 * time.Hour,
 			CacheBucket:    "takedown_rdap",
+			NegativeTTL:    time.Hour,
+			LimitBucket:    "takedown_rdap_limits",
 			UserAgent:      "takedownd",
 		},
 		GeoIP: EnrichGeoIP{ReloadInterval: time.Minute},
@@ -194,6 +205,14 @@ func (x Enrich) validate(c *checker) {
 	}
 	if r.CacheBucket == "" || strings.ContainsAny(r.CacheBucket, " .*>") {
 		c.add("enrich.rdap.cache_bucket", "%q is not a bucket name", r.CacheBucket)
+	}
+	if r.NegativeTTL <= 0 || r.NegativeTTL > r.CacheTTL {
+		c.add("enrich.rdap.negative_ttl", "must be positive and at most cache_ttl (%s), got %s", r.CacheTTL, r.NegativeTTL)
+	}
+	if r.LimitBucket == "" || strings.ContainsAny(r.LimitBucket, " .*>") {
+		c.add("enrich.rdap.limit_bucket", "%q is not a bucket name", r.LimitBucket)
+	} else if r.LimitBucket == r.CacheBucket {
+		c.add("enrich.rdap.limit_bucket", "must differ from cache_bucket: the budgets need reads from the stream leader, the cache does not")
 	}
 	if x.GeoIP.ReloadInterval <= 0 {
 		c.add("enrich.geoip.reload_interval", "must be positive")
