@@ -326,3 +326,31 @@ func TestReplicasShareRetryAfter(t *testing.T) {
 		t.Errorf("%d requests arrived after the block was recorded and before the Retry-After ended, want at most %d (those on their way)", early, 2*perReplica-1)
 	}
 }
+
+// BenchmarkSharedLimiterTurn measures what one turn at a server costs
+// when the budget is no constraint: a leader read and a compare-and-set.
+// Turns at one host queue in the process, so this also bounds how many
+// queries a second one replica can make to one server.
+func BenchmarkSharedLimiterTurn(b *testing.B) {
+	ns := natstest.Start(b)
+	st, err := store.Open(b.Context(), ns.JS, store.Options{Retry: broker.Retrier{CallTimeout: 5 * time.Second, Attempts: 5, Backoff: 50 * time.Millisecond},
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := OpenSharedLimiter(b.Context(), st, "rdap_limits", time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lim := Limit{PerMinute: 6e9, Burst: 1000}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Wait(b.Context(), "rdap.example", lim); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "turns/s")
+}
