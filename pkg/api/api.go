@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/takedownd/takedownd/pkg/store"
 )
@@ -206,10 +205,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // WriteJSON writes v as the JSON response (for handlers added by stages).
 func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
+// readyz answers 200, or 503 with every reason the daemon is not ready;
+// the check bounds itself (api.ready_timeout) and is cached for a second.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	if err := s.ready(ctx); err != nil {
+	if err := s.ready(r.Context()); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
 		return nil
 	}

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -121,7 +122,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.cleanup.add("nats", a.broker.Close)
 	a.step("nats")
 	retry := broker.Retrier{CallTimeout: cfg.NATS.CallTimeout, Attempts: cfg.NATS.SetupRetries, Backoff: cfg.NATS.SetupBackoff}
-	a.store, err = store.Open(ctx, a.broker.JS, store.Options{Replicas: cfg.NATS.Replicas, Retry: retry, Now: opts.Now, Log: opts.Log, Metrics: a.metrics})
+	a.store, err = store.Open(ctx, a.broker.JS, store.Options{Replicas: cfg.NATS.Replicas, Retry: retry, Now: opts.Now, Log: opts.Log, Metrics: a.metrics, ReadyTimeout: cfg.API.ReadyTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -154,9 +155,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 		a.step(add.name)
 	}
-	a.apiLn, err = net.Listen("tcp", cfg.API.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen api: %w", err)
+	if a.apiLn, err = apiListener(cfg.API); err != nil {
+		return nil, err
 	}
 	a.cleanup.add("api listener", func() error {
 		if err := a.apiLn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
@@ -166,6 +166,26 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	})
 	a.step("api listener")
 	return a, nil
+}
+
+// apiListener binds the API's address, speaking TLS when a certificate
+// is configured.
+func apiListener(cfg config.API) (net.Listener, error) {
+	var cert tls.Certificate
+	if cfg.TLSCertFile != "" {
+		var err error
+		if cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, fmt.Errorf("api tls: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen api: %w", err)
+	}
+	if cfg.TLSCertFile == "" {
+		return ln, nil
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
 }
 
 // APIAddr is the address the status API listens on.

@@ -106,11 +106,16 @@ func (a *App) stop(srv *http.Server, parts []*part, done map[*part]chan struct{}
 	return nil
 }
 
-// httpServer is the status API's server.
+// httpServer is the status API's server, with every timeout set so that
+// slow or idle clients cannot hold its connections.
 func (a *App) httpServer() *http.Server {
+	c := a.cfg.API
 	return &http.Server{
 		Handler:           a.api,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 }

@@ -64,8 +64,9 @@ type Intake struct {
 	// MaxDeliver bounds deliveries of a report that keeps failing for a
 	// passing reason; the last failure sends it to the dead letters.
 	MaxDeliver int `yaml:"max_deliver"`
-	// AckWait is how long a delivered report may stay unacknowledged
-	// before JetStream hands it to another worker (after a crash).
+	// AckWait is how long a delivered report may go without an ack or a
+	// sign of progress (sent while it is processed) before JetStream hands
+	// it to another replica: after a crash, the wait of its in-flight work.
 	AckWait time.Duration `yaml:"ack_wait"`
 	// Backoff is the wait before redelivery 2, 3, …; the last repeats.
 	Backoff []time.Duration `yaml:"backoff"`
@@ -86,6 +87,22 @@ type API struct {
 	// PageSize is the default and MaxPageSize the largest list page.
 	PageSize    int `yaml:"page_size"`
 	MaxPageSize int `yaml:"max_page_size"`
+	// ReadHeaderTimeout, ReadTimeout and WriteTimeout bound reading a
+	// request's header, a whole request, and writing a response;
+	// IdleTimeout closes a kept-alive connection that sends nothing, so
+	// slow or idle clients cannot hold connections open.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// TLSCertFile and TLSKeyFile (PEM) make the API listener speak HTTPS
+	// (TLS 1.2 or later) when both are set; clients then use https://.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// ReadyTimeout bounds one readiness check of /readyz, the probe write
+	// it commits to the takedown_health bucket included: a replica whose
+	// writes take longer is not ready.
+	ReadyTimeout time.Duration `yaml:"ready_timeout"`
 }
 
 // Token is one API bearer token and the role it grants.
@@ -110,11 +127,15 @@ func Default() Config {
 			MaxReportBytes:  64 << 10,
 			Workers:         32,
 			MaxDeliver:      10,
-			AckWait:         30 * time.Second,
+			AckWait:         20 * time.Second,
 			Backoff:         []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute},
 			DuplicateWindow: 24 * time.Hour,
 		},
-		API:     API{Listen: "127.0.0.1:8080", PageSize: 50, MaxPageSize: 1000},
+		API: API{
+			Listen: "127.0.0.1:8080", PageSize: 50, MaxPageSize: 1000,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+			ReadyTimeout: 2 * time.Second,
+		},
 		Enrich:  defaultEnrich(),
 		Route:   defaultRoute(),
 		Notify:  defaultNotify(),

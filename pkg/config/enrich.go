@@ -23,7 +23,9 @@ type Enrich struct {
 	// Workers is how many cases are enriched at once per replica.
 	Workers int `yaml:"workers"`
 	// AckWait is how long a case may be in hand without a sign of life
-	// before JetStream hands it to another worker.
+	// before JetStream hands it to another replica. Progress is signalled
+	// while a case is enriched (RDAP rate limits may make that long), so
+	// this is how long the work of a replica that died waits.
 	AckWait time.Duration `yaml:"ack_wait"`
 	// MaxAttempts bounds retries after DNS or RDAP failures; after the last
 	// one the case goes to review (DNS) or is enriched with what is known
@@ -117,7 +119,7 @@ func defaultEnrich() Enrich {
 	return Enrich{
 		Enabled:           true,
 		Workers:           32,
-		AckWait:           time.Minute,
+		AckWait:           20 * time.Second,
 		MaxAttempts:       8,
 		Backoff:           []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute},
 		UnresolvableRetry: []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour},

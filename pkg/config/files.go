@@ -25,6 +25,8 @@ func (cfg *Config) checkFiles(c *checker) {
 		c.readable("enrich.geoip.asn_path", e.GeoIP.ASNPath)
 		c.readable("enrich.cdn.path", e.CDN.Path)
 	}
+	c.readable("api.tls_cert_file", cfg.API.TLSCertFile)
+	c.readable("api.tls_key_file", cfg.API.TLSKeyFile)
 	if s := cfg.Inbound.SMTP; s.Listen != "" {
 		c.readable("inbound.smtp.tls_cert_file", s.TLSCertFile)
 		c.readable("inbound.smtp.tls_key_file", s.TLSKeyFile)

@@ -31,11 +31,22 @@ type Notify struct {
 	// to review.
 	MaxAttempts  int             `yaml:"max_attempts"`
 	RetryBackoff []time.Duration `yaml:"retry_backoff"`
-	SMTP         SMTP            `yaml:"smtp"`
-	DKIM         DKIM            `yaml:"dkim"`
-	SendWindow   SendWindow      `yaml:"send_window"`
-	Authority    Authority       `yaml:"authority"`
-	VERP         VERP            `yaml:"verp"`
+	// AckWait is how long routing, a follow-up or a notice's flush may go
+	// without a sign of progress before JetStream hands it to another
+	// replica. Progress is signalled while an SMTP send or a forward runs,
+	// so the message stays with the replica that sends (no second send);
+	// this is how long the work of a replica that died waits.
+	AckWait time.Duration `yaml:"ack_wait"`
+	// MaxAckPending bounds the route, follow-up and flush messages
+	// delivered and not yet acked, across replicas. A notice's flush
+	// waits out its batching window as such a message, so this bounds the
+	// notices open at once too.
+	MaxAckPending int        `yaml:"max_ack_pending"`
+	SMTP          SMTP       `yaml:"smtp"`
+	DKIM          DKIM       `yaml:"dkim"`
+	SendWindow    SendWindow `yaml:"send_window"`
+	Authority     Authority  `yaml:"authority"`
+	VERP          VERP       `yaml:"verp"`
 }
 
 // VERP puts each notice's reference into its envelope sender
@@ -114,14 +125,16 @@ type Authority struct {
 
 func defaultNotify() Notify {
 	return Notify{
-		From:         "abuse@hotline.example",
-		Hotline:      Hotline{Name: "Example Hotline", Country: "NL", Website: "https://hotline.example"},
-		Deadline:     24 * time.Hour,
-		BatchWindow:  10 * time.Minute,
-		MaxURLs:      100,
-		Workers:      8,
-		MaxAttempts:  12,
-		RetryBackoff: []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute},
+		From:          "abuse@hotline.example",
+		Hotline:       Hotline{Name: "Example Hotline", Country: "NL", Website: "https://hotline.example"},
+		Deadline:      24 * time.Hour,
+		BatchWindow:   10 * time.Minute,
+		MaxURLs:       100,
+		Workers:       8,
+		MaxAttempts:   12,
+		RetryBackoff:  []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute},
+		AckWait:       20 * time.Second,
+		MaxAckPending: 10_000,
 		SMTP: SMTP{
 			Port: 587, TLS: "starttls", HeloName: "takedownd.hotline.example",
 			CommandTimeout: 30 * time.Second, MessageTimeout: 2 * time.Minute, PoolSize: 4,
@@ -149,6 +162,12 @@ func (n Notify) validate(c *checker) {
 	}
 	c.positive("notify.max_urls_per_notice", n.MaxURLs)
 	c.positive("notify.workers", n.Workers)
+	if n.AckWait < time.Second {
+		c.add("notify.ack_wait", "must be at least 1s, got %s", n.AckWait)
+	}
+	if n.MaxAckPending < 4*n.Workers {
+		c.add("notify.max_ack_pending", "must be at least 4 × notify.workers (%d), got %d", 4*n.Workers, n.MaxAckPending)
+	}
 	c.positive("notify.max_attempts", n.MaxAttempts)
 	if len(n.RetryBackoff) == 0 {
 		c.add("notify.retry_backoff", "must list at least one wait")

@@ -32,8 +32,10 @@ type Recheck struct {
 	// missing or overdue by more than SweepGrace.
 	SweepInterval time.Duration `yaml:"sweep_interval"`
 	SweepGrace    time.Duration `yaml:"sweep_grace"`
-	// AckWait is how long a check may run before another replica may
-	// take it over; MaxDeliver bounds redeliveries (the sweeper repairs).
+	// AckWait is how long a check may go without a sign of progress
+	// (sent while it runs) before another replica takes it over: after a
+	// crash, the wait of its in-flight checks. MaxDeliver bounds
+	// redeliveries (the sweeper repairs).
 	AckWait    time.Duration `yaml:"ack_wait"`
 	MaxDeliver int           `yaml:"max_deliver"`
 	// Routes holds the reminder and escalation policy per route kind:
@@ -94,7 +96,7 @@ func defaultRecheck() Recheck {
 		RefreshHoster:  12 * time.Hour,
 		SweepInterval:  time.Hour,
 		SweepGrace:     15 * time.Minute,
-		AckWait:        2 * time.Minute,
+		AckWait:        20 * time.Second,
 		MaxDeliver:     10,
 		Routes: map[string]Escalation{
 			// Upstream at 3× and registrar at 6× the interval, as SCART does.

@@ -132,6 +132,17 @@ func (cfg *Config) Validate() error {
 	a := cfg.API
 	c.listen("api.listen", a.Listen, true, true)
 	c.positive("api.page_size", a.PageSize)
+	for key, d := range map[string]time.Duration{
+		"api.read_header_timeout": a.ReadHeaderTimeout, "api.read_timeout": a.ReadTimeout,
+		"api.write_timeout": a.WriteTimeout, "api.idle_timeout": a.IdleTimeout, "api.ready_timeout": a.ReadyTimeout,
+	} {
+		if d <= 0 {
+			c.add(key, "must be positive, got %s", d)
+		}
+	}
+	if (a.TLSCertFile == "") != (a.TLSKeyFile == "") {
+		c.add("api", "tls_cert_file and tls_key_file go together")
+	}
 	if a.MaxPageSize < a.PageSize {
 		c.add("api.max_page_size", "must be at least api.page_size (%d)", a.PageSize)
 	}

@@ -101,22 +101,20 @@ func New(ctx context.Context, st *store.Store, opts Options) (*Stage, error) {
 	}
 	h := opts.Config.Hotline
 	s.hotline = notice.Hotline{Name: h.Name, Country: h.Country, Website: h.Website, Phone: h.Phone}
-	// A flush may take a whole SMTP message deadline and then some; it must
-	// not be handed to a second worker meanwhile, or the notice would go
-	// out twice.
-	flushWait := max(2*time.Minute, 2*s.cfg.SMTP.MessageTimeout+30*time.Second)
+	// A flush may take a whole SMTP message deadline; it must not be handed
+	// to a second replica meanwhile, or the notice would go out twice.
+	// store.Consume signals progress while it runs, so the ack wait only
+	// bounds how long the flushes of a replica that died wait.
 	for _, c := range []struct {
 		cons         **store.Consumer
 		stage, about string
-		workers      int
-		ackWait      time.Duration
 	}{
-		{&s.route, store.StageRoute, "takedownd route stage: whom to tell", max(opts.RouteWorkers, 1), 2 * time.Minute},
-		{&s.followUps, store.StageNotify, "takedownd notify stage: reminders, escalations, reappeared notices", 2, 2 * time.Minute},
-		{&s.flush, stageFlush, "takedownd flush stage: send a notice when its window has passed", s.cfg.Workers, flushWait},
+		{&s.route, store.StageRoute, "takedownd route stage: whom to tell"},
+		{&s.followUps, store.StageNotify, "takedownd notify stage: reminders, escalations, reappeared notices"},
+		{&s.flush, stageFlush, "takedownd flush stage: send a notice when its window has passed"},
 	} {
 		*c.cons, err = st.EnsureWorkConsumer(ctx, store.WorkConsumerConfig{
-			Stage: c.stage, Description: c.about, AckWait: c.ackWait, MaxDeliver: -1, MaxAckPending: c.workers * 4,
+			Stage: c.stage, Description: c.about, AckWait: s.cfg.AckWait, MaxDeliver: -1, MaxAckPending: s.cfg.MaxAckPending,
 		})
 		if err != nil {
 			return nil, err

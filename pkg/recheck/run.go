@@ -41,9 +41,10 @@ func (r *Recheck) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	// The check must end well inside the ack wait, or another worker
-	// would start it a second time.
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait*3/4)
+	// store.Consume signals progress while the check runs, so it may
+	// outlast the ack wait; it is bounded by its probe and a few store
+	// calls, so that a check that hangs gives its message back.
+	ctx, cancel := context.WithTimeout(ctx, r.checkTimeout())
 	defer cancel()
 	err := r.dispatch(ctx, caseID, msg)
 	if err == nil {
@@ -66,6 +67,12 @@ func (r *Recheck) handle(ctx context.Context, msg jetstream.Msg) {
 		r.log.Warn("check failed, will retry", "case_id", caseID, "retry_in", delay, "err", err)
 	}
 	_ = msg.NakWithDelay(delay)
+}
+
+// checkTimeout bounds one check: the probe (which bounds itself) and the
+// store calls that record it and schedule the next.
+func (r *Recheck) checkTimeout() time.Duration {
+	return r.cfg.Probe.Timeout + 4*max(r.retry.CallTimeout, 5*time.Second)
 }
 
 func (r *Recheck) dispatch(ctx context.Context, caseID string, msg jetstream.Msg) error {

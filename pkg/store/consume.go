@@ -374,7 +374,7 @@ func (r *consumeRun) stop(ccs []jetstream.ConsumeContext) {
 }
 
 // handedMsg is a message in a handler's hands: once its work is abandoned
-// it can no longer be given up (Term), only left to redelivery.
+// it can no longer be given up (Term), only left to redelivery, at once.
 type handedMsg struct {
 	jetstream.Msg
 	abandoned <-chan struct{}
@@ -387,6 +387,15 @@ func (m handedMsg) isAbandoned() bool {
 	default:
 		return false
 	}
+}
+
+// NakWithDelay implements jetstream.Msg. Work that was abandoned failed
+// because of the stop, not of itself: it is redelivered without the delay.
+func (m handedMsg) NakWithDelay(delay time.Duration) error {
+	if m.isAbandoned() {
+		return m.Msg.Nak()
+	}
+	return m.Msg.NakWithDelay(delay)
 }
 
 // Term implements jetstream.Msg.
