@@ -92,7 +92,7 @@ func (a *App) checkAfterReply(ctx context.Context, caseID string) error {
 	if err != nil {
 		return err
 	}
-	if !recheck.Checkable(c.State) {
+	if !recheck.Checkable(c) {
 		return nil
 	}
 	if c.Checks != nil && a.now().Sub(c.Checks.LastCheckedAt) < replyCheckGap {

@@ -14,6 +14,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/probe"
 	"github.com/takedownd/takedownd/pkg/recheck"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // addRecheck wires re-checks: the prober, the schedule stream and its
@@ -31,7 +32,10 @@ func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
 		return err
 	}
 	a.cleanup.add("prober", func() error { prober.Close(); return nil })
-	r, err := recheck.New(ctx, recheck.Options{Config: cfg, Store: a.store, Prober: newMeteredProber(prober, a.metrics), Retry: retry, Log: log, Now: a.now})
+	r, err := recheck.New(ctx, recheck.Options{
+		Config: cfg, Store: a.store, Prober: newMeteredProber(prober, a.metrics), Retry: retry, Log: log, Now: a.now,
+		UnresolvableEvery: a.cfg.Enrich.UnresolvableEvery,
+	})
 	if err != nil {
 		return err
 	}
@@ -44,14 +48,15 @@ func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
 }
 
 // requestCheck asks for an immediate check; it answers 202 once the
-// request is queued, since a probe may take up to the probe timeout.
+// request is queued, since a probe may take up to the probe timeout. A
+// check of an unresolvable case is a fresh attempt at resolving it.
 func (a *App) requestCheck(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	c, _, err := a.store.GetCase(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if !recheck.Checkable(c.State) {
+	if !recheck.Checkable(c) && c.State != takedown.StateUnresolvable {
 		return api.Errorf(http.StatusConflict, "case %s is %s: nothing to check", id, c.State)
 	}
 	if err := recheck.RequestCheck(r.Context(), a.store, id, api.Caller(r)); err != nil {

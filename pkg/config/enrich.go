@@ -34,9 +34,15 @@ type Enrich struct {
 	// Backoff is the wait before attempt 2, 3, …; the last entry repeats.
 	Backoff []time.Duration `yaml:"backoff"`
 	// UnresolvableRetry is when a host that did not resolve is tried again,
-	// counted from each failed try; after the last the case stays
-	// unresolvable until a re-check asks again. Empty: never tried again.
+	// counted from each failed try; after the last, UnresolvableEvery
+	// takes over. Empty: straight to UnresolvableEvery.
 	UnresolvableRetry []time.Duration `yaml:"unresolvable_retry"`
+	// UnresolvableEvery is how often a host that still does not resolve is
+	// tried again after the quick retries, for as long as its case is
+	// open (the name may come back, with the material on it). The retry is
+	// the case's one schedule in TAKEDOWN_CHECKS, run by the re-checks of
+	// any replica, so it costs nothing while it waits. 0: never.
+	UnresolvableEvery time.Duration `yaml:"unresolvable_every"`
 	// MaxAddresses bounds the addresses of one host that are looked up.
 	MaxAddresses int `yaml:"max_addresses"`
 	// CountryRule decides the hosting country: geoip_first, rdap_first or
@@ -123,6 +129,7 @@ func defaultEnrich() Enrich {
 		MaxAttempts:       8,
 		Backoff:           []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute},
 		UnresolvableRetry: []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour},
+		UnresolvableEvery: 24 * time.Hour,
 		MaxAddresses:      8,
 		CountryRule:       CountryGeoIPFirst,
 		DNS: EnrichDNS{
@@ -156,6 +163,10 @@ func (x Enrich) validate(c *checker) {
 	// The prober resolves through the same resolver: its keys count even
 	// with enrichment off.
 	x.DNS.validate(c)
+	// Re-checks run the slow retry in every replica, enriching or not.
+	if x.UnresolvableEvery != 0 && x.UnresolvableEvery < time.Minute {
+		c.add("enrich.unresolvable_every", "must be at least 1m (or 0 for never), got %s", x.UnresolvableEvery)
+	}
 	if !x.Enabled {
 		return
 	}

@@ -55,6 +55,8 @@ func TestValidateRules(t *testing.T) {
 		{"inbound smtp listen port 0 refused", `inbound: {smtp: {listen: "127.0.0.1:0"}}`, "inbound.smtp.listen"},
 		{"inbound smtp listen host with a space", `inbound: {smtp: {listen: "my host:25"}}`, "inbound.smtp.listen"},
 		{"dns server port out of range", `enrich: {dns: {servers: ["127.0.0.1:99999"]}}`, "enrich.dns.servers[0]"},
+		{"unresolvable retry every second", `enrich: {unresolvable_every: 1s}`, "enrich.unresolvable_every"},
+		{"unresolvable retry every second, enrichment off", `enrich: {enabled: false, unresolvable_every: 1s}`, "enrich.unresolvable_every"},
 		{"connect_to target port 0", `recheck: {probe: {connect_to: {"a.test:80": "127.0.0.1:0"}}}`, `recheck.probe.connect_to["a.test:80"]`},
 
 		// Secrets resolve.

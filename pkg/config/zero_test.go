@@ -22,6 +22,7 @@ func TestExplicitZeroWins(t *testing.T) {
 		{"recheck.routes.hoster.reminders_per_level escalates every step", "recheck: {routes: {hoster: {reminders_per_level: 0}}}", func(c Config) any { return c.Recheck.Routes["hoster"].RemindersPerLevel }},
 		{"recheck.routes.cdn.escalate none", "recheck: {routes: {cdn: {escalate: []}}}", func(c Config) any { return len(c.Recheck.Routes["cdn"].Escalate) }},
 		{"enrich.unresolvable_retry never", "enrich: {unresolvable_retry: []}", func(c Config) any { return len(c.Enrich.UnresolvableRetry) }},
+		{"enrich.unresolvable_every never", "enrich: {unresolvable_every: 0s}", func(c Config) any { return c.Enrich.UnresolvableEvery }},
 		{"notify.plain_reply_to", "notify: {plain_reply_to: false}", func(c Config) any { return btoi(c.Notify.PlainReplyTo) }},
 		{"enrich.enabled off", "enrich: {enabled: false}", func(c Config) any { return btoi(c.Enrich.Enabled) }},
 		{"notify.send_window.high_priority_bypass off", "notify: {send_window: {high_priority_bypass: false}}", func(c Config) any { return btoi(c.Notify.SendWindow.HighBypass) }},

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // ConsumerName is the durable consumer of enrich work every replica shares.
@@ -17,17 +18,13 @@ const ConsumerName = "takedownd-enrich"
 // Actor names the stage in events.
 const Actor = "enrich"
 
-// Request is the optional body of an enrich work message. Intake sends
-// none: a new case is enriched only while it is received or unresolvable,
-// so a late redelivery cannot pull a routed case back. A re-check that saw
-// the hoster change sends Reason "recheck" to enrich an open case in any
-// state.
-type Request struct {
-	Reason string `json:"reason,omitempty"`
-}
-
-// ReasonRecheck asks for re-enrichment of a case that moved on.
-const ReasonRecheck = "recheck"
+// The optional body of an enrich work message is a takedown.EnrichRequest.
+// Intake sends none for a new case: a case is then enriched only while it
+// is received or unresolvable, so a late redelivery cannot pull a routed
+// case back. A request with a reason (a re-check that saw the hoster
+// change, a new report of a case in review or unresolvable, the slow retry
+// of an unresolvable host, the reconciler) enriches an open case in any
+// state that may move to enriched.
 
 // StageConfig configures the enrich consumer.
 type StageConfig struct {
@@ -37,7 +34,9 @@ type StageConfig struct {
 	MaxAttempts int
 	// Backoff is the wait before the next attempt; the last entry repeats.
 	Backoff []time.Duration
-	// UnresolvableRetry is when an unresolvable host is tried again.
+	// UnresolvableRetry is when an unresolvable host is tried again,
+	// quickly, while its work stays pending; after the last, re-checks
+	// take over with a slow retry (takedown.CheckResume).
 	UnresolvableRetry []time.Duration
 }
 
@@ -103,7 +102,7 @@ func (s *Stage) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.TermWithReason("malformed case id")
 		return
 	}
-	var req Request
+	var req takedown.EnrichRequest
 	if len(msg.Data()) > 0 {
 		if err := json.Unmarshal(msg.Data(), &req); err != nil {
 			s.log.Error("enrich work with a malformed body", "case_id", caseID, "err", err)

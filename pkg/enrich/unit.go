@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -23,7 +24,7 @@ type unit struct {
 	caseID  string
 	seq     uint64 // stream sequence: ids derived from it survive redelivery
 	attempt uint64
-	req     Request
+	req     takedown.EnrichRequest
 }
 
 type action int
@@ -108,14 +109,22 @@ func (w *unit) run(ctx context.Context) outcome {
 	switch {
 	case errors.Is(err, ErrUnresolvable):
 		out := w.record(ctx, takedown.StateUnresolvable, "host does not resolve", &enr)
-		if out.action != ack {
+		if out.action != ack || w.req.Reason == takedown.EnrichRetry || c.State != takedown.StateReceived && c.State != takedown.StateUnresolvable {
+			// A slow retry is one attempt (re-checks planned the next),
+			// and so is a fresh look at a case that was past enrichment:
+			// it keeps its state and its own next step.
 			return out
 		}
 		// The material may be gone already, or the name may come back:
-		// ask again later. The wait stays pending on the consumer (see
-		// NewStage); after the schedule, re-checks take over.
+		// ask again soon, then slowly. The quick retries wait pending on
+		// the consumer (see NewStage); after the last, the case's one
+		// schedule in TAKEDOWN_CHECKS carries the slow retry, so the wait
+		// costs the consumer nothing however many hosts stay unresolvable.
 		if d, ok := pick(w.stage.cfg.UnresolvableRetry, w.attempt, 0); ok && d > 0 {
 			return outcome{action: nak, delay: d}
+		}
+		if err := w.slowRetry(ctx); err != nil {
+			return w.retry(err)
 		}
 		return out
 	case errors.Is(err, ErrTemporary) && last:
@@ -158,6 +167,15 @@ func (w *unit) record(ctx context.Context, to takedown.State, reason string, enr
 	changed := false
 	c, err := w.stage.store.Update(ctx, w.caseID, func(c *takedown.Case) ([]takedown.Event, error) {
 		from, changed = c.State, false
+		if to == takedown.StateUnresolvable && w.req.Reason != "" && (c.State == to || !c.State.CanMoveTo(to)) {
+			// A fresh attempt that found the host unresolvable, of a case
+			// that is so already or may not become so (one that was
+			// noticed keeps its state and its checks): the timeline says
+			// it was tried.
+			ev := w.event(to, from, "host does not resolve ("+w.req.Reason+"); the case stays "+string(c.State), enr)
+			ev.To = c.State
+			return []takedown.Event{ev}, store.ErrNoChange
+		}
 		if !w.wanted(c.State) || c.State == to {
 			// Moved on meanwhile, or a repeated unresolvable try: nothing
 			// new to record.
@@ -190,6 +208,18 @@ func (w *unit) record(ctx context.Context, to takedown.State, reason string, enr
 		}
 	}
 	return outcome{action: ack}
+}
+
+// slowRetry hands an unresolvable case whose quick retries are used up to
+// re-checks, which plan its slow retry (enrich.unresolvable_every). The
+// id derives from the work message, so a redelivery asks once.
+func (w *unit) slowRetry(ctx context.Context) error {
+	req := takedown.CheckRequest{Kind: takedown.CheckResume, At: w.stage.store.Now().UTC(), By: Actor}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode check request: %w", err)
+	}
+	return w.stage.store.Enqueue(ctx, store.StageCheck, w.caseID, fmt.Sprintf("check-resume-%s-unresolvable-%d", w.caseID, w.seq), body)
 }
 
 // finish hands an enriched case to routing. Both ids derive from the work

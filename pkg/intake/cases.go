@@ -1,10 +1,11 @@
 package intake
 
 import (
-	"time"
-
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -146,19 +147,56 @@ func (in *Intake) join(ctx context.Context, id string, rep takedown.Report, nu u
 		ID: "joined-" + id + "-" + rep.ReportID, CaseID: id, Type: takedown.EventReportJoined,
 		Actor: "intake", Reason: "report " + rep.ReportID + " of the same URL",
 	}.WithData(map[string]any{"report_id": rep.ReportID, "classification": rep.Classification, "priority": rep.Priority})
+	var fresh bool
 	_, err := in.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
+		events := []takedown.Event{ev}
+		fresh = freshAttempt(c.State)
+		if fresh {
+			events = append(events, freshAttemptEvent(id, rep, c.State))
+		}
 		if c.HasReport(rep.ReportID) {
 			if first := c.Reports[0]; first.ReportID == rep.ReportID {
 				// The report that created the case, delivered again.
+				fresh = false
 				return openingEvents(id, rep, first.ReceivedAt, nu.NotActionable()), store.ErrNoChange
 			}
-			return []takedown.Event{ev}, store.ErrNoChange
+			return events, store.ErrNoChange
 		}
 		c.AddReport(takedown.RefOf(rep, received))
-		return []takedown.Event{ev}, nil
+		return events, nil
 	})
-	if err == nil {
-		in.log.Info("report joined case", "case_id", id)
+	if err != nil {
+		return err
 	}
-	return err
+	in.log.Info("report joined case", "case_id", id)
+	if !fresh {
+		return nil
+	}
+	// After the events: a redelivery (the same report again) repeats both,
+	// under the same ids.
+	body, err := json.Marshal(takedown.EnrichRequest{Reason: takedown.EnrichReport, At: received})
+	if err != nil {
+		return fmt.Errorf("encode enrich request: %w", err)
+	}
+	if err := in.store.Enqueue(ctx, store.StageEnrich, id, "enrich-"+id+"-report-"+rep.ReportID, body); err != nil {
+		return err
+	}
+	in.log.Info("report asks for a fresh attempt", "case_id", id)
+	return nil
+}
+
+// freshAttempt reports whether a new report of a case in state s asks for
+// its enrichment and routing to be tried again: the case waits for a
+// person (review) or for its host to resolve (unresolvable), and the
+// report says the material is still there to be found — perhaps now with
+// a hoster, a contact or a name that was missing.
+func freshAttempt(s takedown.State) bool {
+	return s == takedown.StateReview || s == takedown.StateUnresolvable
+}
+
+func freshAttemptEvent(id string, rep takedown.Report, s takedown.State) takedown.Event {
+	return takedown.Event{
+		ID: "fresh-" + id + "-" + rep.ReportID, CaseID: id, Type: takedown.EventFreshAttempt, Actor: "intake", From: s, To: s,
+		Reason: "report " + rep.ReportID + " of a case in " + string(s) + ": enrichment and routing are tried again",
+	}.WithData(map[string]any{"report_id": rep.ReportID})
 }

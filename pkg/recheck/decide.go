@@ -20,7 +20,7 @@ type outcome struct {
 	next     time.Time
 	closed   bool
 	notify   []step
-	reenrich *EnrichRequest
+	reenrich *takedown.EnrichRequest
 	removed  bool
 	reopened bool
 }
@@ -60,6 +60,9 @@ func (p policy) apply(c *takedown.Case, res probe.Result, now time.Time, trigger
 		c.Checks = &takedown.CheckState{}
 	}
 	cs := c.Checks
+	if cs.WatchedSince.IsZero() {
+		cs.WatchedSince = now
+	}
 	prevVerdict, prevAt := cs.LastVerdict, cs.LastCheckedAt
 	cs.Checks++
 	n := cs.Checks
@@ -96,7 +99,7 @@ func (p policy) whileNoticed(c *takedown.Case, res probe.Result, now time.Time, 
 	switch res.Verdict {
 	case probe.Online:
 		cs.LastOnlineAt, cs.GoneStreak, cs.GoneSince = now, 0, time.Time{}
-		if s, ok := p.dueStep(c, cs, now); ok {
+		if s, ok := p.dueStep(c, cs, now); ok && remindable(c.State) {
 			out.notify = append(out.notify, s)
 			t := takedown.EventReminder
 			if s.req.Kind == NotifyEscalation {
@@ -124,6 +127,15 @@ func (p policy) whileNoticed(c *takedown.Case, res probe.Result, now time.Time, 
 		}
 	}
 	return out
+}
+
+// remindable reports whether reminders and escalations follow from an
+// online result in state s: while a notice stands (or the first is
+// queued). A watched case that is being routed again or waits for a
+// person is still checked, but the routing, or the person, decides who is
+// told next.
+func remindable(s takedown.State) bool {
+	return s == takedown.StateNoticed || s == takedown.StateForwarded || s == takedown.StateRouted
 }
 
 // spacedEnough reports whether a further gone result counts towards the
@@ -219,13 +231,13 @@ func (p policy) hosterChange(c *takedown.Case, res probe.Result, now time.Time, 
 		return
 	}
 	if ip, ok := remoteIP(res.RemoteAddr); ok && len(e.Addresses) > 0 && !knownAddress(e.Addresses, ip) {
-		req := EnrichRequest{Reason: "moved", RemoteIP: ip.String(), At: now}
+		req := takedown.EnrichRequest{Reason: takedown.EnrichMoved, RemoteIP: ip.String(), At: now}
 		out.reenrich = &req
 		out.events = append(out.events, ev(takedown.EventMoved, "material answered from an address outside the enrichment").WithData(req))
 		return
 	}
 	if p.refreshHoster > 0 && !e.At.IsZero() && now.Sub(e.At) >= p.refreshHoster {
-		out.reenrich = &EnrichRequest{Reason: "refresh", At: now}
+		out.reenrich = &takedown.EnrichRequest{Reason: takedown.EnrichRefresh, At: now}
 	}
 }
 

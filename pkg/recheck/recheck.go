@@ -41,6 +41,10 @@ type Options struct {
 	// Now is the clock every decision uses, and the source of every
 	// schedule time; nil means the store's clock.
 	Now func() time.Time
+	// UnresolvableEvery is how often an unresolvable host is tried again
+	// once enrichment's quick retries are used up (enrich.unresolvable_every);
+	// 0: never.
+	UnresolvableEvery time.Duration
 }
 
 // Recheck runs the re-checks of this replica.
@@ -55,6 +59,8 @@ type Recheck struct {
 	now    func() time.Time
 	due    *store.Consumer
 	work   *store.Consumer
+	// retryEvery is Options.UnresolvableEvery.
+	retryEvery time.Duration
 	// followKV is the outbox of follow-up work (followup.go).
 	followKV jetstream.KeyValue
 	// crashAt, set by tests only, is called at each step of recording a
@@ -73,7 +79,7 @@ func New(ctx context.Context, opts Options) (*Recheck, error) {
 	}
 	r := &Recheck{
 		cfg: opts.Config, pol: newPolicy(opts.Config), store: opts.Store, sched: sched,
-		prober: opts.Prober, retry: opts.Retry, log: opts.Log, now: opts.Now,
+		prober: opts.Prober, retry: opts.Retry, log: opts.Log, now: opts.Now, retryEvery: opts.UnresolvableEvery,
 	}
 	r.followKV, err = opts.Store.EnsureKV(ctx, jetstream.KeyValueConfig{
 		Bucket:      FollowUpBucket,
@@ -117,17 +123,17 @@ func (r *Recheck) Scheduler() *Scheduler { return r.sched }
 // per-host limits or shutdown held the probe back): try again soon.
 var errRetry = errors.New("probe held back")
 
-// Checkable reports whether checks run for a case in state s: once a
-// notice is queued or out, and after removal.
-func Checkable(s takedown.State) bool { return active(s) }
+// Checkable reports whether a check of the case may run: it is watched
+// (takedown.Case.Watched: noticed or forwarded at some point, and open),
+// or its first notice is queued.
+func Checkable(c takedown.Case) bool {
+	return c.Watched() || c.State == takedown.StateRouted
+}
 
-// active reports whether checks run for a case in this state.
-func active(s takedown.State) bool {
-	switch s {
-	case takedown.StateRouted, takedown.StateNoticed, takedown.StateForwarded, takedown.StateRemoved:
-		return true
-	}
-	return false
+// retrying reports whether the case's schedule is the slow retry of an
+// unresolvable host rather than a probe.
+func retrying(c takedown.Case) bool {
+	return c.State == takedown.StateUnresolvable && !c.Watched()
 }
 
 // Check probes the case now and records the result; trigger says why
@@ -152,11 +158,14 @@ func (r *Recheck) Check(ctx context.Context, caseID, trigger string, due *Due) e
 	switch {
 	case c.State == takedown.StateClosed:
 		return r.sched.Cancel(ctx, caseID)
-	case !active(c.State):
-		// Between routes (moved, under review): the notice that follows
-		// starts the checks again.
+	case retrying(c):
+		return r.retryUnresolvable(ctx, c, due)
+	case !Checkable(c):
+		// Never noticed and not queued for a notice (in review before any
+		// notice went out, say): nothing to look at. The plan goes, so
+		// that the case shows no next check it will not have.
 		r.log.Debug("check skipped", "case_id", caseID, "state", c.State)
-		return nil
+		return r.dropPlan(ctx, caseID)
 	case due != nil && c.Checks != nil && !c.Checks.NextCheckAt.IsZero() && !due.At.Equal(c.Checks.NextCheckAt):
 		// Stale: rescheduled since. Make sure the current plan is pending
 		// (the check that replaced this one may have died before it
@@ -211,7 +220,7 @@ func (r *Recheck) record(ctx context.Context, c takedown.Case, seen int, res pro
 		var out outcome
 		updated, err := r.store.Update(ctx, c.ID, func(fresh *takedown.Case) ([]takedown.Event, error) {
 			out = outcome{}
-			if fresh.CheckCount() != seen || !active(fresh.State) {
+			if fresh.CheckCount() != seen || !Checkable(*fresh) {
 				return nil, store.ErrNoChange // another replica recorded this check
 			}
 			c = cloneCase(*fresh)
@@ -289,7 +298,8 @@ func (r *Recheck) logOutcome(c takedown.Case, res probe.Result, out outcome) {
 }
 
 // Begin schedules the first check of a case noticed at noticeAt. A case
-// that already has an earlier check pending keeps it.
+// that already has an earlier check pending keeps it. From here on the
+// case is watched (CheckState.WatchedSince) until it closes.
 func (r *Recheck) Begin(ctx context.Context, caseID string, noticeAt time.Time) error {
 	now := r.now()
 	first := noticeAt.Add(r.pol.cadence[0])
@@ -297,13 +307,20 @@ func (r *Recheck) Begin(ctx context.Context, caseID string, noticeAt time.Time) 
 		first = r.pol.nextSlot(noticeAt, now)
 	}
 	c, err := r.store.Update(ctx, caseID, func(c *takedown.Case) ([]takedown.Event, error) {
-		if !active(c.State) || c.State == takedown.StateRemoved {
+		if !c.Watched() || c.State == takedown.StateRemoved {
 			return nil, store.ErrNoChange
 		}
 		if c.Checks == nil {
 			c.Checks = &takedown.CheckState{}
 		}
+		since := c.Checks.WatchedSince.IsZero()
+		if since {
+			c.Checks.WatchedSince = noticeAt.UTC()
+		}
 		if next := c.Checks.NextCheckAt; next.After(now) && next.Before(first) {
+			if since {
+				return nil, nil
+			}
 			return nil, store.ErrNoChange
 		}
 		c.Checks.NextCheckAt = first
@@ -316,7 +333,7 @@ func (r *Recheck) Begin(ctx context.Context, caseID string, noticeAt time.Time) 
 	if err != nil {
 		return err
 	}
-	if c.Checks == nil || c.Checks.NextCheckAt.IsZero() || !active(c.State) {
+	if c.Checks == nil || c.Checks.NextCheckAt.IsZero() || !c.Watched() {
 		return nil
 	}
 	r.log.Info("re-checks started", "case_id", caseID, "first_check", c.Checks.NextCheckAt)

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // Run consumes fired checks and check work with cfg.Workers workers and
@@ -84,7 +85,7 @@ func (r *Recheck) dispatch(ctx context.Context, caseID string, msg jetstream.Msg
 		}
 		return r.Check(ctx, caseID, "schedule", &d)
 	}
-	req := CheckRequest{Kind: CheckStart}
+	req := takedown.CheckRequest{Kind: CheckStart}
 	if len(msg.Data()) > 0 {
 		if err := json.Unmarshal(msg.Data(), &req); err != nil {
 			r.log.Error("unreadable check request dropped", "case_id", caseID, "err", err)
@@ -98,6 +99,11 @@ func (r *Recheck) dispatch(ctx context.Context, caseID string, msg jetstream.Msg
 			by = "unknown"
 		}
 		return r.Check(ctx, caseID, "demand:"+by, nil)
+	case CheckResume:
+		if req.At.IsZero() {
+			req.At = r.now()
+		}
+		return r.Resume(ctx, caseID, req.At)
 	default:
 		if req.At.IsZero() {
 			if md, err := msg.Metadata(); err == nil {

@@ -108,7 +108,7 @@ func (r *Recheck) sweepSchedules(ctx context.Context) (int, error) {
 // repair: the planned time when it is overdue (so the fired check is not
 // taken for stale), the next cadence slot when there is no plan.
 func (r *Recheck) overdue(c *takedown.Case, now time.Time) (time.Time, bool) {
-	if !active(c.State) || c.State == takedown.StateRouted {
+	if !c.Watched() {
 		return time.Time{}, false
 	}
 	if c.Checks == nil || c.Checks.NextCheckAt.IsZero() {

@@ -31,6 +31,9 @@ const (
 	EventEscalated     EventType = "escalated"
 	EventClosed        EventType = "closed"
 	EventStateChanged  EventType = "state_changed" // a manual move by a person
+	// EventFreshAttempt: a new report of the URL of a case in review or
+	// unresolvable asked for its enrichment and routing to be tried again.
+	EventFreshAttempt EventType = "fresh_attempt"
 )
 
 // Event is one entry of a case's timeline: what happened, when, why and

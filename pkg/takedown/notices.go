@@ -38,6 +38,10 @@ type NoticeRef struct {
 
 // CheckState is the re-check bookkeeping of a case.
 type CheckState struct {
+	// WatchedSince is when re-checks began (the first notice or forward
+	// went out, or the first check ran): from then on the case is checked
+	// in every open state until it closes (Case.Watched).
+	WatchedSince  time.Time `json:"watched_since,omitzero"`
 	LastCheckedAt time.Time `json:"last_checked_at,omitzero"`
 	LastVerdict   string    `json:"last_verdict,omitempty"`
 	LastOnlineAt  time.Time `json:"last_online_at,omitzero"`

@@ -41,12 +41,14 @@ var States = []State{
 
 // transitions is the one table of allowed moves. A move to the same state
 // is always allowed (it records a new fact without changing the state).
+// Every open state may move to removed: a watched case (Case.Watched) can
+// be in any of them, and its removal is confirmed wherever it stands.
 var transitions = map[State][]State{
-	StateReceived:      {StateEnriched, StateUnresolvable, StateNotActionable, StateReview, StateClosed},
-	StateUnresolvable:  {StateReceived, StateEnriched, StateNotActionable, StateReview, StateClosed},
-	StateNotActionable: {StateReceived, StateReview, StateClosed},
-	StateEnriched:      {StateReceived, StateRouted, StateNoticed, StateForwarded, StateReview, StateNotActionable, StateClosed},
-	StateReview:        {StateReceived, StateEnriched, StateRouted, StateNoticed, StateForwarded, StateNotActionable, StateClosed},
+	StateReceived:      {StateEnriched, StateUnresolvable, StateNotActionable, StateReview, StateRemoved, StateClosed},
+	StateUnresolvable:  {StateReceived, StateEnriched, StateNotActionable, StateReview, StateRemoved, StateClosed},
+	StateNotActionable: {StateReceived, StateReview, StateRemoved, StateClosed},
+	StateEnriched:      {StateReceived, StateRouted, StateNoticed, StateForwarded, StateReview, StateNotActionable, StateRemoved, StateClosed},
+	StateReview:        {StateReceived, StateEnriched, StateRouted, StateNoticed, StateForwarded, StateNotActionable, StateRemoved, StateClosed},
 	StateRouted:        {StateReceived, StateEnriched, StateNoticed, StateForwarded, StateReview, StateRemoved, StateClosed},
 	StateNoticed:       {StateReceived, StateEnriched, StateRouted, StateForwarded, StateReview, StateRemoved, StateClosed},
 	StateForwarded:     {StateReceived, StateEnriched, StateRouted, StateNoticed, StateReview, StateRemoved, StateClosed},
