@@ -30,16 +30,17 @@ const (
 // assemble turns the lookups into the enrichment: addresses, networks,
 // CDN, contacts in order of preference, registrar and country.
 func (e *Enricher) assemble(enr *takedown.Enrichment, l *lookups) {
-	var asns []uint
+	ev := cdn.Evidence{CNAMEs: enr.CNAMEs}
 	seen := map[string]bool{}
 	for i, a := range l.addrs {
 		g, n := l.geo[i], l.nets[i]
 		info := takedown.AddressInfo{IP: a.String(), Country: strings.ToUpper(g.Country), ASN: g.ASN, ASName: g.ASOrg}
 		if g.ASN != 0 {
-			asns = append(asns, g.ASN)
+			ev.ASNs = append(ev.ASNs, g.ASN)
 		}
 		if n != nil {
 			info.Network = n.Handle
+			ev.Networks = append(ev.Networks, cdn.Network{Handle: n.Handle, Name: n.Name})
 			if key := n.Handle + "|" + n.Start + "|" + n.End; !seen[key] {
 				seen[key] = true
 				enr.Networks = append(enr.Networks, networkOf(n))
@@ -49,13 +50,11 @@ func (e *Enricher) assemble(enr *takedown.Enrichment, l *lookups) {
 	}
 	var cs contacts
 	networkRole := RoleHoster
-	if m, ok := e.opts.CDN.Match(asns, enr.CNAMEs); ok {
+	if m, ok := e.opts.CDN.Match(ev); ok {
 		enr.CDN = cdnOf(m)
-		if enr.CDN.OriginUnknown {
-			// The addresses are the CDN's, so their networks' abuse
-			// contacts are the CDN's too.
-			networkRole = RoleCDN
-		}
+		// The addresses are the CDN's, so their networks' abuse contacts
+		// are the CDN's too.
+		networkRole = RoleCDN
 		if enr.CDN.Contact != nil {
 			cs.add(*enr.CDN.Contact)
 		} else {
@@ -96,14 +95,14 @@ func networkOf(n *rdap.Network) takedown.Network {
 	}
 }
 
-// cdnOf records a recognised provider. A provider that also sells hosting
-// (cdn_or_cloud) recognised only by its ASN may be the origin itself, so
-// the origin counts as unknown only when the provider is a pure CDN or
-// proxy, or a CNAME says the name is served through its CDN.
+// cdnOf records a recognised provider. Every match means the addresses
+// are the CDN's and the origin is unknown: the list holds ASNs only where
+// they carry nothing but the CDN, and a CNAME or RDAP network names the
+// CDN's edge itself. (A mixed cloud ASN alone is no match at all, so such
+// a host is routed to its network's RDAP abuse contact as its hoster.)
 func cdnOf(m cdn.Match) *takedown.CDN {
 	p := m.Provider
-	c := &takedown.CDN{Name: p.Name, MatchedBy: m.MatchedBy,
-		OriginUnknown: p.Kind != cdn.KindCDNOrCloud || strings.HasPrefix(m.MatchedBy, "cname:")}
+	c := &takedown.CDN{Name: p.Name, MatchedBy: m.MatchedBy, OriginUnknown: true}
 	if p.Abuse != "" {
 		c.Contact = &takedown.Contact{Email: p.Abuse, Name: p.Name, Role: RoleCDN,
 			Source: takedown.Source{Kind: SourceCDNList, Handle: p.Name, Note: "matched by " + m.MatchedBy + "; list source: " + p.Source}}

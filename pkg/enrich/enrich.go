@@ -52,7 +52,7 @@ type Locator interface {
 
 // CDNDetector recognises CDNs and reverse proxies; *cdn.Detector is one.
 type CDNDetector interface {
-	Match(asns []uint, cnames []string) (cdn.Match, bool)
+	Match(ev cdn.Evidence) (cdn.Match, bool)
 }
 
 var (

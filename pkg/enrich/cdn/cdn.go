@@ -1,7 +1,12 @@
 // Package cdn recognises CDNs and reverse proxies in front of a reported
-// URL, by the ASN of its addresses and by the suffix of the names in its
-// CNAME chain. An address inside a CDN belongs to the CDN, not to the
-// hoster, so routing sends the notice to the CDN and asks for the origin.
+// URL: by the suffix of the names in its CNAME chain, by the name or
+// handle of the RDAP network its addresses are in, and — only for ASNs
+// that carry nothing but the CDN — by the ASN of its addresses. An address
+// inside a CDN belongs to the CDN, not to the hoster, so routing sends the
+// notice to the CDN and asks for the origin. An ASN that also carries
+// hosting (Google's, Amazon's, Microsoft's) proves nothing: an address
+// there is as likely the origin itself, whose network's own abuse contact
+// is the one to tell.
 //
 // The list ships in the binary (cdn.yaml, the same text as config/cdn.yaml)
 // and can be replaced or extended by a file of the same shape.
@@ -38,7 +43,8 @@ const (
 	// KindReverseProxy is a DDoS-protection or WAF proxy only.
 	KindReverseProxy Kind = "reverse_proxy"
 	// KindCDNOrCloud shares its ASNs with hosting, so an address there may
-	// be the origin itself.
+	// be the origin itself: it is recognised by CNAME or RDAP network
+	// only, never by ASN.
 	KindCDNOrCloud Kind = "cdn_or_cloud"
 )
 
@@ -50,7 +56,11 @@ type Provider struct {
 	AbuseForm     string   `yaml:"abuse_form"`
 	ASNs          []uint   `yaml:"asns"`
 	CNAMESuffixes []string `yaml:"cname_suffixes"`
-	Source        string   `yaml:"source"`
+	// RDAPNetworks are names or handles of the RDAP networks that hold
+	// only the CDN's edge, compared without case; a trailing "*" matches
+	// any name that starts with the rest ("AMAZO-CF*").
+	RDAPNetworks []string `yaml:"rdap_networks"`
+	Source       string   `yaml:"source"`
 }
 
 type file struct {
@@ -167,7 +177,19 @@ func normalise(p Provider) (Provider, error) {
 		if asn == 0 || uint64(asn) > math.MaxUint32 {
 			return p, fmt.Errorf("check cdn %s: asn %d out of range", p.Name, asn)
 		}
+		if p.Kind == KindCDNOrCloud {
+			return p, fmt.Errorf("check cdn %s: AS%d: a cdn_or_cloud ASN carries hosting too, so an address there may be the origin; match by cname_suffixes or rdap_networks", p.Name, asn)
+		}
 	}
+	networks := make([]string, 0, len(p.RDAPNetworks))
+	for _, n := range p.RDAPNetworks {
+		n = strings.ToUpper(strings.TrimSpace(n))
+		if base := strings.TrimSuffix(n, "*"); base == "" || strings.Contains(base, "*") {
+			return p, fmt.Errorf("check cdn %s: rdap network %q: a name, or a name's start followed by one *", p.Name, n)
+		}
+		networks = append(networks, n)
+	}
+	p.RDAPNetworks = networks
 	suffixes := make([]string, 0, len(p.CNAMESuffixes))
 	for _, s := range p.CNAMESuffixes {
 		n := normName(strings.TrimPrefix(strings.TrimSpace(s), "*."))
@@ -177,8 +199,11 @@ func normalise(p Provider) (Provider, error) {
 		suffixes = append(suffixes, n)
 	}
 	p.CNAMESuffixes = suffixes
-	if len(p.ASNs) == 0 && len(p.CNAMESuffixes) == 0 {
-		return p, fmt.Errorf("check cdn %s: neither asns nor cname suffixes", p.Name)
+	if len(p.ASNs) == 0 && len(p.CNAMESuffixes) == 0 && len(p.RDAPNetworks) == 0 {
+		return p, fmt.Errorf("check cdn %s: neither asns, cname suffixes nor rdap networks to match by", p.Name)
+	}
+	if strings.TrimSpace(p.Source) == "" {
+		return p, fmt.Errorf("check cdn %s: source missing: say where its ASNs, names and address come from", p.Name)
 	}
 	return p, nil
 }

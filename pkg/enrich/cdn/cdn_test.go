@@ -28,23 +28,23 @@ func TestDefaultList(t *testing.T) {
 	if _, err := NewDetector(list); err != nil {
 		t.Fatalf("index built-in list: %v", err)
 	}
+	// ASNs that carry hosting besides a CDN: an address there may be the
+	// origin, so the list must not claim it for the CDN (issue 10).
+	mixed := map[uint]string{16509: "all of AWS", 8075: "all of Microsoft", 15169: "Google services and Google Cloud",
+		396982: "Google Cloud", 60068: "DataCamp hosting", 57724: "DDoS-Guard hosting", 199524: "Gcore cloud",
+		33438: "StackPath edge compute", 32787: "Prolexic routed customers", 63949: "Linode"}
 	names := map[string]bool{}
 	for _, p := range list {
 		names[p.Name] = true
-		if p.Source == "" {
-			t.Errorf("%s has no source", p.Name)
-		}
 		for _, asn := range p.ASNs {
-			// All of AWS and all of Microsoft: an address there is
-			// usually the origin, not a CDN.
-			if asn == 16509 || asn == 8075 {
-				t.Errorf("%s matches the whole-cloud AS%d", p.Name, asn)
+			if why, bad := mixed[asn]; bad {
+				t.Errorf("%s matches AS%d (%s)", p.Name, asn, why)
 			}
 		}
 	}
 	for _, want := range []string{"Cloudflare", "Akamai", "Fastly", "Amazon CloudFront", "Google",
 		"Microsoft Azure CDN / Front Door", "Sucuri", "Imperva Incapsula", "StackPath", "BunnyCDN",
-		"KeyCDN", "CDN77", "DDoS-Guard"} {
+		"KeyCDN", "CDN77", "DDoS-Guard", "Gcore"} {
 		if !names[want] {
 			t.Errorf("built-in list lacks %s", want)
 		}
@@ -61,40 +61,52 @@ func TestMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	net := func(handle, name string) []Network { return []Network{{Handle: handle, Name: name}} }
 	tests := []struct {
 		name      string
-		asns      []uint
-		cnames    []string
+		ev        Evidence
 		want      string // provider name, "" for no match
 		matchedBy string
 		kind      Kind
 	}{
-		{"cloudflare by asn", []uint{64500, 13335}, nil, "Cloudflare", "asn:13335", KindReverseProxy},
-		{"cloudflare by its second asn", []uint{209242}, nil, "Cloudflare", "asn:209242", KindReverseProxy},
-		{"cloudflare by cname", nil, []string{"www.example.com.cdn.cloudflare.net"}, "Cloudflare",
+		{"cloudflare by asn", Evidence{ASNs: []uint{64500, 13335}}, "Cloudflare", "asn:13335", KindReverseProxy},
+		{"cloudflare by cname", Evidence{CNAMEs: []string{"www.example.com.cdn.cloudflare.net"}}, "Cloudflare",
 			"cname:www.example.com.cdn.cloudflare.net", KindReverseProxy},
-		{"cname case and trailing dot", nil, []string{"E1234.A.AkamaiEdge.NET."}, "Akamai",
+		{"cloudflare by rdap network, no geoip asn", Evidence{Networks: net("NET-104-16-0-0-1", "CLOUDFLARENET")}, "Cloudflare",
+			"rdap_network:CLOUDFLARENET", KindReverseProxy},
+		{"cname case and trailing dot", Evidence{CNAMEs: []string{"E1234.A.AkamaiEdge.NET."}}, "Akamai",
 			"cname:e1234.a.akamaiedge.net", KindCDN},
-		{"suffix itself", nil, []string{"fastly.net"}, "Fastly", "cname:fastly.net", KindCDN},
-		{"cloudfront by cname only", []uint{16509}, []string{"d111111abcdef8.cloudfront.net"},
-			"Amazon CloudFront", "cname:d111111abcdef8.cloudfront.net", KindCDN},
-		{"aws asn alone is no cdn", []uint{16509}, nil, "", "", ""},
-		{"microsoft asn alone is no cdn", []uint{8075}, nil, "", "", ""},
-		{"azure front door", nil, []string{"shop.azurefd.net"}, "Microsoft Azure CDN / Front Door",
-			"cname:shop.azurefd.net", KindCDN},
-		{"google may be the origin", []uint{15169}, nil, "Google", "asn:15169", KindCDNOrCloud},
-		{"cname wins over asn", []uint{15169}, []string{"x.b-cdn.net"}, "BunnyCDN", "cname:x.b-cdn.net", KindCDN},
-		{"first matching name in chain order", nil,
-			[]string{"shop.example.net", "shop.edgekey.net", "e1.akamaiedge.net"}, "Akamai",
+		{"suffix itself", Evidence{CNAMEs: []string{"fastly.net"}}, "Fastly", "cname:fastly.net", KindCDN},
+		{"cloudfront by cname on amazon's mixed asn", Evidence{ASNs: []uint{16509}, CNAMEs: []string{"d111111abcdef8.cloudfront.net"}},
+			"Amazon CloudFront", "cname:d111111abcdef8.cloudfront.net", KindCDNOrCloud},
+		{"cloudfront by its rdap network on amazon's mixed asn", Evidence{ASNs: []uint{16509}, Networks: net("NET-65-8-0-0-3", "AMAZO-CF")},
+			"Amazon CloudFront", "rdap_network:AMAZO-CF", KindCDNOrCloud},
+		{"rdap network pattern, any case", Evidence{Networks: net("NET-54-192-0-0-1", "amazo-cf2")},
+			"Amazon CloudFront", "rdap_network:amazo-cf2", KindCDNOrCloud},
+		{"an ec2 network on the same asn is no cdn", Evidence{ASNs: []uint{16509}, Networks: net("NET-3-0-0-0-1", "AT-88-Z")}, "", "", ""},
+		{"aws asn alone is no cdn", Evidence{ASNs: []uint{16509}}, "", "", ""},
+		{"microsoft asn alone is no cdn", Evidence{ASNs: []uint{8075}}, "", "", ""},
+		{"google's asn alone is no cdn (8.8.8.8, Google Cloud)", Evidence{ASNs: []uint{15169}, Networks: net("NET6-2001-4860-1", "GOOGLE-IPV6")}, "", "", ""},
+		{"google cloud's asn alone is no cdn", Evidence{ASNs: []uint{396982}}, "", "", ""},
+		{"google-hosted custom domain by cname", Evidence{ASNs: []uint{15169}, CNAMEs: []string{"ghs.googlehosted.com"}}, "Google",
+			"cname:ghs.googlehosted.com", KindCDNOrCloud},
+		{"azure front door", Evidence{CNAMEs: []string{"shop.azurefd.net"}}, "Microsoft Azure CDN / Front Door",
+			"cname:shop.azurefd.net", KindCDNOrCloud},
+		{"traffic manager hands out the origin's addresses", Evidence{CNAMEs: []string{"shop.trafficmanager.net"}}, "", "", ""},
+		{"cname wins over rdap network and asn", Evidence{ASNs: []uint{13335}, Networks: net("X", "AMAZO-CF"), CNAMEs: []string{"x.b-cdn.net"}},
+			"BunnyCDN", "cname:x.b-cdn.net", KindCDN},
+		{"rdap network wins over asn", Evidence{ASNs: []uint{13335}, Networks: net("X", "AMAZO-CF")}, "Amazon CloudFront", "rdap_network:AMAZO-CF", KindCDNOrCloud},
+		{"first matching name in chain order", Evidence{CNAMEs: []string{"shop.example.net", "shop.edgekey.net", "e1.akamaiedge.net"}}, "Akamai",
 			"cname:shop.edgekey.net", KindCDN},
-		{"suffix only on a label boundary", nil, []string{"evilcloudfront.net", "fastly.net.example.org"}, "", "", ""},
-		{"nothing known", []uint{64500}, []string{"www.example.org"}, "", "", ""},
-		{"nothing given", nil, nil, "", "", ""},
+		{"suffix only on a label boundary", Evidence{CNAMEs: []string{"evilcloudfront.net", "fastly.net.example.org"}}, "", "", ""},
+		{"datacamp hosting is no cdn", Evidence{ASNs: []uint{60068}}, "", "", ""},
+		{"nothing known", Evidence{ASNs: []uint{64500}, CNAMEs: []string{"www.example.org"}}, "", "", ""},
+		{"nothing given", Evidence{}, "", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m, ok := d.Match(tc.asns, tc.cnames)
+			m, ok := d.Match(tc.ev)
 			if ok != (tc.want != "") || m.Provider.Name != tc.want {
 				t.Fatalf("match = %q, %v, want %q", m.Provider.Name, ok, tc.want)
 			}

@@ -62,13 +62,13 @@ func TestLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("index: %v", err)
 			}
-			if m, _ := d.Match([]uint{13335}, nil); m.Provider.Abuse != tc.wantAbuse {
+			if m, _ := d.Match(Evidence{ASNs: []uint{13335}}); m.Provider.Abuse != tc.wantAbuse {
 				t.Errorf("AS13335 abuse = %q, want %q", m.Provider.Abuse, tc.wantAbuse)
 			}
-			if m, _ := d.Match(nil, []string{"a.cdn.cloudflare.net"}); m.Provider.Abuse != tc.wantAbuse {
+			if m, _ := d.Match(Evidence{CNAMEs: []string{"a.cdn.cloudflare.net"}}); m.Provider.Abuse != tc.wantAbuse {
 				t.Errorf("cname abuse = %q, want %q", m.Provider.Abuse, tc.wantAbuse)
 			}
-			if _, ok := d.Match([]uint{64500}, nil); ok != tc.wantLocal {
+			if _, ok := d.Match(Evidence{ASNs: []uint{64500}}); ok != tc.wantLocal {
 				t.Errorf("AS64500 matched = %v, want %v", ok, tc.wantLocal)
 			}
 		})
@@ -80,7 +80,7 @@ func TestLoadErrors(t *testing.T) {
 	entry := func(fields string) string {
 		return "providers:\n  - name: X\n" + fields
 	}
-	ok := "    kind: cdn\n    abuse: abuse@x.example\n    asns: [64501]\n"
+	ok := "    kind: cdn\n    abuse: abuse@x.example\n    asns: [64501]\n    source: test\n"
 	tests := []struct {
 		name    string
 		text    string
@@ -90,7 +90,10 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown field", entry(ok + "    asn: [1]\n"), "", "field asn not found"},
 		{"bad kind", entry("    kind: hoster\n    abuse: abuse@x.example\n    asns: [1]\n"), "", "kind"},
 		{"bad abuse address", entry("    kind: cdn\n    abuse: nobody\n    asns: [1]\n"), "", "abuse address"},
-		{"nothing to match by", entry("    kind: cdn\n    abuse: abuse@x.example\n"), "", "neither"},
+		{"nothing to match by", entry("    kind: cdn\n    abuse: abuse@x.example\n    source: test\n"), "", "neither"},
+		{"no source", entry("    kind: cdn\n    abuse: abuse@x.example\n    asns: [64501]\n"), "", "source missing"},
+		{"mixed asn on a cdn_or_cloud", entry("    kind: cdn_or_cloud\n    abuse: abuse@x.example\n    asns: [15169]\n    source: test\n"), "", "AS15169: a cdn_or_cloud ASN carries hosting too"},
+		{"rdap network pattern with a star inside", entry(ok + "    rdap_networks: [\"AM*CF\"]\n"), "", "rdap network"},
 		{"suffix is a tld", entry(ok + "    cname_suffixes: [net]\n"), "", "not a domain"},
 		{"asn out of range", entry("    kind: cdn\n    abuse: abuse@x.example\n    asns: [4294967296]\n"), "", "out of range"},
 		{"unknown mode", entry(ok), "merge", "unknown mode"},
@@ -118,8 +121,10 @@ func TestDetectorRejectsAmbiguity(t *testing.T) {
 	}{
 		{"same asn", Provider{Name: "B", Kind: KindCDN, Abuse: "b@b.example", ASNs: []uint{64500}}},
 		{"same suffix", Provider{Name: "B", Kind: KindCDN, Abuse: "b@b.example", CNAMESuffixes: []string{"cdn.example"}}},
+		{"same rdap network", Provider{Name: "B", Kind: KindCDN, Abuse: "b@b.example", RDAPNetworks: []string{"EDGE-NET"}}},
+		{"same rdap network pattern", Provider{Name: "B", Kind: KindCDN, Abuse: "b@b.example", RDAPNetworks: []string{"EDGE-*"}}},
 	}
-	a := Provider{Name: "A", Kind: KindCDN, Abuse: "a@a.example", ASNs: []uint{64500}, CNAMESuffixes: []string{"cdn.example"}}
+	a := Provider{Name: "A", Kind: KindCDN, Abuse: "a@a.example", ASNs: []uint{64500}, CNAMESuffixes: []string{"cdn.example"}, RDAPNetworks: []string{"EDGE-NET", "EDGE-*"}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

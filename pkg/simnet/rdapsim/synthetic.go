@@ -1,6 +1,7 @@
 package rdapsim
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -12,8 +13,10 @@ import (
 // Network is a generated IP network, shaped like an ARIN answer: the abuse
 // contact nested under the registrant organisation.
 type Network struct {
-	Prefix     netip.Prefix
-	Handle     string
+	Prefix netip.Prefix
+	Handle string
+	// Name is the network's name (ARIN's NetName); empty means Handle.
+	Name       string
 	Country    string
 	AbuseEmail string
 	// StubAbuse leaves the e-mail out of the nested abuse entity and serves
@@ -67,7 +70,7 @@ func (s *Server) AddNetwork(n Network) error {
 		"rdapConformance": []string{"rdap_level_0", "cidr0"},
 		"objectClassName": "ip network",
 		"handle":          n.Handle,
-		"name":            n.Handle,
+		"name":            cmp.Or(n.Name, n.Handle),
 		"country":         n.Country,
 		"startAddress":    rng.From().String(),
 		"endAddress":      rng.To().String(),
