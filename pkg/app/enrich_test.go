@@ -91,7 +91,9 @@ func TestEnrichmentEndToEnd(t *testing.T) {
 	}{
 		{ripe, rdapsim.Network{Prefix: net("185.0.1.0/24"), Handle: "HOSTER-A-NET", Country: "NL", AbuseEmail: "abuse@hoster-a.nl"}},
 		{ripe, rdapsim.Network{Prefix: net("185.0.2.0/24"), Handle: "MOVED-NET", Country: "NL", AbuseEmail: "abuse@moved.example"}},
-		{arin, rdapsim.Network{Prefix: net("104.16.0.0/24"), Handle: "CLOUDFLARENET", Country: "US", AbuseEmail: "abuse@cloudflare.com"}},
+		// Named by its handle only, so "cdn asn" is recognised by the ASN
+		// (the name CLOUDFLARENET would give it away first).
+		{arin, rdapsim.Network{Prefix: net("104.16.0.0/24"), Handle: "NET-104-16-0-0-1", Country: "US", AbuseEmail: "abuse@cloudflare.com"}},
 	} {
 		if err := n.srv.AddNetwork(n.n); err != nil {
 			t.Fatal(err)
