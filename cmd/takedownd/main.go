@@ -46,15 +46,16 @@ func run() int {
 		return 0
 	}
 
+	// From here on a stop is ours to handle (a clean exit 0), even while
+	// the configuration loads.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	cfg, err := app.LoadConfig(*configPath, *dataDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "takedownd:", err)
 		return 2
 	}
 	log := newLogger(cfg.Log)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	a, err := app.New(ctx, app.Options{Config: cfg, Log: log})
 	if errors.Is(err, app.ErrStopped) {
 		log.Info("takedownd stopped during start-up")
