@@ -182,9 +182,13 @@ func (s *Store) Consume(ctx context.Context, opts ConsumeOptions, consumers ...*
 	}
 	var ccs []jetstream.ConsumeContext
 	for i, h := range handles {
+		w := &watched{cons: h}
 		cc, err := h.Consume(r.deliver,
 			jetstream.PullMaxMessages(opts.Workers*2),
-			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { r.consumeError(ctx, h, err) }))
+			// Pulls that expire every 10s bring heartbeats every 5s, so a
+			// consumer deleted where no pull saw it is missed for 10s at most.
+			jetstream.PullExpiry(10*time.Second),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { r.consumeError(ctx, w, err) }))
 		if err != nil {
 			r.stop(ccs)
 			consumers[i].markLost()
@@ -194,6 +198,9 @@ func (s *Store) Consume(ctx context.Context, opts ConsumeOptions, consumers ...*
 			return fmt.Errorf("consume %s: %w", opts.Name, err)
 		}
 		ccs = append(ccs, cc)
+		// It may have gone between the handle and the first pull, which
+		// then hears nothing: ask once.
+		r.checkExists(ctx, w)
 		go func() {
 			select {
 			case <-cc.Closed():
@@ -239,6 +246,12 @@ type consumeRun struct {
 	stopOnce sync.Once
 	failed   chan error
 	workers  sync.WaitGroup
+}
+
+// watched is a consumer a Consume reads, with whether a check that it
+// still exists is under way.
+type watched struct {
+	cons     jetstream.Consumer
 	checking atomic.Bool
 }
 
@@ -307,29 +320,34 @@ func (r *consumeRun) handBack(msg jetstream.Msg) {
 // consumeError sorts what the client reports while consuming: a consumer
 // that was deleted or a closed connection ends this Consume; missing
 // heartbeats and "no responders" may mean the consumer is gone, which is
-// asked of the server once at a time.
-func (r *consumeRun) consumeError(ctx context.Context, cons jetstream.Consumer, err error) {
+// asked of the server.
+func (r *consumeRun) consumeError(ctx context.Context, w *watched, err error) {
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConnectionClosed), errors.Is(err, jetstream.ErrBadRequest):
 		r.fail(err)
+		return
 	case errors.Is(err, jetstream.ErrNoHeartbeat), errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrConsumerNotFound):
-		if !r.checking.CompareAndSwap(false, true) {
-			return
-		}
-		go func() {
-			defer r.checking.Store(false)
-			cctx, cancel := context.WithTimeout(ctx, r.store.opts.Retry.CallTimeout)
-			defer cancel()
-			if _, err := cons.Info(cctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
-				r.fail(err)
-			}
-		}()
-		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-			r.opts.Log.Warn("consume", "consumer", r.opts.Name, "err", err)
-		}
-	default:
+		r.checkExists(ctx, w)
+	}
+	if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 		r.opts.Log.Warn("consume", "consumer", r.opts.Name, "err", err)
 	}
+}
+
+// checkExists asks the server whether the consumer still exists (one
+// question at a time per consumer) and ends the Consume if it does not.
+func (r *consumeRun) checkExists(ctx context.Context, w *watched) {
+	if !w.checking.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer w.checking.Store(false)
+		cctx, cancel := context.WithTimeout(ctx, r.store.opts.Retry.CallTimeout)
+		defer cancel()
+		if _, err := w.cons.Info(cctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
+			r.fail(err)
+		}
+	}()
 }
 
 func (r *consumeRun) fail(err error) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/takedownd/takedownd/pkg/natstest"
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
@@ -138,4 +139,24 @@ func TestCaseIndexReportsAnEndedWatchAndReloads(t *testing.T) {
 	if !ok || len(got) != 2 || got[0] != ids[0] || got[1] != ids[2] {
 		t.Errorf("index after reload %v (loaded %v), want %v without %s", got, ok, ids, ids[1])
 	}
+}
+
+// On an R3 cluster, a replica whose node stays up while the other two are
+// lost still reads its own node's state, but its writes cannot commit: it
+// is not ready, and says so; one node lost of three leaves a quorum, and
+// it stays ready.
+func TestClusterReplicaWithoutQuorumIsNotReady(t *testing.T) {
+	t.Parallel()
+	c := natstest.StartCluster(t, 3)
+	cl := c.Connect(0)
+	st := openOn(t, cl.JS)
+	st.opts.ReadyTimeout = time.Second
+	runIndex(t, st)
+	waitFor(t, "ready on the whole cluster", func() bool { return st.Ready(t.Context()) == nil })
+
+	c.Stop(2)
+	waitFor(t, "ready with two nodes of three", func() bool { return st.Ready(t.Context()) == nil })
+
+	c.Stop(1)
+	waitReason(t, st, "a write was not committed")
 }
