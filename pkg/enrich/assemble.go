@@ -25,6 +25,7 @@ const (
 	SourceRDAPDomain    = "rdap_domain"
 	SourceRDAPRegistrar = "rdap_registrar"
 	SourceCDNList       = "cdn_list"
+	SourceContactBook   = "contact_book"
 )
 
 // assemble turns the lookups into the enrichment: addresses, networks,
@@ -50,19 +51,34 @@ func (e *Enricher) assemble(enr *takedown.Enrichment, l *lookups) {
 	}
 	var cs contacts
 	networkRole := RoleHoster
-	if m, ok := e.opts.CDN.Match(ev); ok {
+	m, behindCDN := e.opts.CDN.Match(ev)
+	var listed *takedown.Contact // the CDN list's address
+	if behindCDN {
 		enr.CDN = cdnOf(m)
+		listed = enr.CDN.Contact
 		// The addresses are the CDN's, so their networks' abuse contacts
 		// are the CDN's too.
 		networkRole = RoleCDN
-		if enr.CDN.Contact != nil {
-			cs.add(*enr.CDN.Contact)
-		} else {
+	}
+	book := e.fromBook(enr, l.addrs, ev.ASNs, networkRole)
+	if behindCDN {
+		if book.role == RoleCDN {
+			// The hotline's own address for this CDN is more specific
+			// than the list's, which stays behind it.
+			enr.CDN.Contact = &book.contacts[0]
+			cs.add(book.contacts...)
+		}
+		if listed != nil {
+			cs.add(*listed)
+		} else if book.role != RoleCDN {
 			enr.Problems = append(enr.Problems, fmt.Sprintf("cdn %s lists no abuse address (form: %s)", m.Provider.Name, m.Provider.AbuseForm))
 		}
 	}
+	if book.role == RoleHoster {
+		cs.add(book.contacts...)
+	}
 	for _, n := range l.nets {
-		if n == nil {
+		if n == nil || (book.exclusive && book.role == networkRole) {
 			continue
 		}
 		for _, c := range n.Contacts {
@@ -163,14 +179,16 @@ type contacts struct {
 	seen map[string]bool
 }
 
-func (cs *contacts) add(c takedown.Contact) {
-	key := c.Role + "|" + strings.ToLower(c.Email)
-	if c.Email == "" || cs.seen[key] {
-		return
+func (cs *contacts) add(list ...takedown.Contact) {
+	for _, c := range list {
+		key := c.Role + "|" + strings.ToLower(c.Email)
+		if c.Email == "" || cs.seen[key] {
+			continue
+		}
+		if cs.seen == nil {
+			cs.seen = map[string]bool{}
+		}
+		cs.seen[key] = true
+		cs.list = append(cs.list, c)
 	}
-	if cs.seen == nil {
-		cs.seen = map[string]bool{}
-	}
-	cs.seen[key] = true
-	cs.list = append(cs.list, c)
 }

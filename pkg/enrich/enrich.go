@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/enrich/cdn"
+	"github.com/takedownd/takedownd/pkg/enrich/contactbook"
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/enrich/geoip"
 	"github.com/takedownd/takedownd/pkg/enrich/rdap"
@@ -50,6 +51,12 @@ type Locator interface {
 	Lookup(addr netip.Addr) (geoip.Info, error)
 }
 
+// ContactBook is the hotline's own contact book, which wins over RDAP;
+// *contactbook.Book is one.
+type ContactBook interface {
+	Lookup(host string, addrs []netip.Addr, asns []uint) (contactbook.Match, bool)
+}
+
 // CDNDetector recognises CDNs and reverse proxies; *cdn.Detector is one.
 type CDNDetector interface {
 	Match(ev cdn.Evidence) (cdn.Match, bool)
@@ -61,6 +68,7 @@ var (
 	_ Upstream    = (*rdap.Client)(nil)
 	_ Locator     = (*geoip.DB)(nil)
 	_ CDNDetector = (*cdn.Detector)(nil)
+	_ ContactBook = (*contactbook.Book)(nil)
 )
 
 // Errors of Enrich, classified where they are first seen.
@@ -84,6 +92,8 @@ type Options struct {
 	Registry Registry
 	Locator  Locator
 	CDN      CDNDetector
+	// Contacts is the hotline's contact book; nil means none.
+	Contacts ContactBook
 	// CountryRule is config.CountryGeoIPFirst (default), CountryRDAPFirst
 	// or CountryAgree.
 	CountryRule string

@@ -6,7 +6,7 @@ import "time"
 // whom: the server asked, the object that answered and the path of roles
 // that led to the contact.
 type Source struct {
-	Kind   string   `json:"kind"` // rdap_ip, rdap_domain, rdap_registrar, geoip, cdn_list, dns, config
+	Kind   string   `json:"kind"` // rdap_ip, rdap_domain, rdap_registrar, rdap_autnum, geoip, cdn_list, contact_book, dns, config
 	Server string   `json:"server,omitempty"`
 	Handle string   `json:"handle,omitempty"`
 	Path   []string `json:"path,omitempty"`
@@ -19,6 +19,20 @@ type Contact struct {
 	Name   string `json:"name,omitempty"`
 	Role   string `json:"role"` // hoster, upstream, cdn, registrar, partner, authority
 	Source Source `json:"source"`
+	// Language is the language the contact reads ("nl", "en"), when the
+	// hotline's contact book says; empty leaves it to routing's rule.
+	Language string `json:"language,omitempty"`
+	// Channel is how the contact wants notices: "" or "email" by e-mail to
+	// Email, "webhook" by a POST to Webhook. Only the contact book sets
+	// it; until the notify stage delivers to hosters' webhooks, such a
+	// contact is mailed at Email, which the book always has.
+	Channel string `json:"channel,omitempty"`
+	Webhook string `json:"webhook,omitempty"`
+	// MachineReadable marks a contact whose intake parses X-ARF e-mail
+	// transport (multipart/report, report-type=feedback-report, one
+	// report per URL): the notify stage sends it that form. Only the
+	// contact book sets it.
+	MachineReadable bool `json:"machine_readable,omitempty"`
 }
 
 // AddressInfo is what we know about one address the host resolved to.
