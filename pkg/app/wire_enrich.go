@@ -9,6 +9,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/enrich"
 	"github.com/takedownd/takedownd/pkg/enrich/cdn"
+	"github.com/takedownd/takedownd/pkg/enrich/contactbook"
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/enrich/geoip"
 	"github.com/takedownd/takedownd/pkg/enrich/rdap"
@@ -72,8 +73,17 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 	if err != nil {
 		return fmt.Errorf("enrich cdn list: %w", err)
 	}
+	var book enrich.ContactBook
+	if path := cfg.Contacts.Path; path != "" {
+		b, err := contactbook.Load(path, path == config.DefaultContactsPath)
+		if err != nil {
+			return fmt.Errorf("enrich contact book: %w", err)
+		}
+		log.Info("contact book loaded", "path", path, "entries", b.Len())
+		book = b
+	}
 	enricher, err := enrich.New(enrich.Options{
-		Resolver: resolver, Registry: registry, Locator: geo, CDN: detector,
+		Resolver: resolver, Registry: registry, Locator: geo, CDN: detector, Contacts: book,
 		CountryRule: cfg.CountryRule, MaxAddresses: cfg.MaxAddresses, Log: log, Now: a.now,
 	})
 	if err != nil {

@@ -53,6 +53,8 @@ type Enrich struct {
 	RDAP  EnrichRDAP  `yaml:"rdap"`
 	GeoIP EnrichGeoIP `yaml:"geoip"`
 	CDN   EnrichCDN   `yaml:"cdn"`
+	// Contacts is the hotline's own contact book, which wins over RDAP.
+	Contacts EnrichContacts `yaml:"contacts"`
 }
 
 // EnrichDNS configures the resolver.
@@ -115,6 +117,19 @@ type EnrichGeoIP struct {
 	ReloadInterval time.Duration `yaml:"reload_interval"`
 }
 
+// DefaultContactsPath is where the contact book is looked for when the
+// configuration names no other file.
+const DefaultContactsPath = "config/contacts.yaml"
+
+// EnrichContacts names the hotline's contact book.
+type EnrichContacts struct {
+	// Path is the contact book (shaped like config/contacts.yaml): abuse
+	// addresses per domain, network or AS that go before RDAP's. A
+	// missing file at the default path is no book; a missing file at any
+	// other path is an error. Empty: no book.
+	Path string `yaml:"path"`
+}
+
 // EnrichCDN names an operator's CDN list (shaped like config/cdn.yaml).
 type EnrichCDN struct {
 	Path string `yaml:"path"`
@@ -154,8 +169,9 @@ func defaultEnrich() Enrich {
 			LimitBucket:    "takedown_rdap_limits",
 			UserAgent:      "takedownd",
 		},
-		GeoIP: EnrichGeoIP{ReloadInterval: time.Minute},
-		CDN:   EnrichCDN{Mode: "extend"},
+		GeoIP:    EnrichGeoIP{ReloadInterval: time.Minute},
+		CDN:      EnrichCDN{Mode: "extend"},
+		Contacts: EnrichContacts{Path: DefaultContactsPath},
 	}
 }
 
