@@ -37,9 +37,10 @@ func (a *App) Run(ctx context.Context) error {
 	})})
 	done := make(map[*part]chan struct{}, len(parts))
 	for _, p := range parts {
-		done[p] = make(chan struct{})
+		stopped := make(chan struct{})
+		done[p] = stopped
 		go func() {
-			defer close(done[p])
+			defer close(stopped)
 			if err := a.supervise(ctx, p, fatal); err != nil {
 				mu.Lock()
 				during = append(during, err)
