@@ -47,6 +47,9 @@ func (r Retrier) Do(ctx context.Context, what string, fn func(ctx context.Contex
 	return nil
 }
 
+// jsErrCodeNoPeersForPlacement is nats-server's JSClusterNoPeersErrF.
+const jsErrCodeNoPeersForPlacement jetstream.ErrorCode = 10005
+
 // Temporary reports whether a JetStream error may go away by itself.
 func Temporary(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) ||
@@ -59,8 +62,13 @@ func Temporary(err error) bool {
 	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		// 503: no leader yet / cluster not ready; 408 and 500 on a busy server.
-		return apiErr.Code == 503 || apiErr.Code == 408 || apiErr.Code == 500
+		// 503: no leader yet / cluster not ready; 408 and 500 on a busy
+		// server. 10005 ("no suitable peers for placement") is what a
+		// fresh cluster answers while its peers are still joining or one
+		// is restarting; on a cluster too small for the replicas it stays,
+		// and the attempts run out with that error.
+		return apiErr.Code == 503 || apiErr.Code == 408 || apiErr.Code == 500 ||
+			apiErr.ErrorCode == jsErrCodeNoPeersForPlacement
 	}
 	return false
 }
