@@ -143,6 +143,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.addRunner("intake", in)
 	a.addRunner("case index", runFunc(a.store.RunCaseIndex))
+	a.addRunner("event outbox", runFunc(a.store.RunOutbox))
 	a.step("intake")
 	// Each stage wires itself in a file of its own (wire_*.go): it may add
 	// runners, API routes and cleanup steps.

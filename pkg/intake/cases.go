@@ -104,14 +104,11 @@ func (in *Intake) create(ctx context.Context, id string, rep takedown.Report, nu
 		}
 	}
 	events := openingEvents(id, rep, received, reason)
-	if _, err := in.store.CreateCase(ctx, c); err != nil {
+	if _, err := in.store.CreateCase(ctx, c, events...); err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return false, nil
 		}
 		return false, err
-	}
-	if err := in.store.AppendEvents(ctx, events...); err != nil {
-		return true, err
 	}
 	in.log.Info("case opened", "case_id", id, "priority", rep.Priority, "state", c.State)
 	return true, in.enqueueEnrich(ctx, id, c.State)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -140,7 +141,8 @@ func (s *Store) RunCaseIndex(ctx context.Context) error {
 			continue
 		}
 		s.index.rev.Store(e.Revision())
-		st, ok := indexedState(e)
+		st, pendingSince, ok := indexedState(e)
+		s.pending.track(e.Key(), pendingSince)
 		switch {
 		case loading != nil && ok:
 			loading[e.Key()] = st
@@ -154,19 +156,29 @@ func (s *Store) RunCaseIndex(ctx context.Context) error {
 	}
 }
 
-// indexedState is the state of the case an entry holds; false for a
+// indexedState is the state of the case an entry holds, and since when
+// its outbox has held events (zero when it holds none); false for a
 // deletion or anything that is not a case.
-func indexedState(e jetstream.KeyValueEntry) (takedown.State, bool) {
+func indexedState(e jetstream.KeyValueEntry) (takedown.State, time.Time, bool) {
 	if e.Operation() != jetstream.KeyValuePut || !ValidCaseID(e.Key()) {
-		return "", false
+		return "", time.Time{}, false
 	}
 	var c struct {
-		State takedown.State `json:"state"`
+		State  takedown.State `json:"state"`
+		Outbox []struct {
+			Since time.Time `json:"since"`
+		} `json:"outbox"`
 	}
 	if err := json.Unmarshal(e.Value(), &c); err != nil {
-		return "", false
+		return "", time.Time{}, false
 	}
-	return c.State, true
+	var since time.Time
+	for _, p := range c.Outbox {
+		if since.IsZero() || p.Since.Before(since) {
+			since = p.Since
+		}
+	}
+	return c.State, since, true
 }
 
 // replace swaps in a freshly loaded index and returns its size.

@@ -20,18 +20,29 @@ func (s *Store) GetCase(ctx context.Context, id string) (takedown.Case, uint64, 
 	if !ValidCaseID(id) {
 		return takedown.Case{}, 0, fmt.Errorf("case %q: %w", id, ErrNotFound)
 	}
-	return s.caseRecords().Get(ctx, id)
+	rec, rev, err := s.caseRecords().Get(ctx, id)
+	return rec.Case, rev, err
 }
 
-// CreateCase stores a new case. It returns jetstream.ErrKeyExists when the
-// id is taken (a redelivered message already created it).
-func (s *Store) CreateCase(ctx context.Context, c takedown.Case) (uint64, error) {
-	return s.caseRecords().Create(ctx, c.ID, c)
+// CreateCase stores a new case with the events that record its opening,
+// which reach its trail however the call ends once the case is written
+// (outbox.go). It returns jetstream.ErrKeyExists when the id is taken (a
+// redelivered message already created it).
+func (s *Store) CreateCase(ctx context.Context, c takedown.Case, events ...takedown.Event) (uint64, error) {
+	rec := caseRecord{Case: c, Outbox: pendingOf(c.ID, events, s.now().UTC())}
+	rev, err := s.caseRecords().Create(ctx, c.ID, rec)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.fault("committed"); err != nil {
+		return rev, err
+	}
+	return s.settle(ctx, rec, rev)
 }
 
 // caseRecords is the cases bucket as records.
-func (s *Store) caseRecords() *Bucket[takedown.Case] {
-	return &Bucket[takedown.Case]{kv: s.cases, what: "case"}
+func (s *Store) caseRecords() *Bucket[caseRecord] {
+	return &Bucket[caseRecord]{kv: s.cases, what: "case"}
 }
 
 // UpdateFunc changes a case in place and returns the events that record
@@ -40,33 +51,61 @@ func (s *Store) caseRecords() *Bucket[takedown.Case] {
 type UpdateFunc func(c *takedown.Case) ([]takedown.Event, error)
 
 // Update reads the case, applies fn and writes it back by compare-and-set
-// (Bucket.Update), refusing a move the state table does not allow; then it
-// appends fn's events to the case's trail. When fn returns ErrNoChange
-// nothing is written but the events are still appended: a redelivered
-// unit of work thereby repairs an event that was lost to a crash after
-// the write.
+// (Bucket.Update), refusing a move the state table does not allow. fn's
+// events are written with the change, into the record's outbox, and from
+// there appended to the case's trail (outbox.go): once the change is
+// committed they reach the trail however this call ends. When fn returns
+// ErrNoChange nothing is written and the events are appended as they are
+// (their ids make a repeat harmless): an event with no change of its own,
+// or one a caller repeats to be sure.
 func (s *Store) Update(ctx context.Context, id string, fn UpdateFunc) (takedown.Case, error) {
 	if !ValidCaseID(id) {
 		return takedown.Case{}, fmt.Errorf("case %q: %w", id, ErrNotFound)
 	}
 	var events []takedown.Event
-	e, err := s.caseRecords().Update(ctx, id, func(c *takedown.Case) error {
-		before := c.State
+	e, err := s.caseRecords().Update(ctx, id, func(r *caseRecord) error {
+		before := r.State
 		var err error
-		events, err = fn(c)
+		events, err = fn(&r.Case)
 		if err != nil {
 			return err
 		}
-		if c.State != before && !before.CanMoveTo(c.State) {
-			return &takedown.TransitionError{From: before, To: c.State}
+		if r.State != before && !before.CanMoveTo(r.State) {
+			return &takedown.TransitionError{From: before, To: r.State}
 		}
-		c.UpdatedAt = s.now().UTC()
+		now := s.now().UTC()
+		r.UpdatedAt = now
+		r.Outbox = append(r.Outbox, pendingOf(id, events, now)...)
 		return nil
 	})
 	if err != nil {
-		return e.Value, err
+		return e.Value.Case, err
 	}
-	return e.Value, s.AppendEvents(ctx, events...)
+	if !e.Changed {
+		if err := s.AppendEvents(ctx, events...); err != nil {
+			return e.Value.Case, err
+		}
+		// Events a writer that stopped left behind go out with these.
+	} else if err := s.fault("committed"); err != nil {
+		return e.Value.Case, err
+	}
+	_, err = s.settle(ctx, e.Value, e.Revision)
+	return e.Value.Case, err
+}
+
+// settle appends a committed record's pending events and drops them from
+// it. The change stands whatever happens here, and its events are safe in
+// the record: a failure is logged and left to the next change or the
+// sweep, so that the caller goes on from the change it made instead of
+// retrying one that is done.
+// It returns the revision the record is at afterwards.
+func (s *Store) settle(ctx context.Context, rec caseRecord, rev uint64) (uint64, error) {
+	next, err := s.flushOutbox(ctx, rec, rev)
+	if err != nil && !errors.Is(err, errFault) {
+		s.log.Warn("append events of a committed change, the outbox sweep will", "case_id", rec.ID, "events", len(rec.Outbox), "err", err)
+		return next, nil
+	}
+	return next, err
 }
 
 // ListFilter selects cases for List.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -40,6 +41,10 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 		futures = append(futures, f)
 		types = append(types, string(ev.Type))
 	}
+	// An append nobody acknowledges (the events stream gone, no quorum)
+	// must not hold the caller for ever.
+	wait := time.NewTimer(s.callTimeout())
+	defer wait.Stop()
 	for i, f := range futures {
 		select {
 		case ack := <-f.Ok():
@@ -51,6 +56,8 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 			return fmt.Errorf("append event: %w", err)
 		case <-ctx.Done():
 			return fmt.Errorf("append event: %w", ctx.Err())
+		case <-wait.C:
+			return fmt.Errorf("append event: %w", jetstream.ErrAsyncPublishTimeout)
 		}
 	}
 	return nil

@@ -13,7 +13,7 @@ type metrics struct {
 	deadLetters *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, ix *caseIndex) *metrics {
+func newMetrics(reg prometheus.Registerer, ix *caseIndex, pending *pendingCases) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "takedownd_events_total",
@@ -25,7 +25,10 @@ func newMetrics(reg prometheus.Registerer, ix *caseIndex) *metrics {
 		}, []string{"kind"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.deadLetters, casesByState{ix})
+		reg.MustRegister(m.events, m.deadLetters, casesByState{ix}, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "takedownd_cases_events_pending",
+			Help: "Cases with events of a committed change not yet on their trail, as this replica's case index sees them; the outbox sweep appends them, so a value that stays up means the events stream refuses appends.",
+		}, func() float64 { return float64(pending.count()) }))
 	}
 	return m
 }

@@ -47,6 +47,9 @@ type Options struct {
 	// ReadyTimeout bounds one readiness check, the write it commits
 	// included (health.go); 0 means 2s.
 	ReadyTimeout time.Duration
+	// OutboxSweep is how often RunOutbox looks for events a stopped writer
+	// left in a case record (outbox.go); 0 means a minute.
+	OutboxSweep time.Duration
 }
 
 // Store is the JetStream-backed state of takedownd.
@@ -69,6 +72,11 @@ type Store struct {
 	work        context.Context
 	abandonWork context.CancelFunc
 	health      health
+	// pending lists the cases with events in their outbox (outbox.go).
+	pending pendingCases
+	// crashAt, set by tests only, is called at each step between a change
+	// and its events; an error stops the change there, as a crash would.
+	crashAt func(point string) error
 }
 
 // Open creates or updates every stream and bucket the store needs (safe to
@@ -80,9 +88,12 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	if opts.Replicas == 0 {
 		opts.Replicas = 1
 	}
+	if opts.OutboxSweep <= 0 {
+		opts.OutboxSweep = defaultOutboxSweep
+	}
 	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}}}
 	s.work, s.abandonWork = context.WithCancel(context.Background())
-	s.metrics = newMetrics(opts.Metrics, &s.index)
+	s.metrics = newMetrics(opts.Metrics, &s.index, &s.pending)
 	streams := []jetstream.StreamConfig{
 		{
 			Name:        EventsStream,
@@ -91,7 +102,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 			Storage:     jetstream.FileStorage,
 			Replicas:    opts.Replicas,
 			Retention:   jetstream.LimitsPolicy,
-			Duplicates:  2 * time.Hour,
+			Duplicates:  EventsDuplicateWindow,
 			// Timelines are read by direct get (events.go), which needs no
 			// consumer and so leaves nothing behind on the server.
 			AllowDirect: true,
