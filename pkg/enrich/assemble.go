@@ -25,7 +25,7 @@ const (
 	SourceRDAPDomain    = "rdap_domain"
 	SourceRDAPRegistrar = "rdap_registrar"
 	SourceCDNList       = "cdn_list"
-	SourceContactBook   = "contact_book"
+	SourceContactBook   = takedown.SourceContactBook
 )
 
 // assemble turns the lookups into the enrichment: addresses, networks,

@@ -75,6 +75,13 @@ func Decide(c takedown.Case, p Policy, failing []string) Decision {
 		return review("case has no enrichment")
 	}
 	if e.CDN != nil {
+		if book := bookHosters(e.Contacts, failing); len(book) > 0 {
+			// The hotline's own contact book names the site's operator: it
+			// knows the origin the CDN hides, so that operator is told
+			// directly, without asking the CDN first.
+			return Decision{Kind: takedown.RouteHoster, Country: e.HostingCountry(), Lang: langOf(book, "en"), Contacts: book,
+				Reason: fmt.Sprintf("behind %s, but the contact book names the site's operator (%s): notice to it directly", e.CDN.Name, book[0].Source.Handle)}
+		}
 		if !p.CDNNotice {
 			return review(fmt.Sprintf("behind %s; CDN notices are switched off", e.CDN.Name))
 		}
@@ -101,7 +108,7 @@ func Decide(c takedown.Case, p Policy, failing []string) Decision {
 		if len(contacts) == 0 {
 			return review(fmt.Sprintf("hosted in %s but no working abuse contact found", country))
 		}
-		return Decision{Kind: takedown.RouteHoster, Country: country, Lang: p.DomesticLang, Contacts: contacts,
+		return Decision{Kind: takedown.RouteHoster, Country: country, Lang: langOf(contacts, p.DomesticLang), Contacts: contacts,
 			Reason: fmt.Sprintf("hosted in %s, the hotline's own country: notice to the hoster's abuse contact", country)}
 	}
 	if partner, ok := p.Partners[country]; ok && !partner.Disabled && partner.Address != "" && country != home {
@@ -118,8 +125,29 @@ func Decide(c takedown.Case, p Policy, failing []string) Decision {
 	if len(contacts) == 0 {
 		return review(fmt.Sprintf("hosted in %s, no partner hotline and no working abuse contact", country))
 	}
-	return Decision{Kind: takedown.RouteHoster, Country: country, Lang: "en", Contacts: contacts,
-		Reason: fmt.Sprintf("hosted in %s, which has no partner hotline: direct notice to the hoster in English", country)}
+	return Decision{Kind: takedown.RouteHoster, Country: country, Lang: langOf(contacts, "en"), Contacts: contacts,
+		Reason: fmt.Sprintf("hosted in %s, which has no partner hotline: direct notice to the hoster", country)}
+}
+
+// langOf is the language of a notice to contacts: what the contact book
+// says the first contact reads, else the route's own rule.
+func langOf(contacts []takedown.Contact, fallback string) string {
+	if len(contacts) > 0 && contacts[0].Language != "" {
+		return contacts[0].Language
+	}
+	return fallback
+}
+
+// bookHosters are the working hoster contacts that came from the hotline's
+// contact book (a domain entry names the site's operator).
+func bookHosters(all []takedown.Contact, failing []string) []takedown.Contact {
+	var out []takedown.Contact
+	for _, c := range hosterContacts(all, failing) {
+		if c.Source.Kind == takedown.SourceContactBook {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func review(reason string) Decision {

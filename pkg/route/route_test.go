@@ -28,6 +28,12 @@ func TestDecide(t *testing.T) {
 	}
 	cdnCase := enriched("US", "abuse@origin.example")
 	cdnCase.Enrichment.CDN = &takedown.CDN{Name: "Cloudflare", MatchedBy: "asn:13335", Contact: &takedown.Contact{Email: "abuse@cloudflare.com", Role: "cdn"}}
+	bookCDN := enriched("US", "abuse@origin.example")
+	bookCDN.Enrichment.CDN = cdnCase.Enrichment.CDN
+	bookCDN.Enrichment.Contacts = append([]takedown.Contact{{Email: "abuse@site-operator.nl", Role: "hoster", Language: "nl",
+		Source: takedown.Source{Kind: takedown.SourceContactBook, Handle: "Site operator"}}}, bookCDN.Enrichment.Contacts...)
+	bookEN := enriched("NL", "abuse@hoster.nl")
+	bookEN.Enrichment.Contacts[0].Language = "en"
 	disagree := enriched("")
 	disagree.Enrichment.Country = takedown.CountryDecision{GeoIP: "NL", RDAP: "DE", Disagree: true}
 	tests := []struct {
@@ -47,6 +53,9 @@ func TestDecide(t *testing.T) {
 		{name: "partner without address: direct notice in English", c: enriched("FR", "abuse@hoster.fr"), kind: takedown.RouteHoster, lang: "en", to: "abuse@hoster.fr"},
 		{name: "abroad without partner, review policy", c: enriched("US", "abuse@hoster.us"), policy: func(p *Policy) { p.AbroadWithoutPartner = AbroadReview }, kind: takedown.RouteReview, reasonSub: "no partner hotline"},
 		{name: "cdn noticed", c: cdnCase, kind: takedown.RouteCDN, lang: "en", to: "abuse@cloudflare.com", reasonSub: "Cloudflare"},
+		{name: "contact book names the operator behind a cdn", c: bookCDN, kind: takedown.RouteHoster, lang: "nl", to: "abuse@site-operator.nl", reasonSub: "contact book names the site's operator"},
+		{name: "failing book contact behind a cdn: the cdn is asked", c: bookCDN, failing: []string{"abuse@site-operator.nl"}, kind: takedown.RouteCDN, to: "abuse@cloudflare.com"},
+		{name: "contact's own language wins at home", c: bookEN, kind: takedown.RouteHoster, lang: "en", to: "abuse@hoster.nl"},
 		{name: "cdn notices off", c: cdnCase, policy: func(p *Policy) { p.CDNNotice = false }, kind: takedown.RouteReview, reasonSub: "switched off"},
 		{name: "country unknown", c: enriched(""), kind: takedown.RouteReview, reasonSub: "country unknown"},
 		{name: "country disagreement", c: disagree, kind: takedown.RouteReview, reasonSub: `GeoIP says "NL", RDAP says "DE"`},

@@ -13,6 +13,10 @@ type Source struct {
 	Note   string   `json:"note,omitempty"`
 }
 
+// SourceContactBook is the Source kind of a contact from the hotline's own
+// contact book; routing trusts it over what the internet's registries say.
+const SourceContactBook = "contact_book"
+
 // Contact is an abuse address with its provenance.
 type Contact struct {
 	Email  string `json:"email"`
