@@ -77,8 +77,12 @@ type Probe struct {
 	// AllowPrivate switches off the guard against private, loopback and
 	// link-local addresses. Only for tests and staging.
 	AllowPrivate bool `yaml:"allow_private"`
-	// ConnectTo maps "host:port" of URLs to the "host:port" to connect to
-	// instead, like curl's --connect-to.
+	// ConnectTo maps "host:port" of URLs, or "ip:port" of an address a
+	// URL's host resolves to, to the "host:port" to connect to instead,
+	// like curl's --connect-to (for staging and simulations). A target
+	// written as an IP address is connected to as written, loopback
+	// included, without allow_private; a target written as a name is
+	// resolved and guarded like any URL's host.
 	ConnectTo map[string]string `yaml:"connect_to"`
 }
 

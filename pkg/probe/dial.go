@@ -92,26 +92,38 @@ func (d *dialer) control(_ context.Context, _, address string, _ syscall.RawConn
 // DialContext connects to addr ("host:port" as the transport asks for it),
 // after mapping it through connectTo and resolving it. Addresses that fail
 // CheckAddr are skipped before dialing, so a mixed DNS answer still reaches
-// its public addresses; control refuses them again at the socket.
+// its public addresses; control refuses them again at the socket. An
+// address the host resolves to may itself be mapped ("ip:port" keys), so a
+// simulated internet can send each public-looking address to its stand-in.
 func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if target, ok := d.connectTo[strings.ToLower(addr)]; ok {
-		addr = target
+		return d.dialTarget(ctx, network, target)
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("split dial address %q: %w", addr, err)
 	}
+	return d.dialHost(ctx, network, host, port, true)
+}
+
+// dialHost resolves host and dials its addresses in turn, each through
+// connectTo when mapped is set and its "ip:port" is listed, else guarded.
+func (d *dialer) dialHost(ctx context.Context, network, host, port string, mapped bool) (net.Conn, error) {
 	addrs, err := d.resolve(ctx, host)
 	if err != nil {
 		return nil, err
 	}
 	var errs []error
 	for _, a := range addrs {
-		if err := d.policy.check(a); err != nil {
-			errs = append(errs, err)
-			continue
+		var (
+			conn net.Conn
+			err  error
+		)
+		if target, ok := d.connectTo[net.JoinHostPort(a.String(), port)]; ok && mapped {
+			conn, err = d.dialTarget(ctx, network, target)
+		} else if err = d.policy.check(a); err == nil {
+			conn, err = d.net.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
 		}
-		conn, err := d.net.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
 		if err == nil {
 			return conn, nil
 		}
@@ -124,6 +136,37 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		return nil, fmt.Errorf("resolve %s: no addresses", host)
 	}
 	return nil, errors.Join(errs...)
+}
+
+// dialTarget connects to a connect_to target. One written as an address is
+// dialled as written, loopback included: the operator named it, and the
+// guard is about the addresses that URLs and DNS answers bring in, which
+// an operator does not choose. Without this a connect_to to a stand-in on
+// loopback would need allow_private, which opens every address. A target
+// written as a name is resolved and guarded like a URL's host (and is not
+// mapped again).
+func (d *dialer) dialTarget(ctx context.Context, network, target string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(target)
+	if err != nil {
+		return nil, fmt.Errorf("split connect_to target %q: %w", target, err)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return d.dialHost(ctx, network, host, port, false)
+	}
+	want := ip.Unmap()
+	exact := d.net // the same timeouts; only the socket check differs
+	exact.ControlContext = func(_ context.Context, _, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("parse dial address %q: %w", address, err)
+		}
+		if ap.Addr().Unmap() != want {
+			return d.policy.check(ap.Addr())
+		}
+		return nil
+	}
+	return exact.DialContext(ctx, network, target)
 }
 
 func (d *dialer) resolve(ctx context.Context, host string) ([]netip.Addr, error) {

@@ -69,10 +69,12 @@ type Config struct {
 	// AllowPrefixes are non-public ranges the prober may connect to all
 	// the same, e.g. a staging network; everything else stays guarded.
 	AllowPrefixes []netip.Prefix
-	// ConnectTo maps "host:port" as found in URLs to the "host:port" to
-	// connect to instead, like curl's --connect-to. TLS still verifies the
-	// certificate against the URL's host. Targets are subject to the SSRF
-	// guard unless AllowPrivate.
+	// ConnectTo maps "host:port" as found in URLs, or "ip:port" of an
+	// address a URL's host resolves to, to the "host:port" to connect to
+	// instead, like curl's --connect-to. TLS still verifies the
+	// certificate against the URL's host. A target written as an IP
+	// address is dialled as written, loopback included (the operator
+	// chose it); a target written as a name is resolved and guarded.
 	ConnectTo map[string]string
 	// TLS is the client TLS configuration; nil verifies against the system
 	// roots. Verification is never switched off by the prober itself.

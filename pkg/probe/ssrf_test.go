@@ -109,7 +109,6 @@ func TestProbeRefusesPrivate(t *testing.T) {
 		{"dns rebinds to loopback", "http://public.example:PORT/m", fakeResolver{"public.example": {loop4}}, nil, nil, ""},
 		{"dns rebinds to mapped loopback", "http://public.example:PORT/m", fakeResolver{"public.example": {netip.MustParseAddr("::ffff:127.0.0.1")}}, nil, nil, ""},
 		{"dns rebinds to ipv6 loopback", "http://public.example:PORT/m", fakeResolver{"public.example": {netip.MustParseAddr("::1")}}, nil, nil, ""},
-		{"connect_to loopback", "http://public.example/m", nil, map[string]string{"public.example:80": "ADDR"}, nil, ""},
 		{"connect_to name rebinding", "http://public.example/m", fakeResolver{"staging.example": {loop4}}, map[string]string{"public.example:80": "staging.example:PORT"}, nil, ""},
 		{"redirect to other loopback literal", "http://127.0.0.1:PORT/start", nil, nil, onlyFirst, "http://127.0.0.2:PORT/m"},
 		{"redirect to ipv6 loopback literal", "http://127.0.0.1:PORT/start", nil, nil, onlyFirst, "http://[::1]:PORT/m"},
@@ -148,6 +147,51 @@ func TestProbeRefusesPrivate(t *testing.T) {
 			got = newTestProber(t, cfg, tt.resolver).Probe(t.Context(), Request{URL: url})
 			if got.Reason == ReasonAddressRefused {
 				t.Errorf("with AllowPrivate still refused")
+			}
+		})
+	}
+}
+
+// TestConnectToTargetsAsWritten shows that a connect_to target written as
+// an address is reached on loopback without allow_private, whether the
+// URL's host:port or an address it resolves to is mapped, while the guard
+// still holds for everything a URL or DNS answer brings in.
+func TestConnectToTargetsAsWritten(t *testing.T) {
+	t.Parallel()
+	// 192.0.2.7 is documentation space: were the map not applied, the
+	// guard would refuse it rather than let a test dial it.
+	doc := netip.MustParseAddr("192.0.2.7")
+	tests := []struct {
+		name      string
+		url       string
+		resolver  fakeResolver
+		connectTo map[string]string
+		reached   bool
+	}{
+		{"url host:port to loopback", "http://public.example/m", nil, map[string]string{"public.example:80": "ADDR"}, true},
+		{"resolved address to loopback", "http://public.example/m", fakeResolver{"public.example": {doc}}, map[string]string{"192.0.2.7:80": "ADDR"}, true},
+		{"other port of the address not mapped", "http://public.example:8080/m", fakeResolver{"public.example": {doc}}, map[string]string{"192.0.2.7:80": "ADDR"}, false},
+		{"name target still guarded", "http://public.example/m", fakeResolver{"public.example": {doc}, "stage.example": {netip.MustParseAddr("127.0.0.1")}}, map[string]string{"192.0.2.7:80": "stage.example:PORT"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := hostersim.Start(t)
+			srv.SetDefault(hostersim.Content([]byte("stand-in")))
+			_, port, _ := net.SplitHostPort(srv.Addr())
+			fill := strings.NewReplacer("PORT", port, "ADDR", srv.Addr()).Replace
+			connectTo := map[string]string{}
+			for k, v := range tt.connectTo {
+				connectTo[k] = fill(v)
+			}
+			got := newTestProber(t, Config{ConnectTo: connectTo}, tt.resolver).Probe(t.Context(), Request{URL: tt.url})
+			if tt.reached {
+				checkResult(t, got, Online, ReasonOK)
+			} else {
+				checkResult(t, got, Inconclusive, ReasonAddressRefused)
+			}
+			if hits := srv.Hits("/m"); (hits > 0) != tt.reached {
+				t.Errorf("stand-in hit %d times, want reached %v", hits, tt.reached)
 			}
 		})
 	}

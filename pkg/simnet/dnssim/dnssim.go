@@ -47,8 +47,8 @@ const (
 // SOA record of NXDOMAIN and NODATA answers unless SetSOAMinimum changes it.
 const SOAMinimum = 300
 
-// Server is a running DNS server on 127.0.0.1 serving UDP and TCP on the same
-// random port. All methods are safe for concurrent use.
+// Server is a running DNS server on loopback serving UDP and TCP on the
+// same port. All methods are safe for concurrent use.
 type Server struct {
 	addr string
 	udp  *dns.Server
@@ -78,7 +78,12 @@ func Start(tb testing.TB) *Server {
 }
 
 // New runs a server on a random loopback port until Close is called.
-func New() (*Server, error) {
+func New() (*Server, error) { return Listen("127.0.0.1:0") }
+
+// Listen runs a server on addr ("127.0.0.1:5353"; port 0 picks a free
+// port that UDP and TCP share) until Close is called. It is how a program
+// such as takedownsim puts the server on a port it prints.
+func Listen(addr string) (*Server, error) {
 	s := &Server{
 		records:    map[string][]dns.RR{},
 		modes:      map[string]Mode{},
@@ -94,8 +99,16 @@ func New() (*Server, error) {
 		pc  net.PacketConn
 		err error
 	)
-	for range 20 {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("parse dns listen address: %w", err)
+	}
+	tries := 20
+	if port != "0" {
+		tries = 1 // a fixed port either is free for both or is not
+	}
+	for range tries {
+		ln, err = net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen tcp: %w", err)
 		}
@@ -151,6 +164,19 @@ func (s *Server) AddAddr(name string, ttl uint32, addrs ...netip.Addr) {
 	for _, a := range addrs {
 		s.records[name] = append(s.records[name], addrRR(name, ttl, a))
 	}
+}
+
+// SetAddrs replaces every record of name with A or AAAA records for addrs,
+// in one step, so a host that moves never answers NXDOMAIN in between.
+func (s *Server) SetAddrs(name string, ttl uint32, addrs ...netip.Addr) {
+	name = fqdn(name)
+	rrs := make([]dns.RR, 0, len(addrs))
+	for _, a := range addrs {
+		rrs = append(rrs, addrRR(name, ttl, a))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records[name] = rrs
 }
 
 // AddCNAME points name at target.

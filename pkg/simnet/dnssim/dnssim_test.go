@@ -121,3 +121,30 @@ func TestHold(t *testing.T) {
 		t.Errorf("released query: %v", err)
 	}
 }
+
+func TestListenFixedPortAndSetAddrs(t *testing.T) {
+	t.Parallel()
+	first := Start(t)
+	addr := first.Addr()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The port just freed is taken again for both transports, as a
+	// program does with a port given by flag.
+	s, err := Listen(addr)
+	if err != nil {
+		t.Fatalf("listen on %s again: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if s.Addr() != addr {
+		t.Errorf("addr = %s, want %s", s.Addr(), addr)
+	}
+	s.AddAddr("m.example.test", 60, netip.MustParseAddr("192.0.2.1"))
+	s.SetAddrs("m.example.test", 60, netip.MustParseAddr("192.0.2.7"))
+	for _, transport := range []string{"udp", "tcp"} {
+		resp, err := ask(t, s, transport, "m.example.test", dns.TypeA)
+		if err != nil || len(resp.Answer) != 1 || resp.Answer[0].(*dns.A).A.String() != "192.0.2.7" {
+			t.Errorf("%s: answer %v, %v; want only the new address", transport, resp, err)
+		}
+	}
+}

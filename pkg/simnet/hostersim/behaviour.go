@@ -71,6 +71,16 @@ func CloseConn() Behaviour {
 	}}
 }
 
+// Choose answers each request as the Behaviour pick returns for it, so a
+// program can decide per request, from the Host header, the path and its
+// own clock, what the hoster serves: one server then stands in for many
+// hosters whose material is removed at different times.
+func Choose(pick func(r *http.Request) Behaviour) Behaviour {
+	return Behaviour{serve: func(s *Server, w http.ResponseWriter, r *http.Request) {
+		pick(r).serve(s, w, r)
+	}}
+}
+
 // Flap cycles through bs, one per request it answers (HEAD and GET each
 // count), starting with bs[0], so a hoster can be online, gone, online again.
 func Flap(bs ...Behaviour) Behaviour {

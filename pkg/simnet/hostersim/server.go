@@ -8,8 +8,10 @@ package hostersim
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -38,34 +40,67 @@ type Server struct {
 	counts sync.Map // path -> *atomic.Int64
 	last   sync.Map // path -> Seen
 
-	hostMu  sync.Mutex
-	hostIn  map[string]int
-	hostMax map[string]int
-	in      atomic.Int64
-	maxIn   atomic.Int64
+	noPathLog bool
+
+	hostMu   sync.Mutex
+	hostIn   map[string]int
+	hostMax  map[string]int
+	in       atomic.Int64
+	maxIn    atomic.Int64
+	requests atomic.Int64
+}
+
+// Options configures a server started with Listen.
+type Options struct {
+	// TLS serves https with httptest's certificate (valid for 127.0.0.1,
+	// ::1, example.com and *.example.com).
+	TLS bool
+	// NoPathLog keeps no per-path hit counts or last requests (Hits and
+	// Last then report nothing), so a load run over millions of paths
+	// does not grow the server's memory with each one.
+	NoPathLog bool
 }
 
 // New starts a server on a loopback port, over TLS with httptest's
 // certificate (valid for 127.0.0.1, ::1, example.com and *.example.com)
 // when useTLS. Paths not Set answer 404. The caller must Close it.
 func New(useTLS bool) *Server {
+	s, err := Listen("127.0.0.1:0", Options{TLS: useTLS})
+	if err != nil {
+		// Only a loopback port that cannot be had fails, and httptest
+		// panics in that case too.
+		panic(err)
+	}
+	return s
+}
+
+// Listen starts a server on addr ("127.0.0.1:8080", or port 0 for a free
+// one), for programs that print or fix the port. The caller must Close it.
+func Listen(addr string, opts Options) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen hoster: %w", err)
+	}
 	s := &Server{
-		quit:     make(chan struct{}),
-		paths:    map[string]Behaviour{},
-		fallback: Status(http.StatusNotFound),
-		hostIn:   map[string]int{},
-		hostMax:  map[string]int{},
+		quit:      make(chan struct{}),
+		paths:     map[string]Behaviour{},
+		fallback:  Status(http.StatusNotFound),
+		hostIn:    map[string]int{},
+		hostMax:   map[string]int{},
+		noPathLog: opts.NoPathLog,
 	}
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
+	_ = s.ts.Listener.Close()
+	s.ts.Listener = ln
 	// Refused handshakes and dropped connections are what tests provoke;
 	// they are not worth a line on stderr each.
 	s.ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-	if useTLS {
+	if opts.TLS {
 		s.ts.StartTLS()
 	} else {
 		s.ts.Start()
 	}
-	return s
+	return s, nil
 }
 
 // Start is New(false) closed when tb ends.
@@ -152,6 +187,11 @@ func (s *Server) Last(path string) (Seen, bool) {
 	return v.(Seen), true
 }
 
+// Requests is how many requests the server has had, on any path.
+func (s *Server) Requests() int64 {
+	return s.requests.Load()
+}
+
 // MaxInFlight is the most requests this server handled at once.
 func (s *Server) MaxInFlight() int64 {
 	return s.maxIn.Load()
@@ -170,12 +210,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.enter(r.Host)
 	defer s.leave(r.Host)
 	path := r.URL.Path
-	c, ok := s.counts.Load(path)
-	if !ok {
-		c, _ = s.counts.LoadOrStore(path, new(atomic.Int64))
+	s.requests.Add(1)
+	if !s.noPathLog {
+		c, ok := s.counts.Load(path)
+		if !ok {
+			c, _ = s.counts.LoadOrStore(path, new(atomic.Int64))
+		}
+		c.(*atomic.Int64).Add(1)
+		s.last.Store(path, Seen{Method: r.Method, Host: r.Host, Range: r.Header.Get("Range"), UserAgent: r.UserAgent()})
 	}
-	c.(*atomic.Int64).Add(1)
-	s.last.Store(path, Seen{Method: r.Method, Host: r.Host, Range: r.Header.Get("Range"), UserAgent: r.UserAgent()})
 	s.mu.RLock()
 	b, ok := s.paths[path]
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -126,4 +127,35 @@ func get(t *testing.T, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+func TestListenChooseAndNoPathLog(t *testing.T) {
+	t.Parallel()
+	s, err := Listen("127.0.0.1:0", Options{NoPathLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	// One server, many hosters: the Host header picks the answer.
+	s.SetDefault(Choose(func(r *http.Request) Behaviour {
+		if strings.HasPrefix(r.Host, "gone.") {
+			return Status(http.StatusGone)
+		}
+		return Content([]byte("here"))
+	}))
+	for host, want := range map[string]int{"gone.test": 410, "online.test": 200} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL()+"/p", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+	if s.Requests() != 2 || s.Hits("/p") != 0 {
+		t.Errorf("requests %d, hits %d; want 2 and no per-path log", s.Requests(), s.Hits("/p"))
+	}
 }

@@ -10,6 +10,7 @@ package rdapsim
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -57,6 +58,14 @@ type Options struct {
 	// PlainHTTP serves over http instead of https. The default, TLS, lets
 	// clients exercise their retry logic, which only retries over https.
 	PlainHTTP bool
+	// Addr, when set, serves every registry over plain http from one
+	// listener on this address ("127.0.0.1:0" picks a free port), each
+	// under /<registry name>/ followed by its real base path, instead of
+	// one httptest server each: a program then has one port to print.
+	Addr string
+	// Wrap, when set, wraps each registry's handler on the one listener
+	// (Addr), so a program can see or fail its requests.
+	Wrap func(registry string, h http.Handler) http.Handler
 }
 
 // Sim is a set of running simulated RDAP servers.
@@ -64,6 +73,8 @@ type Sim struct {
 	fixturesDir string
 	servers     map[string]*Server
 	client      *http.Client
+	shared      *http.Server // the one listener of Options.Addr
+	addr        string
 }
 
 // New starts one loopback server per registry and loads the fixtures.
@@ -82,6 +93,17 @@ func New(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	sim := &Sim{fixturesDir: dir, servers: make(map[string]*Server, len(registries))}
+	var (
+		ln  net.Listener
+		mux *http.ServeMux
+	)
+	if opts.Addr != "" {
+		if ln, err = net.Listen("tcp", opts.Addr); err != nil {
+			return nil, fmt.Errorf("listen rdap: %w", err)
+		}
+		sim.addr = ln.Addr().String()
+		mux = http.NewServeMux()
+	}
 	for _, reg := range registries {
 		u, err := url.Parse(reg.base)
 		if err != nil {
@@ -96,15 +118,29 @@ func New(opts Options) (*Sim, error) {
 			objects:  make(map[string][]byte),
 			networks: make(map[netip.Prefix][]byte),
 		}
-		if opts.PlainHTTP {
+		switch {
+		case mux != nil:
+			srv.url = "http://" + sim.addr + "/" + reg.name
+			var h http.Handler = srv
+			if opts.Wrap != nil {
+				h = opts.Wrap(reg.name, h)
+			}
+			mux.Handle("/"+reg.name+"/", http.StripPrefix("/"+reg.name, h))
+		case opts.PlainHTTP:
 			srv.http = httptest.NewServer(srv)
-		} else {
+			srv.url = srv.http.URL
+		default:
 			srv.http = httptest.NewTLSServer(srv)
 			// All httptest TLS servers share one certificate, so one client
 			// trusts every server of the simulation.
 			sim.client = srv.http.Client()
+			srv.url = srv.http.URL
 		}
 		sim.servers[reg.name] = srv
+	}
+	if mux != nil {
+		sim.shared = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go sim.shared.Serve(ln) //nolint:errcheck // Serve returns when Close is called
 	}
 	if sim.client == nil {
 		sim.client = &http.Client{}
@@ -119,12 +155,18 @@ func New(opts Options) (*Sim, error) {
 
 // Close stops all servers.
 func (s *Sim) Close() {
+	if s.shared != nil {
+		_ = s.shared.Close()
+	}
 	for _, srv := range s.servers {
 		if srv.http != nil {
 			srv.http.Close()
 		}
 	}
 }
+
+// Addr is the one listener's host:port when Options.Addr was set, else "".
+func (s *Sim) Addr() string { return s.addr }
 
 // FixturesDir returns the fixture directory in use.
 func (s *Sim) FixturesDir() string { return s.fixturesDir }

@@ -183,3 +183,35 @@ func TestFindFixturesHonoursEnv(t *testing.T) {
 		t.Errorf("FindFixtures = %q, %v; want %q", got, err, dir)
 	}
 }
+
+func TestOneListenerServesEveryRegistry(t *testing.T) {
+	t.Parallel()
+	var seen []string
+	sim, err := New(Options{Addr: "127.0.0.1:0", Wrap: func(name string, h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = append(seen, name+" "+r.URL.Path)
+			h.ServeHTTP(w, r)
+		})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	arin := sim.Server("arin")
+	if want := "http://" + sim.Addr() + "/arin/registry/"; arin.Base() != want {
+		t.Fatalf("arin base = %s, want %s", arin.Base(), want)
+	}
+	if got := sim.Overrides()["https://rdap.arin.net/registry/"]; got != arin.Base() {
+		t.Errorf("override for arin = %s", got)
+	}
+	status, _, body := get(t, sim, arin.Base()+"ip/13.72.183.192")
+	if status != 200 || !bytes.Contains(body, []byte("NET-13-64-0-0-1")) {
+		t.Errorf("arin answer %d %.80s", status, body)
+	}
+	if status, _, _ := get(t, sim, sim.Server("ripe").Base()+"ip/13.72.183.192"); status != 404 {
+		t.Errorf("ripe answered %d for arin's network, want 404", status)
+	}
+	if len(seen) != 2 || seen[0] != "arin /registry/ip/13.72.183.192" || seen[1] != "ripe /ip/13.72.183.192" {
+		t.Errorf("wrapped handlers saw %q", seen)
+	}
+}

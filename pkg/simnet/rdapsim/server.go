@@ -33,7 +33,8 @@ type Server struct {
 	// RealBase is the base URL of the real server, e.g. "https://rdap.arin.net/registry/".
 	RealBase string
 
-	http     *httptest.Server
+	http     *httptest.Server // nil when the Sim serves all from one listener
+	url      string           // scheme://host:port (and /<name> on a shared listener)
 	basePath string
 	queries  atomic.Int64
 	now      func() time.Time
@@ -49,7 +50,7 @@ type Server struct {
 }
 
 // Base returns the loopback base URL, ending in a slash.
-func (s *Server) Base() string { return s.http.URL + s.basePath }
+func (s *Server) Base() string { return s.url + s.basePath }
 
 // Request is one request a server received, when it arrived and how it
 // was answered, for tests that check the pace clients keep.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -43,6 +44,15 @@ type Options struct {
 	Users map[string]string
 	// Domain is the name in the greeting; default "smtpsim.test".
 	Domain string
+	// Addr is where to listen; empty means 127.0.0.1 on a free port.
+	Addr string
+	// OnMessage, when set, is called with every message the relay
+	// accepts, before it answers 250: a program writes it to disk there,
+	// so what was acknowledged is kept.
+	OnMessage func(Message)
+	// Discard keeps no copy for Messages, so a long load run does not
+	// hold every notice in memory (OnMessage still sees each one).
+	Discard bool
 }
 
 // Message is one message the server accepted.
@@ -65,12 +75,17 @@ type Server struct {
 	opts     Options
 	conns    atomic.Int64
 	done     chan struct{}
+	ln       *relayListener
 	mu       sync.Mutex
 	messages []Message
 	faults   map[string]Fault // by recipient; "" is every recipient
+	tempRate float64          // share of MAIL, RCPT and DATA answered 4xx
+	rnd      *rand.Rand
+	temps    atomic.Int64
 }
 
-// New starts a server on 127.0.0.1 with a random port.
+// New starts a server on opts.Addr, by default 127.0.0.1 with a random
+// port.
 func New(opts Options) (*Server, error) {
 	cert, err := newCertificate()
 	if err != nil {
@@ -79,7 +94,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Domain == "" {
 		opts.Domain = "smtpsim.test"
 	}
-	s := &Server{cert: cert, opts: opts, done: make(chan struct{}), faults: map[string]Fault{}}
+	s := &Server{cert: cert, opts: opts, done: make(chan struct{}), faults: map[string]Fault{},
+		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	srv := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
 	srv.Domain = opts.Domain
 	srv.AllowInsecureAuth = !opts.StartTLS && !opts.ImplicitTLS
@@ -88,13 +104,16 @@ func New(opts Options) (*Server, error) {
 	if opts.StartTLS || opts.ImplicitTLS {
 		srv.TLSConfig = cert.serverConfig()
 	}
-	var ln net.Listener
-	ln, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen smtpsim: %w", err)
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
 	}
-	s.addr = ln.Addr().String()
-	ln = countingListener{Listener: ln, n: &s.conns}
+	rl, err := newRelayListener(addr, &s.conns)
+	if err != nil {
+		return nil, err
+	}
+	s.ln, s.addr = rl, rl.addr
+	var ln net.Listener = rl
 	if opts.ImplicitTLS {
 		ln = tlsListener(ln, cert.serverConfig())
 	}
@@ -126,6 +145,39 @@ func (s *Server) Close() error {
 		close(s.done)
 	}
 	return s.srv.Close()
+}
+
+// SetDown takes the relay off the network (true: the port refuses
+// connections and open sessions are cut, as when the relay is gone) or
+// brings it back on the same port (false).
+func (s *Server) SetDown(down bool) error {
+	if down {
+		return s.ln.down()
+	}
+	return s.ln.up()
+}
+
+// SetTempFailRate makes the relay answer that share (0 to 1) of MAIL, RCPT
+// and DATA commands with a 4xx, at random, as an overloaded relay does; 0
+// turns it off.
+func (s *Server) SetTempFailRate(p float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tempRate = p
+}
+
+// TempFailures is how many commands were answered 4xx by SetTempFailRate.
+func (s *Server) TempFailures() int64 { return s.temps.Load() }
+
+// tempFail draws whether this command fails temporarily.
+func (s *Server) tempFail() bool {
+	s.mu.Lock()
+	fail := s.tempRate > 0 && s.rnd.Float64() < s.tempRate
+	s.mu.Unlock()
+	if fail {
+		s.temps.Add(1)
+	}
+	return fail
 }
 
 // Connections returns how many TCP connections the server has accepted.
@@ -174,6 +226,7 @@ var (
 	errTempRcpt = &gosmtp.SMTPError{Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 2, 1}, Message: "Mailbox busy, try later"}
 	errPermRcpt = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
 	errTempData = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "Local error, try later"}
+	errTempMail = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 2}, Message: "System busy, try later"}
 	errPermData = &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 6, 0}, Message: "Message rejected"}
 )
 
@@ -201,11 +254,17 @@ func (ss *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	if ss.srv.opts.Users != nil && ss.user == "" {
 		return gosmtp.ErrAuthRequired
 	}
+	if ss.srv.tempFail() {
+		return errTempMail
+	}
 	ss.from = from
 	return nil
 }
 
 func (ss *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if ss.srv.tempFail() {
+		return errTempRcpt
+	}
 	switch ss.srv.fault(to) {
 	case TempRcpt:
 		return errTempRcpt
@@ -246,28 +305,24 @@ func (ss *session) Data(r io.Reader) error {
 	case PermData:
 		return errPermData
 	}
-	ss.srv.mu.Lock()
-	ss.srv.messages = append(ss.srv.messages, Message{
+	if ss.srv.tempFail() {
+		return errTempData
+	}
+	m := Message{
 		From: ss.from, To: append([]string(nil), ss.to...), Data: b, Helo: ss.helo, TLS: ss.tls, AuthUser: ss.user,
 		At: time.Now(),
-	})
-	ss.srv.mu.Unlock()
+	}
+	if ss.srv.opts.OnMessage != nil {
+		ss.srv.opts.OnMessage(m)
+	}
+	if !ss.srv.opts.Discard {
+		ss.srv.mu.Lock()
+		ss.srv.messages = append(ss.srv.messages, m)
+		ss.srv.mu.Unlock()
+	}
 	return nil
 }
 
 func (ss *session) Reset() { ss.from, ss.to = "", nil }
 
 func (ss *session) Logout() error { return nil }
-
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
-	}
-	return c, err
-}

@@ -5,7 +5,9 @@
 package webhooksim
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -31,10 +33,11 @@ type failure struct {
 
 // Receiver is a running simulated partner endpoint.
 type Receiver struct {
-	srv     *httptest.Server
-	secret  []byte
-	now     func() time.Time
-	maxSkew time.Duration
+	srv        *httptest.Server
+	secret     []byte
+	now        func() time.Time
+	maxSkew    time.Duration
+	onDelivery func(Delivery)
 
 	mu         sync.Mutex
 	deliveries []Delivery
@@ -47,9 +50,26 @@ type Receiver struct {
 // New starts a receiver that verifies with secret, allowing maxSkew between
 // the request's timestamp and now.
 func New(secret []byte, now func() time.Time, maxSkew time.Duration) *Receiver {
-	r := &Receiver{secret: secret, now: now, maxSkew: maxSkew, seen: map[string]bool{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	r, err := Listen("127.0.0.1:0", secret, now, maxSkew, nil)
+	if err != nil {
+		panic(err) // as httptest.NewServer does when loopback has no port
+	}
 	return r
+}
+
+// Listen starts a receiver on addr (port 0 for a free one). onDelivery,
+// when set, is called with each accepted forward before it is answered.
+func Listen(addr string, secret []byte, now func() time.Time, maxSkew time.Duration, onDelivery func(Delivery)) (*Receiver, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen webhook receiver: %w", err)
+	}
+	r := &Receiver{secret: secret, now: now, maxSkew: maxSkew, seen: map[string]bool{}, onDelivery: onDelivery}
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	_ = r.srv.Listener.Close()
+	r.srv.Listener = ln
+	r.srv.Start()
+	return r, nil
 }
 
 // URL is the endpoint to post to.
@@ -115,7 +135,11 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "Idempotency-Key missing", http.StatusBadRequest)
 		return
 	}
-	r.deliveries = append(r.deliveries, Delivery{Key: key, Timestamp: ts, Body: body, Duplicate: r.seen[key]})
+	d := Delivery{Key: key, Timestamp: ts, Body: body, Duplicate: r.seen[key]}
+	r.deliveries = append(r.deliveries, d)
 	r.seen[key] = true
+	if r.onDelivery != nil {
+		r.onDelivery(d)
+	}
 	w.WriteHeader(http.StatusAccepted)
 }
