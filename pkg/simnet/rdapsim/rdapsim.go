@@ -47,6 +47,24 @@ var registries = []registry{
 	{Elsewhere, "https://rdap.elsewhere.invalid/"},
 }
 
+// Registry names a real RDAP server the simulation stands in for.
+type Registry struct {
+	// Name is the simulation's name for it ("ripe"), Host the real
+	// server's host ("rdap.db.ripe.net"), under which takedownd's limits
+	// are configured.
+	Name, Host string
+}
+
+// Registries lists the servers every simulation runs.
+func Registries() []Registry {
+	out := make([]Registry, 0, len(registries))
+	for _, r := range registries {
+		u, _ := url.Parse(r.base)
+		out = append(out, Registry{Name: r.name, Host: u.Host})
+	}
+	return out
+}
+
 // Elsewhere is the name of the server that stands in for every RDAP
 // server not simulated (see Overrides).
 const Elsewhere = "elsewhere"
