@@ -3,12 +3,11 @@ package world
 import (
 	"net/http"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/retryafter"
 )
 
 // Pace checks how clients pace their requests to each simulated RDAP
@@ -107,25 +106,10 @@ func (p *Pace) observe(host string, t time.Time, status int, ra string) {
 		s.r.Dropped++
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
 		s.r.Limited++
-		if d := retryAfter(ra, p.now()); d > 0 && t.Add(d).After(s.until) {
+		if d, ok := retryafter.Parse(ra, p.now()); ok && d > 0 && t.Add(d).After(s.until) {
 			s.until = t.Add(d)
 		}
 	}
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // Report returns every server's record, by server name.

@@ -399,6 +399,18 @@ func (w *World) RemovedAtN(h, n int) (time.Time, bool) {
 	return gone, true
 }
 
+// OnlineAtN says whether numbered URL n on generated host h was served at
+// t, as far as the world knows now: a removal the daemon confirms at a
+// time the material was served is a false one.
+func (w *World) OnlineAtN(h, n int, t time.Time) bool {
+	s := w.sites[w.plan.hostName(h)]
+	if s == nil || n < 0 || n >= len(w.urls.dense) || s.behaviour.Kind == KindUnresolvable {
+		return false
+	}
+	on, _ := s.behaviour.online(&w.urls.dense[n], w.removeAfter(s, n), s.movedAt.Load(), t)
+	return on
+}
+
 // SiteKind is the behaviour of the site at host, or "".
 func (w *World) SiteKind(host string) string {
 	if s := w.sites[strings.ToLower(host)]; s != nil {
