@@ -18,6 +18,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/contacthealth"
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/intake"
 	"github.com/takedownd/takedownd/pkg/store"
@@ -58,7 +59,8 @@ type App struct {
 	onNoticed func(ctx context.Context, caseID string, at time.Time) error
 	resolver  *dns.Resolver // see dnsResolver
 	metrics   *prometheus.Registry
-	verp      *verp.Signer // see verpSigner
+	verp      *verp.Signer        // see verpSigner
+	health    *contacthealth.Book // see contactHealth
 }
 
 // runFunc makes a Run method of a plain function.

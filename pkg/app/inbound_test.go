@@ -16,6 +16,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/takedownd/takedownd/pkg/api"
+	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/ctl"
 	"github.com/takedownd/takedownd/pkg/simnet/hostersim"
 	"github.com/takedownd/takedownd/pkg/simnet/smtpsim"
@@ -27,27 +28,11 @@ import (
 // listener, lets the notify stage send a real notice through a loopback
 // relay, then answers it as a hoster would: a reply (recorded, and the URL
 // checked at once) and a permanent bounce (the contact is marked failing
-// and the case is routed to the next contact, who gets a new notice).
+// on the case and the next contact gets a first notice; the case stays
+// noticed).
 func TestRepliesAndBouncesEndToEnd(t *testing.T) {
 	t.Parallel()
-	relay, err := smtpsim.New(smtpsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { relay.Close() })
-	hoster := hostersim.Start(t)
-	hoster.Set("/material.jpg", hostersim.Content([]byte("confirmed")))
-
-	cfg := testConfig(t.TempDir())
-	cfg.Notify.SMTP.Host, cfg.Notify.SMTP.Port, cfg.Notify.SMTP.TLS = relay.Host(), relay.Port(), "none"
-	cfg.Notify.BatchWindow = 0
-	cfg.Recheck.Probe.AllowPrivate = true
-	cfg.Recheck.Probe.ConnectTo = map[string]string{"hoster.test:80": hoster.Addr()}
-	cfg.Inbound.SMTP.Listen = "127.0.0.1:0"
-	d := startDaemon(t, cfg)
-	if d.app.InboundAddr() == "" {
-		t.Fatal("no inbound listener")
-	}
+	d, relay := startMailDaemon(t, nil)
 
 	id := createEnrichedCase(t, d, "0000000000000E01", "abuse@hoster-a.nl", "noc@hoster-a.nl")
 	first := d.waitRelayed(relay, "abuse@hoster-a.nl")
@@ -88,8 +73,8 @@ func TestRepliesAndBouncesEndToEnd(t *testing.T) {
 	if replied == nil || replied.Actor != "inbound" || !strings.Contains(string(replied.Data), "We removed the file.") || strings.Contains(string(replied.Data), "quoted notice") {
 		t.Errorf("replied event %+v, want one by inbound with the reply's own words", replied)
 	}
-	if failed == nil || failed.Actor != "inbound" || failed.To != takedown.StateEnriched || !strings.Contains(string(failed.Data), "5.1.1") {
-		t.Errorf("notice_failed event %+v, want one by inbound with status 5.1.1 moving the case to enriched", failed)
+	if failed == nil || failed.Actor != "inbound" || failed.To != takedown.StateNoticed || !strings.Contains(string(failed.Data), "5.1.1") {
+		t.Errorf("notice_failed event %+v, want one by inbound with status 5.1.1 leaving the case noticed", failed)
 	}
 	if hasEvent(v, takedown.EventChecked) == nil {
 		t.Error("no checked event after the reply")
@@ -164,6 +149,34 @@ func TestInboundDropDirectory(t *testing.T) {
 	if !strings.Contains(r.stderr, "not a rejected report") {
 		t.Errorf("stderr %q", r.stderr)
 	}
+}
+
+// startMailDaemon boots the daemon with a loopback relay (no batching
+// window), the inbound SMTP listener, and a hoster at hoster.test that
+// serves /material.jpg; mut changes the config before the start.
+func startMailDaemon(t *testing.T, mut func(*config.Config)) (*daemon, *smtpsim.Server) {
+	t.Helper()
+	relay, err := smtpsim.New(smtpsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { relay.Close() })
+	hoster := hostersim.Start(t)
+	hoster.Set("/material.jpg", hostersim.Content([]byte("confirmed")))
+	cfg := testConfig(t.TempDir())
+	cfg.Notify.SMTP.Host, cfg.Notify.SMTP.Port, cfg.Notify.SMTP.TLS = relay.Host(), relay.Port(), "none"
+	cfg.Notify.BatchWindow = 0
+	cfg.Recheck.Probe.AllowPrivate = true
+	cfg.Recheck.Probe.ConnectTo = map[string]string{"hoster.test:80": hoster.Addr()}
+	cfg.Inbound.SMTP.Listen = "127.0.0.1:0"
+	if mut != nil {
+		mut(&cfg)
+	}
+	d := startDaemon(t, cfg)
+	if d.app.InboundAddr() == "" {
+		t.Fatal("no inbound listener")
+	}
+	return d, relay
 }
 
 // createEnrichedCase stores a case as enrichment leaves it, with two abuse

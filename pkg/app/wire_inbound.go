@@ -38,8 +38,12 @@ func (a *App) addInbound(ctx context.Context, _ broker.Retrier) error {
 	if err != nil {
 		return err
 	}
+	health, err := a.contactHealth(ctx)
+	if err != nil {
+		return err
+	}
 	ing, err := inbound.New(ctx, inbound.Options{
-		VERP:  signer,
+		VERP: signer, Health: health,
 		Store: a.store, Notices: notices, RequestCheck: a.checkAfterReply,
 		Domains: domains, DedupWindow: cfg.DedupWindow, Now: a.now, Log: log,
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/contacthealth"
 	"github.com/takedownd/takedownd/pkg/notice"
 	"github.com/takedownd/takedownd/pkg/notify"
 	"github.com/takedownd/takedownd/pkg/notify/natsfwd"
@@ -74,8 +75,17 @@ func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
 	if err != nil {
 		return err
 	}
+	health, err := a.contactHealth(ctx)
+	if err != nil {
+		return err
+	}
+	chains := map[string][]string{}
+	for kind, esc := range a.cfg.Recheck.Routes {
+		chains[kind] = esc.Escalate
+	}
 	stage, err := notify.New(ctx, a.store, notify.Options{
 		VERP:   signer,
+		Health: health, Chains: chains,
 		Config: cfg, Policy: policy, Renderer: renderer, Mailer: mailer, Webhooks: webhooks,
 		NATS: natsForwarder{natsfwd.New(a.broker.Conn, a.broker.JS, a.cfg.NATS.CallTimeout, log)},
 		OnNoticed: func(ctx context.Context, caseID string, at time.Time) error {
@@ -110,6 +120,20 @@ func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
 		return nil
 	})
 	return nil
+}
+
+// contactHealth is the one contact-health book of the daemon, shared by
+// routing (which skips failing addresses) and inbound (which marks them).
+func (a *App) contactHealth(ctx context.Context) (*contacthealth.Book, error) {
+	if a.health != nil {
+		return a.health, nil
+	}
+	b, err := contacthealth.Open(ctx, a.store, a.cfg.Notify.ContactHealthTTL)
+	if err != nil {
+		return nil, err
+	}
+	a.health = b
+	return b, nil
 }
 
 // mailer is the SMTP relay, or the outbox when no relay is configured.

@@ -47,6 +47,11 @@ type Notify struct {
 	SendWindow    SendWindow `yaml:"send_window"`
 	Authority     Authority  `yaml:"authority"`
 	VERP          VERP       `yaml:"verp"`
+	// ContactHealthTTL is how long an address that bounced for good (a
+	// verified bounce: user or host unknown, moved, not accepting mail)
+	// is skipped by routing, for every case and every replica, counted
+	// from its last bounce; then it is tried again.
+	ContactHealthTTL time.Duration `yaml:"contact_health_ttl"`
 }
 
 // VERP puts each notice's reference into its envelope sender
@@ -143,7 +148,8 @@ func defaultNotify() Notify {
 			Days: []string{"mon", "tue", "wed", "thu", "fri"}, Start: "08:00", End: "18:00",
 			TimeZone: "Europe/Amsterdam", HighBypass: true,
 		},
-		Authority: Authority{Name: "ATKM", Deadline: 12 * time.Hour},
+		Authority:        Authority{Name: "ATKM", Deadline: 12 * time.Hour},
+		ContactHealthTTL: 7 * 24 * time.Hour,
 	}
 }
 
@@ -199,6 +205,9 @@ func (n Notify) validate(c *checker) {
 	}
 	if n.Authority.Deadline <= 0 {
 		c.add("notify.authority.deadline", "must be positive")
+	}
+	if n.ContactHealthTTL < time.Minute {
+		c.add("notify.contact_health_ttl", "must be at least 1m, got %s", n.ContactHealthTTL)
 	}
 	if n.Authority.Email != "" {
 		if _, err := mail.ParseAddress(n.Authority.Email); err != nil {

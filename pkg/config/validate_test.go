@@ -57,6 +57,7 @@ func TestValidateRules(t *testing.T) {
 		{"dns server port out of range", `enrich: {dns: {servers: ["127.0.0.1:99999"]}}`, "enrich.dns.servers[0]"},
 		{"unresolvable retry every second", `enrich: {unresolvable_every: 1s}`, "enrich.unresolvable_every"},
 		{"unresolvable retry every second, enrichment off", `enrich: {enabled: false, unresolvable_every: 1s}`, "enrich.unresolvable_every"},
+		{"contact health forgets at once", `notify: {contact_health_ttl: 0s}`, "notify.contact_health_ttl"},
 		{"connect_to target port 0", `recheck: {probe: {connect_to: {"a.test:80": "127.0.0.1:0"}}}`, `recheck.probe.connect_to["a.test:80"]`},
 
 		// Secrets resolve.

@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,6 +31,16 @@ func (in *Ingester) reply(ctx context.Context, key string, p parsed, n takedown.
 	}
 	if p.Suspicious != "" {
 		data["suspicious"] = p.Suspicious
+	}
+	if !p.Auto && in.opts.Health != nil {
+		// A person wrote from the address: it works, whatever bounced.
+		cleared, err := in.opts.Health.Clear(ctx, p.From)
+		if err != nil {
+			return err
+		}
+		if cleared {
+			in.log.Info("reply from an address marked failing: the mark is dropped", "notice", n.Ref)
+		}
 	}
 	for _, id := range n.CaseIDs() {
 		c, _, err := in.store.GetCase(ctx, id)
@@ -75,6 +86,9 @@ type delivery struct {
 	MTA        string
 	Format     string
 	Suspicious string
+	// Verified: the bounce is evidence enough to mark the address for
+	// every case (takedown.Verified); Marks: it does.
+	Verified, Marks bool
 }
 
 // deliveryOf reads the status of the notice's recipient from a report.
@@ -93,29 +107,39 @@ func deliveryOf(p parsed, to string) delivery {
 	}
 }
 
-// bounce records a bounce on every case of the notice. A permanent one
-// also marks the notice failed on the case and, where the case is still
-// routed to that address, marks the address failing; if the case's first
-// notice went there, the case goes back to routing for the next contact
-// (as the notify stage does when a relay refuses with 5xx at send time).
+// bounce records a bounce or delay on every case of the notice and does
+// what takedown.DeliveryRules says of its outcome: a failed delivery marks
+// the notice failed on each case, adds the address to the case's failing
+// contacts and has the case's next contact told (route work that names the
+// failed notice), whatever state the case is in, without moving it or
+// touching its checks; an address gone for good is also marked failing for
+// every case when the bounce is verified (takedown.Verified); a delay is
+// recorded and waited for.
 func (in *Ingester) bounce(ctx context.Context, key string, p parsed, n takedown.Notice, res *Result) error {
 	d := deliveryOf(p, n.To)
 	d.Suspicious = p.Suspicious
+	var outcome takedown.Delivery
 	switch {
+	case d.Permanent && d.Hard:
+		res.Kind, outcome = KindBounce, takedown.DeliveryGone
 	case d.Permanent:
-		res.Kind = KindBounce
+		res.Kind, outcome = KindBounce, takedown.DeliveryFailed
 	case d.Temporary:
-		res.Kind = KindDelay
+		res.Kind, outcome = KindDelay, takedown.DeliveryDelayed
 	case p.Bounce != nil && p.Bounce.Kind == dsn.KindReport:
 		// A positive report (delivered, relayed) or ARF feedback:
 		// nothing to record.
 		res.Kind = KindReport
 		return nil
 	default:
-		res.Kind = KindBounce // a bounce we cannot grade: event only
+		// A bounce we cannot grade still says the notice did not arrive.
+		res.Kind, outcome = KindBounce, takedown.DeliveryFailed
 	}
+	rule := takedown.DeliveryRules[outcome]
+	d.Verified = takedown.Verified(res.MatchedBy, in.opts.VERP != nil, p.Suspicious)
+	d.Marks = rule.MarkFailing && d.Verified && n.Channel == "email" && in.opts.Health != nil
 	for _, id := range n.CaseIDs() {
-		rerouted, err := in.bounceCase(ctx, key, id, n, d)
+		next, err := in.bounceCase(ctx, key, id, n, d, rule)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -123,60 +147,71 @@ func (in *Ingester) bounce(ctx context.Context, key string, p parsed, n takedown
 			return err
 		}
 		res.Cases = append(res.Cases, id)
-		if rerouted {
-			res.Rerouted = append(res.Rerouted, id)
-			if err := in.store.Enqueue(ctx, store.StageRoute, id, "route-"+id+"-bounce-"+n.Ref, nil); err != nil {
-				return err
-			}
-			in.log.Info("notice bounced: case routed again", "case_id", id, "notice", n.Ref, "status", d.Status)
+		if !next {
+			continue
 		}
+		res.Rerouted = append(res.Rerouted, id)
+		body, err := json.Marshal(takedown.RouteRequest{Failed: n.Ref})
+		if err != nil {
+			return fmt.Errorf("encode route request: %w", err)
+		}
+		if err := in.store.Enqueue(ctx, store.StageRoute, id, "route-"+id+"-bounce-"+n.Ref, body); err != nil {
+			return err
+		}
+		in.log.Info("notice bounced: the next contact is told", "case_id", id, "notice", n.Ref, "status", d.Status, "reason", d.Reason)
+	}
+	if d.Marks && len(res.Cases) > 0 {
+		h := takedown.ContactHealth{Reason: d.Reason, Status: d.Status, Notice: n.Ref, Case: res.Cases[0]}
+		if err := in.opts.Health.Mark(ctx, n.To, h); err != nil {
+			return err
+		}
+		in.log.Info("address bounced for good: skipped for every case until the mark expires", "notice", n.Ref, "reason", d.Reason)
 	}
 	return nil
 }
 
-func (in *Ingester) bounceCase(ctx context.Context, key, id string, n takedown.Notice, d delivery) (bool, error) {
+// bounceCase records the outcome on one case and reports whether its
+// next contact is to be told. It is safe to repeat (the message delivered
+// again after a crash): the event id is the message's, and the route work
+// is asked for again under the same id.
+func (in *Ingester) bounceCase(ctx context.Context, key, id string, n takedown.Notice, d delivery, rule takedown.DeliveryRule) (bool, error) {
 	data := map[string]any{
 		"notice": n.Ref, "to": n.To, "kind": n.Kind, "level": n.Level, "status": d.Status, "diagnostic": d.Diag,
 		"action": d.Action, "final_recipient": d.Recipient, "reporting_mta": d.MTA, "permanent": d.Permanent,
-		"reason": d.Reason, "hard": d.Hard, "format": d.Format,
+		"reason": d.Reason, "hard": d.Hard, "format": d.Format, "verified": d.Verified, "marks_failing": d.Marks,
 	}
 	if d.Suspicious != "" {
 		data["suspicious"] = d.Suspicious
 	}
-	var reroute bool
+	var next bool
 	_, err := in.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
-		reroute = false
-		ev := takedown.Event{ID: eventID("bounced", key, id), CaseID: id, Actor: "inbound", From: c.State, To: c.State}
+		next = false
+		ev := takedown.Event{ID: eventID("bounced", key, id), CaseID: id, Actor: "inbound", Type: rule.Event, From: c.State, To: c.State}
 		status := strings.TrimSpace(d.Reason + " " + d.Status + " " + d.Diag)
-		if !d.Permanent {
-			ev.Type, ev.Reason = takedown.EventNoticeFailed, "notice "+n.Ref+" to "+n.To+" bounced: "+status
-			if d.Temporary {
-				ev.Type, ev.Reason = takedown.EventNoticeDelayed, "delivery of notice "+n.Ref+" to "+n.To+" delayed: "+status
-			}
+		if rule.Wait {
+			ev.Reason = "delivery of notice " + n.Ref + " to " + n.To + " delayed: " + status
 			return []takedown.Event{ev.WithData(data)}, store.ErrNoChange
 		}
-		ev.Type, ev.Reason = takedown.EventNoticeFailed, "notice "+n.Ref+" to "+n.To+" bounced for good: "+status
+		ev.Reason = "notice " + n.Ref + " to " + n.To + " bounced: " + status
+		if d.Hard {
+			ev.Reason = "notice " + n.Ref + " to " + n.To + " bounced for good: " + status
+		}
 		changed := false
 		for i := range c.Notices {
-			if c.Notices[i].Ref == n.Ref && c.Notices[i].Outcome != "failed" {
+			// A notice still "sending" on the case is left to the notify
+			// stage, which records it sent (and starts the checks).
+			if c.Notices[i].Ref == n.Ref && c.Notices[i].Outcome == "sent" {
 				c.Notices[i].Outcome, changed = "failed", true
 			}
 		}
-		if n.Channel == "email" && n.StillRoutedTo(*c) {
+		if n.Channel == "email" && c.Routing != nil && !containsFold(c.Routing.Failing, n.To) {
 			c.Routing.Failing = append(c.Routing.Failing, strings.ToLower(n.To))
 			changed = true
-			if firstNoticeTo(c, n.To) && (c.State == takedown.StateRouted || c.State == takedown.StateNoticed) {
-				ev.To, ev.Reason = takedown.StateEnriched, ev.Reason+"; routing to the next contact"
-				if err := c.MoveTo(takedown.StateEnriched, "first notice to "+n.To+" bounced", in.now().UTC()); err != nil {
-					return nil, err
-				}
-				reroute = true
-			}
 		}
-		// Repeated after a crash between the update and the route work:
-		// the case waits in enriched for exactly this routing.
-		if !changed && c.State == takedown.StateEnriched && c.Routing != nil && containsFold(c.Routing.Failing, n.To) && firstNoticeTo(c, n.To) {
-			reroute = true
+		// A removed case has nothing left to tell anyone about.
+		next = rule.NextContact && c.State.Open() && c.State != takedown.StateRemoved
+		if next {
+			ev.Reason += "; the next contact is told"
 		}
 		ev = ev.WithData(data)
 		if !changed {
@@ -184,18 +219,7 @@ func (in *Ingester) bounceCase(ctx context.Context, key, id string, n takedown.N
 		}
 		return []takedown.Event{ev}, nil
 	})
-	return reroute, err
-}
-
-// firstNoticeTo reports whether the case's latest first notice went to
-// addr.
-func firstNoticeTo(c *takedown.Case, addr string) bool {
-	for _, nr := range slices.Backward(c.Notices) {
-		if nr.Kind == "first" || nr.Kind == "" {
-			return strings.EqualFold(nr.To, addr)
-		}
-	}
-	return false
+	return next, err
 }
 
 func containsFold(list []string, s string) bool {

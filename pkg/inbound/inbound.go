@@ -3,9 +3,10 @@
 // the hotline's MX forwards to) or a drop directory, and each message is
 // matched to its notice by reference and recorded on the notice's cases.
 // A reply is a "replied" event and an immediate re-check (the hoster says
-// it acted: see whether it did); a permanent bounce marks the contact
-// failing and routes the case to the next one; mail that matches nothing
-// is kept in the dead-letter stream for a person, never dropped.
+// it acted: see whether it did); a bounce has the case's next contact told
+// and never stops its checks, and an address gone for good is marked
+// failing for every case (takedown.DeliveryRules); mail that matches
+// nothing is kept in the dead-letter stream for a person, never dropped.
 package inbound
 
 import (
@@ -43,7 +44,7 @@ type Result struct {
 	Ref       string   // the notice matched, if any
 	MatchedBy string   // where the reference was found
 	Cases     []string // cases the message was recorded on
-	Rerouted  []string // cases sent back to routing after a bounce
+	Rerouted  []string // cases whose next contact is told after a bounce
 	Reason    string   // why a message went unmatched
 	MessageID string
 	// Suspicious says why the message looks forged (a VERP address whose
@@ -67,10 +68,21 @@ type Options struct {
 	// matched by it before anything else; one whose tag does not is
 	// matched by the other rules and recorded as suspicious. Nil: no VERP.
 	VERP *verp.Signer
+	// Health is the contact-health record of every replica: an address a
+	// verified bounce says is gone for good is marked failing there, and a
+	// reply from an address drops its mark. Nil: cases only.
+	Health ContactHealth
 	// DedupWindow is how long a Message-ID is remembered.
 	DedupWindow time.Duration
 	Now         func() time.Time
 	Log         *slog.Logger
+}
+
+// ContactHealth marks and clears addresses for every case
+// (*contacthealth.Book is one).
+type ContactHealth interface {
+	Mark(ctx context.Context, addr string, h takedown.ContactHealth) error
+	Clear(ctx context.Context, addr string) (bool, error)
 }
 
 // Ingester matches inbound mail to notices and records it on cases. It

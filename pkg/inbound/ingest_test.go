@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/contacthealth"
 	"github.com/takedownd/takedownd/pkg/natstest"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
@@ -38,6 +39,7 @@ type fixture struct {
 	mu     sync.Mutex
 	checks []string
 	verp   *verp.Signer
+	health *contacthealth.Book
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -91,8 +93,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{st: st, js: ns.JS, verp: testSigner(t)}
+	if f.health, err = contacthealth.Open(ctx, st, time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	f.in, err = New(ctx, Options{
-		Store: st, Notices: notices, Domains: testDomains, Log: log, VERP: f.verp,
+		Store: st, Notices: notices, Domains: testDomains, Log: log, VERP: f.verp, Health: f.health,
 		RequestCheck: func(_ context.Context, id string) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -127,20 +132,35 @@ func (f *fixture) events(t *testing.T, id string, typ takedown.EventType) []take
 	return out
 }
 
-func (f *fixture) routeWork(t *testing.T, id string) bool {
+// routeWork returns the route work queued for a case, nil if none.
+func (f *fixture) routeWork(t *testing.T, id string) *takedown.RouteRequest {
 	t.Helper()
 	s, err := f.js.Stream(t.Context(), store.WorkStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.GetLastMsgForSubject(t.Context(), store.WorkSubject(store.StageRoute, id))
+	m, err := s.GetLastMsgForSubject(t.Context(), store.WorkSubject(store.StageRoute, id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return false
+		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return true
+	var req takedown.RouteRequest
+	if err := json.Unmarshal(m.Data, &req); err != nil {
+		t.Fatal(err)
+	}
+	return &req
+}
+
+// marked returns those of addrs the contact-health record marks failing.
+func (f *fixture) marked(t *testing.T, addrs ...string) []string {
+	t.Helper()
+	out, err := f.health.Failing(t.Context(), addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestIngestReplies(t *testing.T) {
@@ -223,10 +243,13 @@ func TestIngestBounces(t *testing.T) {
 		event       takedown.EventType
 		eventStatus string
 	}{
-		{"dsn-postfix-511.eml", KindBounce, caseA1, takedown.StateEnriched, true, "failed", true, takedown.EventNoticeFailed, "5.1.1"},
+		// A failed delivery leaves the case where it is (its checks go
+		// on) and has its next contact told; a removed case has nobody
+		// left to tell about anything.
+		{"dsn-postfix-511.eml", KindBounce, caseA1, takedown.StateNoticed, true, "failed", true, takedown.EventNoticeFailed, "5.1.1"},
 		{"dsn-postfix-511.eml", KindBounce, caseA2, takedown.StateRemoved, true, "failed", false, takedown.EventNoticeFailed, "5.1.1"},
-		{"bounce-qmail.eml", KindBounce, caseA1, takedown.StateEnriched, true, "failed", true, takedown.EventNoticeFailed, "5.1.1"},
-		{"dsn-exim.eml", KindBounce, caseB, takedown.StateEnriched, true, "failed", true, takedown.EventNoticeFailed, "5.0.0"},
+		{"bounce-qmail.eml", KindBounce, caseA1, takedown.StateNoticed, true, "failed", true, takedown.EventNoticeFailed, "5.1.1"},
+		{"dsn-exim.eml", KindBounce, caseB, takedown.StateNoticed, true, "failed", true, takedown.EventNoticeFailed, "5.0.0"},
 		{"dsn-delayed.eml", KindDelay, caseA1, takedown.StateNoticed, false, "sent", false, takedown.EventNoticeDelayed, "4.4.1"},
 	}
 	for _, tt := range tests {
@@ -248,8 +271,13 @@ func TestIngestBounces(t *testing.T) {
 			if c.State != tt.state || containsFold(c.Routing.Failing, to) != tt.failing || c.Notices[0].Outcome != tt.outcome {
 				t.Errorf("case %s: state %s failing %v outcome %s; want %s, failing %v, %s", tt.caseID, c.State, c.Routing.Failing, c.Notices[0].Outcome, tt.state, tt.failing, tt.outcome)
 			}
-			if got := f.routeWork(t, tt.caseID); got != tt.rerouted {
-				t.Errorf("route work queued %v, want %v", got, tt.rerouted)
+			if got := f.routeWork(t, tt.caseID); (got != nil) != tt.rerouted || got != nil && got.Failed != res.Ref {
+				t.Errorf("route work queued %+v, want %v naming %s", got, tt.rerouted, res.Ref)
+			}
+			// Matched by what they quote, not by VERP: evidence for their
+			// own cases only.
+			if marked := f.marked(t, to); len(marked) != 0 {
+				t.Errorf("a bounce matched by %s marked %v failing for every case", res.MatchedBy, marked)
 			}
 			evs := f.events(t, tt.caseID, tt.event)
 			if len(evs) != 1 || evs[0].Actor != "inbound" || evs[0].To != tt.state {
@@ -282,8 +310,8 @@ func TestBounceAfterReroute(t *testing.T) {
 	if n := len(c.Routing.Failing); n != 1 {
 		t.Errorf("failing %v, want the address once", c.Routing.Failing)
 	}
-	// The case waits in enriched for the routing the first bounce asked
-	// for: asking again is harmless (the same work id) and repairs a crash.
+	// The next contact was asked for by the first bounce: asking again is
+	// harmless (the same work id) and repairs a crash in between.
 	if !slices.Equal(res.Rerouted, []string{caseA1}) {
 		t.Errorf("rerouted %v, want %s (idempotent repeat)", res.Rerouted, caseA1)
 	}

@@ -44,6 +44,18 @@ func TestVERPMatchesABounceThatQuotesNothing(t *testing.T) {
 	if !strings.Contains(string(evs[0].Data), `"reason":"userunknown"`) {
 		t.Errorf("event data %s lacks the reason", evs[0].Data)
 	}
+	// Verified and gone for good: failing for every case, until a person
+	// writes from the address.
+	if got := f.marked(t, "abuse@hoster-b.nl"); len(got) != 1 {
+		t.Fatalf("marked %v, want abuse@hoster-b.nl failing for every case", got)
+	}
+	reply := "From: abuse@hoster-b.nl\r\nTo: abuse+" + refB + "@hotline.example\r\nSubject: Re: [" + refB + "]\r\nMessage-ID: <r1@hoster-b.nl>\r\n\r\nWe fixed our mailbox and removed the file.\r\n"
+	if _, err := f.in.Ingest(t.Context(), []byte(reply)); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.marked(t, "abuse@hoster-b.nl"); len(got) != 0 {
+		t.Errorf("marked %v after a reply from the address, want the mark dropped", got)
+	}
 }
 
 func TestVERPForgedTagIsNotMatchedAndIsSuspicious(t *testing.T) {
@@ -63,5 +75,8 @@ func TestVERPForgedTagIsNotMatchedAndIsSuspicious(t *testing.T) {
 	}
 	if evs := f.events(t, caseB, takedown.EventNoticeFailed); len(evs) != 0 {
 		t.Errorf("forged bounce recorded %d events on %s", len(evs), caseB)
+	}
+	if got := f.marked(t, "abuse@hoster-b.nl"); len(got) != 0 {
+		t.Errorf("a forged VERP tag marked %v failing", got)
 	}
 }

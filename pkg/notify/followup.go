@@ -43,6 +43,10 @@ func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequ
 	if c.Routing == nil {
 		return s.noRecipient(ctx, c, req, "the case was never routed")
 	}
+	failing, err := s.failing(ctx, c)
+	if err != nil {
+		return err
+	}
 	rec := takedown.Notice{Kind: req.Kind, Level: req.Level, Lang: c.Routing.Lang, Channel: "email", Reminder: req.Reminder}
 	if rec.Level == "" {
 		rec.Level = string(notice.LevelHoster)
@@ -58,15 +62,15 @@ func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequ
 	}
 	switch rec.Level {
 	case string(notice.LevelHoster), string(notice.LevelPartner), string(notice.LevelCDN):
-		first := firstRecipient(c)
+		first := firstRecipient(c, failing)
 		if first.To == "" {
 			return s.noRecipient(ctx, c, req, "no working contact left")
 		}
 		rec.Channel, rec.To, rec.Partner, rec.Level = first.Channel, first.To, first.Partner, first.Level
 	case string(notice.LevelUpstream):
-		rec.To = contactWithRole(c, "upstream")
+		rec.To = contactWithRole(c, "upstream", failing)
 	case string(notice.LevelRegistrar):
-		if e := c.Enrichment; e != nil && e.Registrar != nil && e.Registrar.Abuse != nil {
+		if e := c.Enrichment; e != nil && e.Registrar != nil && e.Registrar.Abuse != nil && !containsFold(failing, e.Registrar.Abuse.Email) {
 			rec.To = e.Registrar.Abuse.Email
 		}
 	case string(notice.LevelAuthority):
@@ -101,8 +105,9 @@ func refCode(rec takedown.Notice) string {
 	return "E" + string(rec.Level[0]-'a'+'A')
 }
 
-// firstRecipient is whom the case's first notice went to.
-func firstRecipient(c takedown.Case) takedown.Notice {
+// firstRecipient is whom the case's first notice went to, unless that
+// address is failing (then the next of the route's contacts).
+func firstRecipient(c takedown.Case, failing []string) takedown.Notice {
 	d := c.Routing
 	switch d.Kind {
 	case takedown.RoutePartner:
@@ -117,7 +122,7 @@ func firstRecipient(c takedown.Case) takedown.Notice {
 			level = string(notice.LevelCDN)
 		}
 		for _, ct := range d.Contacts {
-			if !containsFold(d.Failing, ct.Email) {
+			if !containsFold(failing, ct.Email) {
 				return takedown.Notice{Channel: "email", To: ct.Email, Level: level}
 			}
 		}
@@ -125,23 +130,16 @@ func firstRecipient(c takedown.Case) takedown.Notice {
 	return takedown.Notice{}
 }
 
-func contactWithRole(c takedown.Case, role string) string {
+func contactWithRole(c takedown.Case, role string, failing []string) string {
 	if c.Enrichment == nil {
 		return ""
 	}
 	for _, ct := range c.Enrichment.Contacts {
-		if ct.Role == role && !containsFold(routingFailing(c), ct.Email) {
+		if ct.Role == role && !containsFold(failing, ct.Email) {
 			return ct.Email
 		}
 	}
 	return ""
-}
-
-func routingFailing(c takedown.Case) []string {
-	if c.Routing == nil {
-		return nil
-	}
-	return c.Routing.Failing
 }
 
 // noRecipient records that a follow-up could not be sent to anyone, so a

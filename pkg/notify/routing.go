@@ -2,8 +2,10 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,10 +16,18 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// handleRoute decides where an enriched case goes and queues its notice.
+// handleRoute decides where a case goes and queues its notice.
 func (s *Stage) handleRoute(ctx context.Context, msg jetstream.Msg) {
 	id := store.CaseOfWork(msg.Subject())
-	if err := s.routeCase(ctx, id); err != nil {
+	var req takedown.RouteRequest
+	if len(msg.Data()) > 0 {
+		if err := json.Unmarshal(msg.Data(), &req); err != nil {
+			s.log.Error("route request not understood", "case_id", id, "err", err)
+			_ = msg.TermWithReason("bad route request")
+			return
+		}
+	}
+	if err := s.routeCase(ctx, id, req); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			_ = msg.TermWithReason("case not found")
 			return
@@ -29,68 +39,133 @@ func (s *Stage) handleRoute(ctx context.Context, msg jetstream.Msg) {
 	_ = msg.Ack()
 }
 
-func (s *Stage) routeCase(ctx context.Context, id string) error {
+// routeCase routes an enriched case, or — when req names a notice of the
+// case that failed — tells the case's next contact (nextStep). A case
+// that was noticed keeps its state then: a failed delivery widens who is
+// told and never moves a case back or stops its checks.
+func (s *Stage) routeCase(ctx context.Context, id string, req takedown.RouteRequest) error {
 	c, _, err := s.store.GetCase(ctx, id)
 	if err != nil {
 		return err
 	}
-	if c.State != takedown.StateEnriched && c.State != takedown.StateRouted {
+	after := req.Failed != ""
+	switch {
+	case c.State == takedown.StateEnriched || c.State == takedown.StateRouted:
+	case after && c.State.Open():
+	default:
 		return nil // stale work: the case moved on
 	}
-	var failing []string
-	if c.Routing != nil {
-		failing = c.Routing.Failing
+	failing, err := s.failing(ctx, c)
+	if err != nil {
+		return err
 	}
-	d := route.Decide(c, s.opts.Policy, failing)
+	var failed *takedown.Notice
+	if after {
+		rec, _, err := s.rec.notices.Get(ctx, req.Failed)
+		switch {
+		case err == nil:
+			failed = &rec
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
+	p := s.nextStep(c, failing, failed)
+	next := p.state(c)
 	enrichedAt := int64(0)
 	if c.Enrichment != nil {
 		enrichedAt = c.Enrichment.At.UnixNano()
 	}
 	evID := fmt.Sprintf("routed-%s-%d-%d", id, enrichedAt, len(failing))
-	typ, next := takedown.EventRouted, takedown.StateRouted
-	var tmpl takedown.Notice
-	switch {
-	case d.Kind == takedown.RouteReview:
-		typ, next = takedown.EventReview, takedown.StateReview
-	default:
-		tmpl = firstNotice(d)
-		if alreadyNoticed(c, tmpl) {
-			// A re-enrichment (hoster refresh) that found the same hoster:
-			// the first notice stands, re-checks go on, nobody is told twice.
-			next = takedown.StateNoticed
-			if tmpl.Kind == string(notice.KindForward) {
-				next = takedown.StateForwarded
-			}
-			d.Reason = "routing unchanged: " + tmpl.To + " already has the first notice"
-		}
+	if after {
+		evID = "routed-" + id + "-after-" + req.Failed
 	}
-	ev := takedown.Event{ID: evID, CaseID: id, Type: typ, Actor: "route", Reason: d.Reason, From: c.State, To: next}.
-		WithData(map[string]any{"kind": d.Kind, "country": d.Country, "lang": d.Lang, "contacts": emails(d.Contacts), "partner": partnerName(d.Partner)})
+	typ := takedown.EventRouted
+	if p.review {
+		typ = takedown.EventReview
+	}
+	data := map[string]any{"kind": p.routing.Kind, "country": p.routing.Country, "lang": p.routing.Lang, "contacts": emails(p.routing.Contacts), "partner": p.routing.Partner}
+	if after {
+		data["after"] = req.Failed
+	}
+	if len(failing) > 0 {
+		data["failing"] = failing
+	}
+	ev := takedown.Event{ID: evID, CaseID: id, Type: typ, Actor: "route", Reason: p.reason, From: c.State, To: next}.WithData(data)
 	c, err = s.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
-		if c.State == next {
+		if c.State == next && (!after || sameRouting(c.Routing, p.routing)) {
 			return []takedown.Event{ev}, store.ErrNoChange
 		}
-		r := d.Routing()
-		r.At, r.Failing = s.now().UTC(), failing
+		r := p.routing
+		r.At = s.now().UTC()
+		if c.Routing != nil {
+			r.Failing = c.Routing.Failing
+		}
 		c.Routing = &r
-		return []takedown.Event{ev}, c.MoveTo(next, d.Reason, s.now().UTC())
+		if c.State == next {
+			return []takedown.Event{ev}, nil
+		}
+		return []takedown.Event{ev}, c.MoveTo(next, p.reason, s.now().UTC())
 	})
 	if err != nil {
 		return err
 	}
-	if d.Kind == takedown.RouteReview {
-		s.log.Info("case sent to review", "case_id", id, "reason", d.Reason)
+	if p.review {
+		s.log.Info("case sent to review", "case_id", id, "reason", p.reason)
 		return nil
 	}
-	if next != takedown.StateRouted {
+	if p.notice == nil {
 		return nil
 	}
-	ref, err := s.addToBatch(ctx, tmpl, id, c.Priority == takedown.PriorityHigh)
+	ref, err := s.addToBatch(ctx, *p.notice, id, c.Priority == takedown.PriorityHigh)
 	if err != nil {
 		return err
 	}
-	s.log.Info("case routed", "case_id", id, "route", d.Kind, "country", d.Country, "notice", ref)
+	s.log.Info("case routed", "case_id", id, "route", p.routing.Kind, "level", p.notice.Level, "country", p.routing.Country, "notice", ref, "after", req.Failed)
 	return nil
+}
+
+// failing is every address the case must not be sent to: those that
+// failed for its own notices (Routing.Failing) and those that bounced for
+// good for any case (contact health).
+func (s *Stage) failing(ctx context.Context, c takedown.Case) ([]string, error) {
+	var out []string
+	if c.Routing != nil {
+		for _, a := range c.Routing.Failing {
+			out = appendFold(out, strings.ToLower(a))
+		}
+	}
+	if s.opts.Health == nil || c.Enrichment == nil {
+		return out, nil
+	}
+	marked, err := s.opts.Health.Failing(ctx, contactEmails(c))
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range marked {
+		out = appendFold(out, a)
+	}
+	return out, nil
+}
+
+// contactEmails lists every address the case's enrichment names.
+func contactEmails(c takedown.Case) []string {
+	e := c.Enrichment
+	var out []string
+	for _, ct := range e.Contacts {
+		out = append(out, ct.Email)
+	}
+	if e.CDN != nil && e.CDN.Contact != nil {
+		out = append(out, e.CDN.Contact.Email)
+	}
+	if e.Registrar != nil && e.Registrar.Abuse != nil {
+		out = append(out, e.Registrar.Abuse.Email)
+	}
+	return out
+}
+
+func sameRouting(a *takedown.Routing, b takedown.Routing) bool {
+	return a != nil && a.Kind == b.Kind && a.Partner == b.Partner &&
+		slices.EqualFunc(a.Contacts, b.Contacts, func(x, y takedown.Contact) bool { return strings.EqualFold(x.Email, y.Email) })
 }
 
 // firstNotice is the notice a routing decision asks for.
@@ -116,13 +191,6 @@ func emails(cs []takedown.Contact) []string {
 	return out
 }
 
-func partnerName(p *route.Partner) string {
-	if p == nil {
-		return ""
-	}
-	return p.Name
-}
-
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
 		if strings.EqualFold(x, s) {
@@ -130,4 +198,11 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func appendFold(list []string, s string) []string {
+	if s == "" || containsFold(list, s) {
+		return list
+	}
+	return append(list, s)
 }

@@ -68,6 +68,19 @@ type Options struct {
 	VERP *verp.Signer
 	// RouteWorkers is the concurrency of routing.
 	RouteWorkers int
+	// Health is the contact-health record of every replica: routing skips
+	// an address it marks failing. Nil: only each case's own failures.
+	Health ContactHealth
+	// Chains is the escalation chain per route kind
+	// (recheck.routes.<kind>.escalate): after the route's own contacts, a
+	// failed delivery goes on to them in order (nextcontact.go).
+	Chains map[string][]string
+}
+
+// ContactHealth tells which addresses bounced for good for any case
+// (*contacthealth.Book is one).
+type ContactHealth interface {
+	Failing(ctx context.Context, addrs []string) ([]string, error)
 }
 
 // Stage routes, batches and delivers.

@@ -120,11 +120,21 @@ func (h *harness) enrichedCase(url string, priority takedown.Priority, contacts 
 
 func (h *harness) enrichedCaseIn(country, url string, priority takedown.Priority, contacts ...string) string {
 	h.t.Helper()
+	return h.enrichedCaseWith(country, url, priority, nil, contacts...)
+}
+
+// enrichedCaseWith is enrichedCaseIn with the enrichment changed by mut
+// before the case is stored.
+func (h *harness) enrichedCaseWith(country, url string, priority takedown.Priority, mut func(*takedown.Enrichment), contacts ...string) string {
+	h.t.Helper()
 	id := store.CaseID(time.Now(), h.seq.Add(1))
 	e := &takedown.Enrichment{At: time.Now(), Host: "host.example.nl", Country: takedown.CountryDecision{Country: country},
 		Addresses: []takedown.AddressInfo{{IP: "192.0.2.10", Country: "NL"}}}
 	for _, c := range contacts {
 		e.Contacts = append(e.Contacts, takedown.Contact{Email: c, Role: "hoster", Source: takedown.Source{Kind: "rdap_ip"}})
+	}
+	if mut != nil {
+		mut(e)
 	}
 	c := takedown.Case{ID: id, URL: url, Host: "host.example.nl", State: takedown.StateEnriched, Priority: priority,
 		Classification: takedown.ClassA1, Enrichment: e, ReceivedAt: time.Now()}

@@ -58,3 +58,13 @@ type CheckRequest struct {
 func (r CheckRequest) DedupID(caseID string) string {
 	return "check-" + r.Kind + "-" + caseID + "-" + strconv.FormatInt(r.At.UnixMilli(), 10)
 }
+
+// RouteRequest is the optional body of route work. Without one (or with
+// an empty Failed) a case is routed while it is enriched or routed. With
+// Failed, one of the case's notices did not arrive (a bounce, a relay that
+// refused for good): the case, in whatever open state, is told by the next
+// contact (DeliveryRules) and keeps its state and its checks.
+type RouteRequest struct {
+	// Failed is the reference of the notice that failed.
+	Failed string `json:"failed,omitempty"`
+}
