@@ -108,7 +108,25 @@ func StartCluster(tb testing.TB, n int) *Cluster {
 		c.start(i)
 	}
 	c.waitMeta(n)
+	c.waitPlacement(min(n, 3))
 	return c
+}
+
+// waitPlacement waits until the cluster places a stream of r replicas: a
+// meta leader that sees every node may still answer "no suitable peers"
+// while the nodes' first reports come in.
+func (c *Cluster) waitPlacement(r int) {
+	c.tb.Helper()
+	cl := c.Connect()
+	defer cl.Conn.Close()
+	c.WaitFor(60*time.Second, fmt.Sprintf("placement of a stream of %d replicas", r), func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := cl.JS.CreateStream(ctx, jetstream.StreamConfig{
+			Name: "natstest_ready", Subjects: []string{"natstest.ready"}, Replicas: r, Storage: jetstream.MemoryStorage,
+		})
+		return err == nil && cl.JS.DeleteStream(ctx, "natstest_ready") == nil
+	})
 }
 
 // start runs node i (again, on its data and its ports) and points the
@@ -191,6 +209,10 @@ func (c *Cluster) URLs() string {
 	return strings.Join(urls, ",")
 }
 
+// ClientTimeout is the default timeout of a Client's JetStream calls made
+// with a context that has no deadline.
+const ClientTimeout = 20 * time.Second
+
 // Client is a connection to the cluster and its JetStream context.
 type Client struct {
 	Conn *nats.Conn
@@ -215,7 +237,9 @@ func (c *Cluster) Connect(nodes ...int) *Client {
 		c.tb.Fatalf("connect %s: %v", urls, err)
 	}
 	c.tb.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	// A cluster of three in one test process on a loaded machine answers
+	// slower than nats.go's default of 5s allows.
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(ClientTimeout))
 	if err != nil {
 		c.tb.Fatalf("jetstream: %v", err)
 	}

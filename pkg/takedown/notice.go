@@ -22,11 +22,6 @@ const (
 	NoticeDropped NoticeState = "dropped" // every URL closed or moved before sending
 )
 
-// Done reports whether the notice has its final outcome.
-func (s NoticeState) Done() bool {
-	return s == NoticeSent || s == NoticeFailed || s == NoticeDropped
-}
-
 // The kinds and levels of notice that the rules below tell apart. They are
 // the words package notice renders (notice.KindFirst, notice.LevelPartner).
 const (
