@@ -52,7 +52,27 @@ type Notify struct {
 	// is skipped by routing, for every case and every replica, counted
 	// from its last bounce; then it is tried again.
 	ContactHealthTTL time.Duration `yaml:"contact_health_ttl"`
+	XARF             XARF          `yaml:"xarf"`
 }
+
+// XARF chooses, per contact, between the batched notice and one mail per
+// URL in the X-ARF e-mail transport shape (multipart/report with
+// Feedback-Type: xarf), the one automated abuse desks parse. A contact in
+// the contact book decides for itself (machine_readable); Default is for
+// the contacts RDAP gives.
+type XARF struct {
+	// Default is batched (one notice per contact and batching window, for
+	// people, its X-ARF reports attached) or per_url (one X-ARF mail per
+	// URL, sent without waiting for the window, each with a reference of
+	// its own).
+	Default string `yaml:"default"`
+}
+
+// The values of notify.xarf.default.
+const (
+	XARFBatched = "batched"
+	XARFPerURL  = "per_url"
+)
 
 // VERP puts each notice's reference into its envelope sender
 // (abuse+bounce-REF-tag@…), with a tag only this daemon can make, so a
@@ -150,6 +170,7 @@ func defaultNotify() Notify {
 		},
 		Authority:        Authority{Name: "ATKM", Deadline: 12 * time.Hour},
 		ContactHealthTTL: 7 * 24 * time.Hour,
+		XARF:             XARF{Default: XARFBatched},
 	}
 }
 
@@ -203,6 +224,7 @@ func (n Notify) validate(c *checker) {
 	if n.DKIM.KeyFile != "" && (n.DKIM.Domain == "" || n.DKIM.Selector == "") {
 		c.add("notify.dkim", "domain and selector must be set with key_file")
 	}
+	c.oneOf("notify.xarf.default", n.XARF.Default, XARFBatched, XARFPerURL)
 	if n.Authority.Deadline <= 0 {
 		c.add("notify.authority.deadline", "must be positive")
 	}

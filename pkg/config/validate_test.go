@@ -100,6 +100,10 @@ func TestValidateRules(t *testing.T) {
 		{"missing inbound certificate", "inbound: {smtp: {listen: \"127.0.0.1:2525\", tls_cert_file: " + missing + ", tls_key_file: " + tokenFile + "}}", "inbound.smtp.tls_cert_file"},
 		{"missing nats credentials", "nats: {urls: [\"nats://127.0.0.1:4222\"], credentials_file: " + missing + "}", "nats.credentials_file"},
 		{"nats credentials unused with the embedded server", "nats: {credentials_file: " + missing + "}", ""},
+
+		// Choices.
+		{"x-arf default unknown", "notify: {xarf: {default: always}}", "notify.xarf.default"},
+		{"x-arf per url", "notify: {xarf: {default: per_url}}", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

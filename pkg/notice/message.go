@@ -2,26 +2,14 @@ package notice
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-msgauth/dkim"
 )
-
-// DKIM configures signing of outgoing notices.
-type DKIM struct {
-	Domain   string
-	Selector string
-	Signer   crypto.Signer // *rsa.PrivateKey or ed25519.PrivateKey
-}
 
 // Config configures a Renderer.
 type Config struct {
@@ -32,9 +20,17 @@ type Config struct {
 	PlainReplyTo bool
 	// MessageIDDomain is the right-hand side of Message-IDs; empty uses From's domain.
 	MessageIDDomain string
+	// UserAgent names the sending software in the feedback report of an
+	// X-ARF mail; empty is DefaultUserAgent.
+	UserAgent string
 	// DKIM signs every message when set.
 	DKIM *DKIM
 }
+
+// DefaultUserAgent is the User-Agent of X-ARF feedback reports when the
+// configuration names none. It carries no version, so an upgrade between
+// a send and its resend after a crash does not change the message.
+const DefaultUserAgent = "takedownd"
 
 // Renderer turns notices into ready-to-send messages.
 type Renderer struct {
@@ -50,6 +46,12 @@ func NewRenderer(cfg Config) (*Renderer, error) {
 	}
 	if cfg.DKIM != nil && (cfg.DKIM.Domain == "" || cfg.DKIM.Selector == "" || cfg.DKIM.Signer == nil) {
 		return nil, errors.New("new renderer: dkim needs domain, selector and key")
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	if !printableASCII(cfg.UserAgent) {
+		return nil, fmt.Errorf("new renderer: user agent %q: want printable ASCII on one line", cfg.UserAgent)
 	}
 	return &Renderer{cfg: cfg, templates: t}, nil
 }
@@ -73,7 +75,7 @@ func MessageID(ref, domain string) string {
 	return ref + "@" + domain
 }
 
-// Render validates n and renders it.
+// Render validates n and renders it in its Format.
 func (r *Renderer) Render(n Notice) (Message, error) {
 	if err := n.Validate(); err != nil {
 		return Message{}, fmt.Errorf("render notice %s: %w", n.Ref, err)
@@ -99,7 +101,13 @@ func (r *Renderer) Render(n Notice) (Message, error) {
 		Body:      body,
 		XARF:      reports,
 	}
-	raw, err := assemble(n, m, n.ReplyAddress(!r.cfg.PlainReplyTo))
+	h := header(n, m, n.ReplyAddress(!r.cfg.PlainReplyTo))
+	var raw []byte
+	if n.Format == FormatXARF {
+		raw, err = assembleXARF(&h, n, m, r.cfg.UserAgent)
+	} else {
+		raw, err = assembleBatched(&h, n, m)
+	}
 	if err != nil {
 		return Message{}, fmt.Errorf("render notice %s: %w", n.Ref, err)
 	}
@@ -120,7 +128,10 @@ func boundary(ref string) string {
 	return "=_td_" + hex.EncodeToString(h[:12])
 }
 
-func assemble(n Notice, m Message, replyTo string) ([]byte, error) {
+// header is the message header every format shares: who, what, the fixed
+// Message-ID and the reference in the places inbound matches replies on.
+// The format adds its Content-Type.
+func header(n Notice, m Message, replyTo string) mail.Header {
 	var h mail.Header
 	h.SetAddressList("From", []*mail.Address{{Name: n.Hotline.Name, Address: n.From}})
 	to := make([]*mail.Address, 0, len(n.To))
@@ -143,33 +154,51 @@ func assemble(n Notice, m Message, replyTo string) ([]byte, error) {
 		lang = "nl, en"
 	}
 	h.Set("Content-Language", lang)
-	h.SetContentType("multipart/mixed", map[string]string{"boundary": boundary(n.Ref)})
+	return h
+}
 
+// textHeader is the header of the plain-text part, the same in every format.
+func textHeader() message.Header {
+	var th message.Header
+	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+	th.Set("Content-Transfer-Encoding", "quoted-printable")
+	th.Set("Content-Disposition", "inline")
+	return th
+}
+
+// jsonHeader is the header of an X-ARF report part: base64, as the
+// transport description asks and its reference parser expects.
+func jsonHeader(filename string) message.Header {
+	var ah message.Header
+	ah.SetContentType("application/json", map[string]string{"charset": "utf-8", "name": filename})
+	ah.SetContentDisposition("attachment", map[string]string{"filename": filename})
+	ah.Set("Content-Transfer-Encoding", "base64")
+	return ah
+}
+
+// writeMultipart writes h and then each part in order.
+func writeMultipart(h *mail.Header, parts []part) ([]byte, error) {
 	var buf bytes.Buffer
 	w, err := message.CreateWriter(&buf, h.Header)
 	if err != nil {
 		return nil, fmt.Errorf("write header: %w", err)
 	}
-	var th message.Header
-	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-	th.Set("Content-Transfer-Encoding", "quoted-printable")
-	th.Set("Content-Disposition", "inline")
-	if err := writePart(w, th, []byte(m.Body)); err != nil {
-		return nil, fmt.Errorf("write body: %w", err)
-	}
-	for i, x := range m.XARF {
-		var ah message.Header
-		ah.SetContentType("application/json", map[string]string{"charset": "utf-8"})
-		ah.SetContentDisposition("attachment", map[string]string{"filename": fmt.Sprintf("xarf-%d.json", i+1)})
-		ah.Set("Content-Transfer-Encoding", "base64")
-		if err := writePart(w, ah, x); err != nil {
-			return nil, fmt.Errorf("write xarf %d: %w", i+1, err)
+	for _, p := range parts {
+		if err := writePart(w, p.header, p.body); err != nil {
+			return nil, fmt.Errorf("write %s: %w", p.name, err)
 		}
 	}
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("close message: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// part is one body part of a message, named for errors.
+type part struct {
+	name   string
+	header message.Header
+	body   []byte
 }
 
 func writePart(w *message.Writer, h message.Header, body []byte) error {
@@ -181,52 +210,4 @@ func writePart(w *message.Writer, h message.Header, body []byte) error {
 		return err
 	}
 	return pw.Close()
-}
-
-// dkimHeaders are the fields signed, per RFC 6376 section 5.4.1.
-var dkimHeaders = []string{"From", "To", "Reply-To", "Subject", "Date", "Message-Id", "References", "Auto-Submitted", "X-Takedown-Ref", "Mime-Version", "Content-Type"}
-
-func sign(raw []byte, d *DKIM) ([]byte, error) {
-	var out bytes.Buffer
-	opts := &dkim.SignOptions{
-		Domain:                 d.Domain,
-		Selector:               d.Selector,
-		Signer:                 d.Signer,
-		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
-		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
-		HeaderKeys:             dkimHeaders,
-	}
-	if err := dkim.Sign(&out, bytes.NewReader(raw), opts); err != nil {
-		return nil, fmt.Errorf("dkim sign: %w", err)
-	}
-	return out.Bytes(), nil
-}
-
-// LoadDKIMKey reads a PEM private key (PKCS #8, or PKCS #1 RSA) for DKIM signing.
-func LoadDKIMKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read dkim key: %w", err)
-	}
-	return ParseDKIMKey(b)
-}
-
-// ParseDKIMKey parses a PEM private key (PKCS #8, or PKCS #1 RSA).
-func ParseDKIMKey(pemBytes []byte) (crypto.Signer, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, errors.New("parse dkim key: no PEM block")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("parse dkim key: %w", err)
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("parse dkim key: %T cannot sign", k)
-	}
-	return s, nil
 }

@@ -1,8 +1,11 @@
 // Package notice renders takedown notices: the Dutch and English text from
 // templates a hotline can override, one X-ARF v4 content/csam report per URL,
-// and the MIME message that carries both. It is pure: apart from reading
-// template files it does no I/O, and the same Notice always renders to the
-// same bytes, so a resend after a crash is the same message.
+// and the MIME message that carries both — either the batched notice
+// (multipart/mixed, several URLs) or the X-ARF e-mail transport shape
+// (multipart/report, one URL) that automated abuse desks parse. It is pure:
+// apart from reading template files it does no I/O, and the same Notice
+// always renders to the same bytes, so a resend after a crash is the same
+// message.
 package notice
 
 import (
@@ -23,6 +26,22 @@ const (
 	KindEscalation Kind = "escalation"
 	KindReappeared Kind = "reappeared"
 	KindForward    Kind = "forward"
+)
+
+// Format is the MIME shape of a rendered notice.
+type Format string
+
+// The formats of a notice.
+const (
+	// FormatBatched is the notice for people: multipart/mixed with the
+	// text and one xarf-N.json attachment per URL. It is deliberately not
+	// a multipart/report: an X-ARF transport parser reads one JSON report
+	// per mail, so it would take one URL of many and lose the rest.
+	FormatBatched Format = ""
+	// FormatXARF is the X-ARF e-mail transport: multipart/report;
+	// report-type=feedback-report with the text, a message/feedback-report
+	// part (Feedback-Type: xarf) and the one URL's report as xarf.json.
+	FormatXARF Format = "xarf"
 )
 
 // Level says which party in the chain a notice addresses.
@@ -88,6 +107,7 @@ type Notice struct {
 	Ref        string // stable reference, e.g. TD-2026-11-26-7F3K2Q
 	Kind       Kind
 	Lang       string // "nl" gives a Dutch text followed by the English one; anything else English only
+	Format     Format // FormatXARF needs exactly one item
 	Level      Level
 	From       string // bare address, e.g. abuse@hotline.example
 	ReplyTo    string // bare address; empty derives one from From and Ref
@@ -152,6 +172,15 @@ func (n Notice) Validate() error {
 	}
 	if len(n.Items) == 0 {
 		errs = append(errs, errors.New("no items"))
+	}
+	switch n.Format {
+	case FormatBatched:
+	case FormatXARF:
+		if len(n.Items) > 1 {
+			errs = append(errs, fmt.Errorf("format xarf: %d items, want one (an X-ARF mail carries one report)", len(n.Items)))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("format %q unknown", n.Format))
 	}
 	for i, it := range n.Items {
 		if it.URL == "" {

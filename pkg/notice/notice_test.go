@@ -71,19 +71,29 @@ func goldenNotices() map[string]Notice {
 	forward.To = []string{"reports@partner.example"}
 	cdn := baseNotice("TD-2026-11-26-CDN001", KindFirst, "en", LevelCDN)
 	cdn.To = []string{"abuse@cdn.example"}
+	xarfFirst := baseNotice("TD-2026-11-26-X4RF01", KindFirst, "nl", LevelHoster)
+	xarfFirst.Format, xarfFirst.Items = FormatXARF, xarfFirst.Items[:1]
+	xarfReminder := baseNotice("TD-case-0002-R1", KindReminder, "en", LevelHoster)
+	xarfReminder.Format, xarfReminder.Items = FormatXARF, xarfReminder.Items[1:]
+	xarfReminder.Reminder, xarfReminder.PrevRef = 1, "TD-2026-11-26-X4RF02"
+	xarfReminder.Items[0].FirstNoticedAt = sentAt.Add(-24 * time.Hour)
 	return map[string]Notice{
-		"first-nl":        baseNotice("TD-2026-11-26-7F3K2Q", KindFirst, "nl", LevelHoster),
-		"first-en":        baseNotice("TD-2026-11-26-8G4L3R", KindFirst, "en", LevelHoster),
-		"first-cdn-en":    cdn,
-		"reminder-nl":     reminder,
-		"escalation-nl":   escalation,
-		"reappeared-en":   reappeared,
-		"forward-partner": forward,
+		"first-xarf-nl":    xarfFirst,
+		"reminder-xarf-en": xarfReminder,
+		"first-nl":         baseNotice("TD-2026-11-26-7F3K2Q", KindFirst, "nl", LevelHoster),
+		"first-en":         baseNotice("TD-2026-11-26-8G4L3R", KindFirst, "en", LevelHoster),
+		"first-cdn-en":     cdn,
+		"reminder-nl":      reminder,
+		"escalation-nl":    escalation,
+		"reappeared-en":    reappeared,
+		"forward-partner":  forward,
 	}
 }
 
-func TestRenderGolden(t *testing.T) {
-	t.Parallel()
+// eachRendering renders every golden notice with the default renderer
+// and runs check on it in a parallel subtest of its name.
+func eachRendering(t *testing.T, check func(t *testing.T, name string, n Notice, m Message)) {
+	t.Helper()
 	r, err := NewRenderer(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -95,19 +105,29 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			text := "Subject: " + m.Subject + "\n\n" + m.Body
-			checkGolden(t, filepath.Join("testdata", name+".txt"), []byte(text))
-			checkGolden(t, filepath.Join("testdata", name+".eml"), m.Raw)
-
-			again, err := r.Render(n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(m.Raw, again.Raw) {
-				t.Errorf("two renders of %s differ", n.Ref)
-			}
+			check(t, name, n, m)
 		})
 	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	t.Parallel()
+	r, err := NewRenderer(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eachRendering(t, func(t *testing.T, name string, n Notice, m Message) {
+		text := "Subject: " + m.Subject + "\n\n" + m.Body
+		checkGolden(t, filepath.Join("testdata", name+".txt"), []byte(text))
+		checkGolden(t, filepath.Join("testdata", name+".eml"), m.Raw)
+		again, err := r.Render(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(m.Raw, again.Raw) {
+			t.Errorf("two renders of %s differ", n.Ref)
+		}
+	})
 }
 
 func checkGolden(t *testing.T, path string, got []byte) {
@@ -236,6 +256,9 @@ func TestValidate(t *testing.T) {
 		{name: "no items", mutate: func(n *Notice) { n.Items = nil }, wantErr: "no items"},
 		{name: "bad classification", mutate: func(n *Notice) { n.Items[0].Classification = "C" }, wantErr: "classification"},
 		{name: "zero sent_at", mutate: func(n *Notice) { n.SentAt = time.Time{} }, wantErr: "sent_at"},
+		{name: "x-arf mail of two urls", mutate: func(n *Notice) { n.Format = FormatXARF }, wantErr: "want one"},
+		{name: "x-arf mail of one url", mutate: func(n *Notice) { n.Format, n.Items = FormatXARF, n.Items[:1] }},
+		{name: "unknown format", mutate: func(n *Notice) { n.Format = "pdf" }, wantErr: "format"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

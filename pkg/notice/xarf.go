@@ -87,7 +87,7 @@ func XARFReports(n Notice) []XARF {
 			VerifiedAt:         it.ConfirmedAt.UTC().Format(time.RFC3339),
 			VerificationMethod: "manual",
 			Description:        fmt.Sprintf("Confirmed as child sexual abuse material by analysts of %s. Notice reference %s.", n.Hotline.Name, n.Ref),
-			Tags:               []string{"takedown:" + strings.ToLower(n.Ref), "classification:" + strings.ToLower(it.Classification)},
+			Tags:               []string{"takedown:" + strings.ToLower(n.Ref), "notice:" + string(n.Kind), "classification:" + strings.ToLower(it.Classification)},
 			TakedownRef:        n.Ref,
 			CaseID:             it.CaseID,
 			ReportIDs:          it.ReportIDs,

@@ -3,97 +3,14 @@ package notice
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/takedownd/takedownd/pkg/simnet/xarfdesk"
 )
-
-const xarfBase = "https://xarf.org/schemas/v4/"
-
-// xarfDir finds the X-ARF fixtures: $TAKEDOWND_FIXTURES/xarf when set, else
-// shared/fixtures/xarf in this directory or one above it (the repository and
-// shared/ sit side by side in development and in CI).
-func xarfDir(t *testing.T) string {
-	t.Helper()
-	if env := os.Getenv("TAKEDOWND_FIXTURES"); env != "" {
-		return filepath.Join(env, "xarf")
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		candidate := filepath.Join(dir, "shared", "fixtures", "xarf")
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no shared/fixtures/xarf above the package directory; set TAKEDOWND_FIXTURES")
-		}
-		dir = parent
-	}
-}
-
-// schemaLoader serves the schemas from the fixtures. The master schema names
-// every type; only the content types are in the fixtures, so the others are
-// stubbed with an empty schema, which a csam report never reaches.
-type schemaLoader struct{ dir string }
-
-// neededSchemas are the files a csam report is validated against; these
-// must exist, so a missing fixture fails the test instead of passing a stub.
-var neededSchemas = map[string]bool{
-	"xarf-v4-master.json":     true,
-	"xarf-core.json":          true,
-	"types/content-base.json": true,
-	"types/content-csam.json": true,
-}
-
-func (l schemaLoader) Load(url string) (any, error) {
-	rel, ok := strings.CutPrefix(url, xarfBase)
-	if !ok {
-		return nil, fmt.Errorf("load schema %s: outside %s", url, xarfBase)
-	}
-	f, err := os.Open(filepath.Join(l.dir, "schemas", "v4", filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) && !neededSchemas[rel] {
-		return map[string]any{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load schema %s: %w", url, err)
-	}
-	defer f.Close()
-	return jsonschema.UnmarshalJSON(f)
-}
-
-func xarfSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	c.UseLoader(schemaLoader{dir: xarfDir(t)})
-	sch, err := c.Compile(xarfBase + "xarf-v4-master.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
-func validateJSON(sch *jsonschema.Schema, b []byte) error {
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	return sch.Validate(inst)
-}
 
 func TestXARFValidatesAgainstSchema(t *testing.T) {
 	t.Parallel()
-	sch := xarfSchema(t)
+	sch := xarfdesk.FixtureSchema(t)
 	for name, n := range goldenNotices() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -105,7 +22,7 @@ func TestXARFValidatesAgainstSchema(t *testing.T) {
 				t.Fatalf("got %d parts for %d items", len(parts), len(n.Items))
 			}
 			for i, p := range parts {
-				if err := validateJSON(sch, p); err != nil {
+				if err := sch.Validate(p); err != nil {
 					t.Errorf("part %d invalid: %v\n%s", i+1, err, p)
 				}
 			}
@@ -117,7 +34,7 @@ func TestXARFValidatesAgainstSchema(t *testing.T) {
 // broken in ways the schema forbids must not pass.
 func TestXARFSchemaRejects(t *testing.T) {
 	t.Parallel()
-	sch := xarfSchema(t)
+	sch := xarfdesk.FixtureSchema(t)
 	tests := []struct {
 		name   string
 		mutate func(map[string]any)
@@ -141,22 +58,10 @@ func TestXARFSchemaRejects(t *testing.T) {
 			}
 			tt.mutate(m)
 			b, _ := json.Marshal(m)
-			if err := validateJSON(sch, b); err == nil {
+			if err := sch.Validate(b); err == nil {
 				t.Errorf("schema accepted a report with %s", tt.name)
 			}
 		})
-	}
-}
-
-func TestXARFSampleValidates(t *testing.T) {
-	t.Parallel()
-	sch := xarfSchema(t)
-	b, err := os.ReadFile(filepath.Join(xarfDir(t), "samples", "v4", "content-csam.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := validateJSON(sch, b); err != nil {
-		t.Errorf("upstream sample invalid, so the validator setup is wrong: %v", err)
 	}
 }
 
@@ -177,7 +82,7 @@ func TestXARFReportIDsStable(t *testing.T) {
 
 func TestForwardJSON(t *testing.T) {
 	t.Parallel()
-	sch := xarfSchema(t)
+	sch := xarfdesk.FixtureSchema(t)
 	n := goldenNotices()["forward-partner"]
 	b, err := ForwardJSON(n, true)
 	if err != nil {
@@ -199,7 +104,7 @@ func TestForwardJSON(t *testing.T) {
 		t.Fatalf("payload ref %q items %d xarf %d", p.Reference, len(p.Items), len(p.XARF))
 	}
 	for i, x := range p.XARF {
-		if err := validateJSON(sch, x); err != nil {
+		if err := sch.Validate(x); err != nil {
 			t.Errorf("xarf %d in forward payload invalid: %v", i+1, err)
 		}
 	}

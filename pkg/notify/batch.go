@@ -26,13 +26,14 @@ func contactKey(rec takedown.Notice) string {
 
 // addToBatch puts a case into the open notice for the recipient of tmpl,
 // opening one when there is none (or it is sealed or full). A high-priority
-// case gets a notice of its own, due at once. It returns the notice's
-// reference; whoever creates a notice schedules its flush.
+// case gets a notice of its own, due at once, and so does a case whose
+// recipient takes one X-ARF mail per URL (ownNotice). It returns the
+// notice's reference; whoever creates a notice schedules its flush.
 func (s *Stage) addToBatch(ctx context.Context, tmpl takedown.Notice, caseID string, high bool) (string, error) {
 	now := s.now().UTC()
 	tmpl.State, tmpl.OpenedAt, tmpl.Cases = takedown.NoticeOpen, now, []string{caseID}
-	if high {
-		tmpl.Ref, tmpl.Priority, tmpl.DueAt = newRef(now), true, s.window.next(now, true)
+	if ownNotice(tmpl, high) {
+		tmpl.Ref, tmpl.Priority, tmpl.DueAt = newRef(now), high, s.window.next(now, high)
 		if _, err := s.rec.notices.Create(ctx, tmpl.Ref, tmpl); err != nil {
 			return "", err
 		}

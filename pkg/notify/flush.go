@@ -204,7 +204,7 @@ func itemOf(c takedown.Case, rec takedown.Notice) takedown.NoticeItem {
 // noticeOf turns a sealed record into what the renderer needs.
 func (s *Stage) noticeOf(rec takedown.Notice) notice.Notice {
 	n := notice.Notice{
-		Ref: rec.Ref, Kind: notice.Kind(rec.Kind), Lang: rec.Lang, Level: notice.Level(rec.Level),
+		Ref: rec.Ref, Kind: notice.Kind(rec.Kind), Lang: rec.Lang, Level: notice.Level(rec.Level), Format: notice.Format(rec.Format),
 		From: s.cfg.From, To: []string{rec.To}, Hotline: s.hotline, DeadlineAt: rec.DeadlineAt,
 		SentAt: rec.SentAt, Reminder: rec.Reminder, PrevRef: rec.PrevRef,
 	}

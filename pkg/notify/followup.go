@@ -82,6 +82,7 @@ func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequ
 	if rec.Kind == string(notice.KindReappeared) {
 		rec.Level = string(notice.LevelHoster)
 	}
+	rec.Format = s.formatFor(rec, caseContacts(c))
 	now := s.now().UTC()
 	// The reference comes from the request alone (its counter is the
 	// reminder or reopening number), so a redelivered request finds the

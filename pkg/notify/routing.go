@@ -116,7 +116,9 @@ func (s *Stage) routeCase(ctx context.Context, id string, req takedown.RouteRequ
 	if p.notice == nil {
 		return nil
 	}
-	ref, err := s.addToBatch(ctx, *p.notice, id, c.Priority == takedown.PriorityHigh)
+	tmpl := *p.notice
+	tmpl.Format = s.formatFor(tmpl, caseContacts(c))
+	ref, err := s.addToBatch(ctx, tmpl, id, c.Priority == takedown.PriorityHigh)
 	if err != nil {
 		return err
 	}

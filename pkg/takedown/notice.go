@@ -30,6 +30,12 @@ const (
 	NoticeLevelPartner = "partner"
 )
 
+// NoticeFormatXARF is the Format of a notice sent in the X-ARF e-mail
+// transport shape (multipart/report, one URL); the empty Format is the
+// batched notice. It is fixed when the notice is opened, so a resend
+// renders the same message whatever the configuration says by then.
+const NoticeFormatXARF = "xarf"
+
 // Notice is a notice or forward as kept in the notices bucket: who, which
 // channel, which URLs, and what became of it. The notify stage writes it;
 // inbound reads it to match replies and bounces; GET /v1/notices/{ref}
@@ -42,6 +48,7 @@ type Notice struct {
 	To         string       `json:"to"` // e-mail address, webhook URL or NATS subject
 	Partner    string       `json:"partner,omitempty"`
 	Lang       string       `json:"lang"`
+	Format     string       `json:"format,omitempty"` // "" batched notice, "xarf" one URL in the X-ARF transport shape
 	State      NoticeState  `json:"state"`
 	Priority   bool         `json:"priority,omitempty"`
 	OpenedAt   time.Time    `json:"opened_at"`
