@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +21,39 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// TestXARFMailsEndToEnd runs the daemon with notify.xarf.default per_url
-// against the simulated internet: two URLs on one hoster, found through
-// RDAP, reach the hoster as two X-ARF mails that an intake following the
-// transport reads and validates; a reply to one of them and a bounce of
-// the other each find their own case, by the plus address and by the
-// VERP sender alone.
+// TestXARFMailsEndToEnd runs the daemon against the simulated internet
+// with a hoster that reads X-ARF — once as a contact-book entry that says
+// machine_readable, once as the RDAP contact under notify.xarf.default
+// per_url: two URLs on it reach it as two X-ARF mails that an intake
+// following the transport reads and validates; a reply to one of them and
+// a bounce of the other each find their own case, by the plus address and
+// by the VERP sender alone.
 func TestXARFMailsEndToEnd(t *testing.T) {
 	t.Parallel()
+	tests := []struct {
+		name, rcpt string
+		mut        func(t *testing.T, cfg *config.Config)
+	}{
+		{"contact book entry", "desk@hoster-a.nl", func(t *testing.T, cfg *config.Config) {
+			book := filepath.Join(t.TempDir(), "contacts.yaml")
+			if err := os.WriteFile(book, []byte("contacts:\n  - name: Hoster A desk\n    networks: [185.0.1.0/24]\n    emails: [desk@hoster-a.nl]\n    machine_readable: true\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Enrich.Contacts.Path = book
+		}},
+		{"rdap contact by default", "abuse@hoster-a.nl", func(_ *testing.T, cfg *config.Config) { cfg.Notify.XARF.Default = config.XARFPerURL }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			xarfEndToEnd(t, tt.rcpt, func(cfg *config.Config) { tt.mut(t, cfg) })
+		})
+	}
+}
+
+func xarfEndToEnd(t *testing.T, rcpt string, mut func(*config.Config)) {
 	f := startFlow(t, func(cfg *config.Config) {
-		cfg.Notify.XARF.Default = config.XARFPerURL
+		mut(cfg)
 		cfg.Inbound.SMTP.Listen = "127.0.0.1:0"
 	})
 	d := f.d
@@ -45,6 +70,9 @@ func TestXARFMailsEndToEnd(t *testing.T) {
 	sch := xarfdesk.FixtureSchema(t)
 	mailOf := map[string]smtpsim.Message{} // by URL
 	for _, m := range f.relay.Messages() {
+		if m.To[0] != rcpt {
+			t.Errorf("mail to %v, want every notice to %s", m.To, rcpt)
+		}
 		r, err := xarfdesk.Parse(m.Data)
 		if err != nil {
 			t.Fatalf("the hoster's intake cannot read a notice: %v", err)
@@ -75,7 +103,7 @@ func TestXARFMailsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.sendInbound("abuse@hoster-a.nl", replyTo.Address, "From: abuse@hoster-a.nl\r\nTo: "+replyTo.Address+"\r\nSubject: Ticket 4711 closed\r\nMessage-ID: <t4711@hoster-a.nl>\r\n\r\nWe removed it.\r\n")
+	d.sendInbound(rcpt, replyTo.Address, "From: "+rcpt+"\r\nTo: "+replyTo.Address+"\r\nSubject: Ticket 4711 closed\r\nMessage-ID: <t4711@hoster-a.nl>\r\n\r\nWe removed it.\r\n")
 
 	// A bounce of the first mail that returns nothing of it: only the
 	// VERP envelope recipient says which notice.
@@ -88,7 +116,7 @@ func TestXARFMailsEndToEnd(t *testing.T) {
 		"Message-Id: <b-1@mx.hoster-a.nl>", "MIME-Version: 1.0", `Content-Type: multipart/report; report-type=delivery-status; boundary="B"`, "",
 		"--B", "Content-Type: text/plain", "", "Your message could not be delivered.", "",
 		"--B", "Content-Type: message/delivery-status", "", "Reporting-MTA: dns; mx.hoster-a.nl", "",
-		"Final-Recipient: rfc822; abuse@hoster-a.nl", "Action: failed", "Status: 5.1.1", "", "--B--", "",
+		"Final-Recipient: rfc822; " + rcpt, "Action: failed", "Status: 5.1.1", "", "--B--", "",
 	}, "\r\n"))
 
 	d.waitTimeline(cases[urls[1]].ID, takedown.EventReplied)
