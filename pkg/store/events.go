@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,12 +67,41 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 // Timeline returns the events of a case, oldest first. It reads them by
 // batched direct get, so a read leaves no consumer behind: the status API
 // may read timelines as often as it is asked to. The events come from
-// whichever replica of the stream answers, so the newest event of a case
-// may be missing for a moment; the timeline is shown, never decided on.
+// whichever replica of the stream answers, so on a cluster the newest
+// event of a case may be missing for a moment; the timeline is shown,
+// never decided on.
+//
+// Events of a change that is committed but not yet on the trail (the
+// case record's outbox, outbox.go) are added at the end, with Seq 0: the
+// record is read before the trail, so every event of the case as read is
+// in one or the other, and a reader never sees a state without the event
+// that led to it.
 func (s *Store) Timeline(ctx context.Context, caseID string) ([]takedown.Event, error) {
 	if !ValidCaseID(caseID) {
 		return nil, fmt.Errorf("case %q: %w", caseID, ErrNotFound)
 	}
+	rec, _, err := s.caseRecords().Get(ctx, caseID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("read timeline of %s: %w", caseID, err)
+	}
+	events, err := s.trail(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	onTrail := make(map[string]bool, len(events))
+	for _, ev := range events {
+		onTrail[ev.ID] = true
+	}
+	for _, p := range rec.Outbox {
+		if !onTrail[p.Event.ID] {
+			events = append(events, p.Event)
+		}
+	}
+	return events, nil
+}
+
+// trail is what the events stream holds for a case, oldest first.
+func (s *Store) trail(ctx context.Context, caseID string) ([]takedown.Event, error) {
 	msgs, err := s.readSubject(ctx, EventsStream, EventsPrefix+caseID)
 	if err != nil {
 		return nil, fmt.Errorf("read timeline of %s: %w", caseID, err)

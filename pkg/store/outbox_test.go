@@ -98,7 +98,7 @@ func (f *outboxFixture) change(t *testing.T, evID string, to takedown.State, cra
 // onTrail counts the events with each id on the case's trail.
 func (f *outboxFixture) onTrail(t *testing.T) map[string]int {
 	t.Helper()
-	evs, err := f.st.Timeline(t.Context(), f.id)
+	evs, err := f.st.trail(t.Context(), f.id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +241,40 @@ func TestOutboxCreate(t *testing.T) {
 	f.id = id
 	if trail := f.onTrail(t); trail["received-"+id] != 1 {
 		t.Errorf("trail %v: want the opening event once", trail)
+	}
+}
+
+// A committed change whose events are not on the trail yet still shows
+// them in the case's timeline, once, so a reader never sees a state
+// without the event that led to it.
+func TestTimelineShowsPendingEvents(t *testing.T) {
+	t.Parallel()
+	f := newOutboxFixture(t)
+	if err := f.change(t, "ev-pending", takedown.StateEnriched, "committed"); !errors.Is(err, errCrash) {
+		t.Fatalf("change: %v", err)
+	}
+	if trail := f.onTrail(t); trail["ev-pending"] != 0 {
+		t.Fatalf("trail %v: the stopped change must not have appended its event", trail)
+	}
+	evs, err := f.st.Timeline(t.Context(), f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, ev := range evs {
+		n[ev.ID]++
+	}
+	if n["ev-pending"] != 1 || n["received-"+f.id] != 1 || len(evs) != 2 {
+		t.Errorf("timeline %v: want the opening event and the pending one, once each", n)
+	}
+	if last := evs[len(evs)-1]; last.ID != "ev-pending" || last.Seq != 0 {
+		t.Errorf("last event %s seq %d: want the pending one, with no sequence yet", last.ID, last.Seq)
+	}
+	if _, err := f.st.repairOutbox(t.Context(), f.id); err != nil {
+		t.Fatal(err)
+	}
+	if trail := f.onTrail(t); trail["ev-pending"] != 1 {
+		t.Errorf("trail %v after repair: want the event once", trail)
 	}
 }
 
