@@ -1,6 +1,12 @@
 // Package api serves the takedown-status API: cases with their timelines,
-// lookups by URL, lists with filters, dead letters, health and readiness.
-// Every /v1 call needs a bearer token; each token carries a role.
+// lookups by URL, lists with filters, the review queue, notices, the
+// actions people take on cases, dead letters, tokens, health and
+// readiness. Every /v1 call needs a bearer token; each token carries a
+// scope (package scope: a role and, for a partner hotline or a hoster,
+// what it is bound to), put on the request's context. Every read a
+// handler makes goes through the request's view (view.go), which applies
+// the scope, so no handler filters on its own. The routes are listed in
+// one registry (routes.go), which tests and the API's description read.
 package api
 
 import (
@@ -15,41 +21,26 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/takedownd/takedownd/pkg/scope"
 	"github.com/takedownd/takedownd/pkg/store"
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// Role grants access; a higher role includes the lower ones.
-type Role int
-
-// The roles, weakest first.
-const (
-	RoleReader Role = iota + 1
-	RoleAnalyst
-	RoleAdmin
-)
-
-// ParseRole maps a config role name to a Role.
-func ParseRole(s string) (Role, error) {
-	switch s {
-	case "reader":
-		return RoleReader, nil
-	case "analyst":
-		return RoleAnalyst, nil
-	case "admin":
-		return RoleAdmin, nil
-	}
-	return 0, fmt.Errorf("unknown role %q", s)
-}
-
-// Token is a bearer token with the name logged for it and its role.
+// Token is a bearer token: its secret and what it may see and do (its
+// name is the scope's Token).
 type Token struct {
-	Name   string
-	Role   Role
 	Secret string
+	Scope  scope.Scope
 }
 
 // Readiness reports whether the daemon can do its work.
 type Readiness func(ctx context.Context) error
+
+// NoticeSource reads notice records by reference (the notify stage);
+// store.ErrNotFound when there is none.
+type NoticeSource interface {
+	Notice(ctx context.Context, ref string) (takedown.Notice, error)
+}
 
 // Server is the status API.
 type Server struct {
@@ -60,12 +51,13 @@ type Server struct {
 	pageSize int
 	maxPage  int
 	mux      *http.ServeMux
+	routes   []Route
+	notices  NoticeSource
 }
 
 type hashedToken struct {
-	name string
-	role Role
-	sum  [32]byte
+	scope scope.Scope
+	sum   [32]byte
 }
 
 // Options configure the API.
@@ -77,32 +69,43 @@ type Options struct {
 	Log         *slog.Logger
 }
 
-// New builds the API handler.
-func New(st *store.Store, opts Options) *Server {
+// New builds the API handler. Tokens whose scope does not hold together
+// (scope.Scope.Check) are refused.
+func New(st *store.Store, opts Options) (*Server, error) {
 	s := &Server{store: st, ready: opts.Ready, log: opts.Log, pageSize: opts.PageSize, maxPage: opts.MaxPageSize, mux: http.NewServeMux()}
 	for _, t := range opts.Tokens {
+		if err := t.Scope.Check(); err != nil {
+			return nil, fmt.Errorf("api token %s: %w", t.Scope.Token, err)
+		}
 		// Compare digests, not tokens: constant time and no length leak.
-		s.tokens = append(s.tokens, hashedToken{name: t.Name, role: t.Role, sum: sha256.Sum256([]byte(t.Secret))})
+		s.tokens = append(s.tokens, hashedToken{scope: t.Scope, sum: sha256.Sum256([]byte(t.Secret))})
 	}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	s.mux.Handle("GET /readyz", s.handle(0, s.readyz))
-	s.mux.Handle("GET /v1/cases", s.handle(RoleReader, s.listCases))
-	s.mux.Handle("GET /v1/cases/{id}", s.handle(RoleReader, s.getCase))
-	s.mux.Handle("GET /v1/dlq", s.handle(RoleAnalyst, s.listDLQ))
-	s.mux.Handle("GET /v1/dlq/{seq}", s.handle(RoleAnalyst, s.getDLQ))
-	return s
+	s.addRoutes()
+	return s, nil
 }
 
-// Handle adds a route (for stages that serve their own resources).
-func (s *Server) Handle(pattern string, role Role, h HandlerFunc) {
-	s.mux.Handle(pattern, s.handle(role, h))
+// Handle adds a route whose handler returns its error (see HandlerFunc);
+// the handler reads the request's scope with scope.FromContext and must
+// apply it to whatever it answers.
+func (s *Server) Handle(rt Route, h HandlerFunc) {
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(rt.Method+" "+rt.Path, s.handle(rt, h))
 }
 
-// HandleHTTP adds a plain handler that needs no token (health, metrics:
-// nothing sensitive).
-func (s *Server) HandleHTTP(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// HandleHTTP adds a route that needs no token (health, metrics: nothing
+// sensitive) with a plain handler.
+func (s *Server) HandleHTTP(rt Route, h http.Handler) {
+	rt.Roles = nil
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(rt.Method+" "+rt.Path, h)
+}
+
+// ServeNotices adds GET /v1/notices/{ref}, reading notices from src.
+func (s *Server) ServeNotices(src NoticeSource) {
+	s.notices = src
+	s.Handle(Route{Method: http.MethodGet, Path: "/v1/notices/{ref}", Roles: Readers,
+		Summary: "a notice or forward with its URLs and outcome"}, s.getNotice)
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -111,11 +114,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // it, so errors are rendered in one place.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// Error is an error with the HTTP status it should produce.
+// Error is an error with the HTTP status it should produce. Body, when
+// set, is sent instead of the bare message (it must carry "error").
 type Error struct {
 	Status int
 	Msg    string
 	Err    error
+	Body   any
 }
 
 func (e *Error) Error() string {
@@ -132,48 +137,51 @@ func Errorf(status int, format string, args ...any) error {
 	return &Error{Status: status, Msg: fmt.Sprintf(format, args...)}
 }
 
-type ctxKey struct{}
-
 // Caller returns the name of the token that made the request.
-func Caller(r *http.Request) string {
-	name, _ := r.Context().Value(ctxKey{}).(string)
-	return name
-}
+func Caller(r *http.Request) string { return scope.FromContext(r.Context()).Token }
 
-func (s *Server) handle(need Role, h HandlerFunc) http.Handler {
+func (s *Server) handle(rt Route, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if need > 0 {
+		if len(rt.Roles) > 0 {
 			tok, ok := s.authenticate(r)
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="takedownd"`)
 				writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or unknown bearer token"})
 				return
 			}
-			if tok.role < need {
-				writeJSON(w, http.StatusForbidden, errorBody{Error: "token " + tok.name + " lacks the role for this call"})
+			if !slices.Contains(rt.Roles, tok.scope.Role) {
+				writeJSON(w, http.StatusForbidden, errorBody{Error: fmt.Sprintf("token %s (role %s) may not call %s %s", tok.scope.Token, tok.scope.Role, rt.Method, rt.Path)})
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok.name))
+			r = r.WithContext(scope.NewContext(r.Context(), tok.scope))
 		}
-		err := h(w, r)
-		if err == nil {
-			return
-		}
-		status, msg := http.StatusInternalServerError, "internal error"
-		var apiErr *Error
-		switch {
-		case errors.As(err, &apiErr):
-			status, msg = apiErr.Status, apiErr.Msg
-		case errors.Is(err, store.ErrNotFound):
-			status, msg = http.StatusNotFound, "not found"
-		case errors.Is(err, context.DeadlineExceeded):
-			status, msg = http.StatusServiceUnavailable, "backend timeout"
-		}
-		if status >= 500 {
-			s.log.Error("api request failed", "path", r.URL.Path, "status", status, "err", err)
-		}
-		writeJSON(w, status, errorBody{Error: msg})
+		s.render(w, r, h(w, r))
 	})
+}
+
+// render writes err as the response: its status and message, or its body.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, err error) {
+	if err == nil {
+		return
+	}
+	status, msg := http.StatusInternalServerError, "internal error"
+	var body any
+	var apiErr *Error
+	switch {
+	case errors.As(err, &apiErr):
+		status, msg, body = apiErr.Status, apiErr.Msg, apiErr.Body
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, "not found"
+	case errors.Is(err, context.DeadlineExceeded):
+		status, msg = http.StatusServiceUnavailable, "backend timeout"
+	}
+	if status >= 500 {
+		s.log.Error("api request failed", "path", r.URL.Path, "status", status, "err", err)
+	}
+	if body == nil {
+		body = errorBody{Error: msg}
+	}
+	writeJSON(w, status, body)
 }
 
 func (s *Server) authenticate(r *http.Request) (hashedToken, bool) {

@@ -24,37 +24,34 @@ type CaseList struct {
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
-	return s.writeCase(w, r, r.PathValue("id"))
-}
-
-func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, id string) error {
-	c, _, err := s.store.GetCase(r.Context(), id)
+	v, err := s.view(r).caseView(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	tl, err := s.store.Timeline(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, CaseView{Case: c, Timeline: tl})
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	v := s.view(r)
 	if raw := q.Get("url"); raw != "" {
 		nu, err := urlnorm.Parse(raw)
 		if err != nil {
 			return Errorf(http.StatusBadRequest, "url: %v", err)
 		}
-		id, err := s.store.CaseOfURL(r.Context(), nu.Key())
+		id, err := v.caseOfURL(r.Context(), nu.Key())
+		if err == nil {
+			var cv CaseView
+			if cv, err = v.caseView(r.Context(), id); err == nil {
+				writeJSON(w, http.StatusOK, cv)
+				return nil
+			}
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return Errorf(http.StatusNotFound, "no case for this URL")
 		}
-		if err != nil {
-			return err
-		}
-		return s.writeCase(w, r, id)
+		return err
 	}
 	f := store.ListFilter{State: takedown.State(q.Get("state")), After: q.Get("cursor"), Limit: s.pageSize}
 	if f.State != "" && !f.State.Valid() {
@@ -67,22 +64,42 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
 	if f.Until, err = parseTime(q.Get("until")); err != nil {
 		return Errorf(http.StatusBadRequest, "until: %v", err)
 	}
-	if f.After != "" && !store.ValidCaseID(f.After) {
+	if err := s.pageOf(q.Get("cursor"), q.Get("limit"), &f); err != nil {
+		return err
+	}
+	return s.writeList(w, r, f)
+}
+
+// listReview is the review queue: the cases in review, oldest first.
+func (s *Server) listReview(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.ListFilter{State: takedown.StateReview, Limit: s.maxPage}
+	if err := s.pageOf(q.Get("cursor"), q.Get("limit"), &f); err != nil {
+		return err
+	}
+	return s.writeList(w, r, f)
+}
+
+// pageOf reads the cursor and limit of a list.
+func (s *Server) pageOf(cursor, limit string, f *store.ListFilter) error {
+	if cursor != "" && !store.ValidCaseID(cursor) {
 		return Errorf(http.StatusBadRequest, "cursor: not a case id")
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
+	f.After = cursor
+	if limit != "" {
+		n, err := strconv.Atoi(limit)
 		if err != nil || n <= 0 || n > s.maxPage {
 			return Errorf(http.StatusBadRequest, "limit: want 1..%d", s.maxPage)
 		}
 		f.Limit = n
 	}
-	cases, next, err := s.store.List(r.Context(), f)
+	return nil
+}
+
+func (s *Server) writeList(w http.ResponseWriter, r *http.Request, f store.ListFilter) error {
+	cases, next, err := s.view(r).list(r.Context(), f)
 	if err != nil {
 		return err
-	}
-	if cases == nil {
-		cases = []takedown.Case{}
 	}
 	writeJSON(w, http.StatusOK, CaseList{Cases: cases, NextCursor: next})
 	return nil
@@ -98,6 +115,15 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse(time.DateOnly, s)
 }
 
+func (s *Server) getNotice(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.view(r).notice(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, n)
+	return nil
+}
+
 func (s *Server) listDLQ(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	after, _ := strconv.ParseUint(q.Get("after"), 10, 64)
@@ -109,7 +135,7 @@ func (s *Server) listDLQ(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	dls, err := s.store.DeadLetters(r.Context(), after, limit)
+	dls, err := s.view(r).deadLetters(r.Context(), after, limit)
 	if err != nil {
 		return err
 	}
@@ -125,10 +151,21 @@ func (s *Server) getDLQ(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return Errorf(http.StatusBadRequest, "seq: not a number")
 	}
-	dl, err := s.store.DeadLetter(r.Context(), seq)
+	dl, err := s.view(r).deadLetter(r.Context(), seq)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, dl)
+	return nil
+}
+
+// listTokens lists the tokens' names, roles and bindings; secrets never
+// leave the process.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	toks, err := s.view(r).tokens()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": toks})
 	return nil
 }

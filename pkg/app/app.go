@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -133,11 +134,14 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.api = api.New(a.store, api.Options{
+	a.api, err = api.New(a.store, api.Options{
 		Tokens: tokens, Ready: a.ready, PageSize: cfg.API.PageSize, MaxPageSize: cfg.API.MaxPageSize,
 		Log: opts.Log.With("component", "api"),
 	})
-	a.api.HandleHTTP("GET /metrics", metricsHandler(a.metrics))
+	if err != nil {
+		return nil, err
+	}
+	a.api.HandleHTTP(api.Route{Method: http.MethodGet, Path: "/metrics", Summary: "Prometheus metrics: counts only, never a URL or case id"}, metricsHandler(a.metrics))
 	a.step("api")
 	in, err := intake.New(ctx, cfg.Intake, a.store, opts.Log.With("component", "intake"))
 	if err != nil {

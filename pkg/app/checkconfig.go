@@ -30,6 +30,9 @@ func CheckConfig(path, dataDir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if _, err := tokenPartners(cfg); err != nil {
+		return "", err
+	}
 	source := path
 	if source == "" {
 		source = "built-in defaults"

@@ -13,24 +13,38 @@ import (
 
 	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/route"
+	"github.com/takedownd/takedownd/pkg/scope"
 )
 
 // TokenFileName is the token file in the data dir, created at first start
 // when the config names no token. takedownctl reads it.
 const TokenFileName = "api-token"
 
+// apiTokens are the configured tokens with their scopes, or the one admin
+// token of the data dir when the configuration names none. A partner
+// token's hotline comes from the partner directory.
 func apiTokens(cfg config.Config, log *slog.Logger) ([]api.Token, error) {
+	partners, err := tokenPartners(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var out []api.Token
 	for i, t := range cfg.API.Tokens {
 		secret, err := t.Token.Resolve()
 		if err != nil {
 			return nil, fmt.Errorf("api.tokens[%d].token: %w", i, err)
 		}
-		role, err := api.ParseRole(t.Role)
+		role, err := scope.ParseRole(t.Role)
 		if err != nil {
 			return nil, fmt.Errorf("api.tokens[%d].role: %w", i, err)
 		}
-		out = append(out, api.Token{Name: t.Name, Role: role, Secret: secret})
+		sc := scope.Scope{Token: t.Name, Role: role, Domains: t.Domains, ASNs: t.ASNs}
+		if t.Partner != "" {
+			p := partners[t.Partner]
+			sc.Partner = &scope.PartnerHotline{Country: p.Country, Name: p.Name, Address: p.Address}
+		}
+		out = append(out, api.Token{Secret: secret, Scope: sc})
 	}
 	if len(out) > 0 {
 		return out, nil
@@ -45,7 +59,36 @@ func apiTokens(cfg config.Config, log *slog.Logger) ([]api.Token, error) {
 	} else {
 		log.Info("using api token from file", "file", path)
 	}
-	return []api.Token{{Name: "local", Role: api.RoleAdmin, Secret: secret}}, nil
+	return []api.Token{{Secret: secret, Scope: scope.Scope{Token: "local", Role: scope.Admin}}}, nil
+}
+
+// tokenPartners reads the partner directory when a partner token names a
+// hotline, and checks that each one is in it.
+func tokenPartners(cfg config.Config) (map[string]route.Partner, error) {
+	var problems config.Problems
+	var partners map[string]route.Partner
+	for i, t := range cfg.API.Tokens {
+		if t.Partner == "" {
+			continue
+		}
+		if partners == nil {
+			var err error
+			if partners, err = route.LoadPartners(cfg.Route.PartnersFile); err != nil {
+				return nil, err
+			}
+		}
+		if _, ok := partners[t.Partner]; !ok {
+			where := "the built-in partner directory"
+			if cfg.Route.PartnersFile != "" {
+				where = cfg.Route.PartnersFile
+			}
+			problems = append(problems, config.Problem{Key: fmt.Sprintf("api.tokens[%d].partner", i), Reason: fmt.Sprintf("no partner hotline for %s in %s (route.partners_file)", t.Partner, where)})
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return partners, nil
 }
 
 // localToken reads the token file, or creates it with a new random token

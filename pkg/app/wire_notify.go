@@ -5,12 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/contacthealth"
@@ -21,8 +19,6 @@ import (
 	"github.com/takedownd/takedownd/pkg/notify/smtp"
 	"github.com/takedownd/takedownd/pkg/notify/webhook"
 	"github.com/takedownd/takedownd/pkg/route"
-	"github.com/takedownd/takedownd/pkg/store"
-	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // addNotify wires routing (the policy runs in the notify stage), batching and delivery: SMTP when a relay is
@@ -100,25 +96,7 @@ func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
 		return err
 	}
 	a.addRunner("notify", stage)
-	a.api.Handle("GET /v1/notices/{ref}", api.RoleReader, func(w http.ResponseWriter, r *http.Request) error {
-		rec, err := stage.Notice(r.Context(), r.PathValue("ref"))
-		if err != nil {
-			return err
-		}
-		api.WriteJSON(w, http.StatusOK, rec)
-		return nil
-	})
-	a.api.Handle("GET /v1/review", api.RoleReader, func(w http.ResponseWriter, r *http.Request) error {
-		cases, next, err := a.store.List(r.Context(), store.ListFilter{State: takedown.StateReview, After: r.URL.Query().Get("cursor"), Limit: a.cfg.API.MaxPageSize})
-		if err != nil {
-			return err
-		}
-		if cases == nil {
-			cases = []takedown.Case{}
-		}
-		api.WriteJSON(w, http.StatusOK, api.CaseList{Cases: cases, NextCursor: next})
-		return nil
-	})
+	a.api.ServeNotices(stage)
 	return nil
 }
 

@@ -43,7 +43,8 @@ func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
 	a.onNoticed = func(ctx context.Context, caseID string, at time.Time) error {
 		return recheck.Start(ctx, a.store, caseID, at)
 	}
-	a.api.Handle("POST /v1/cases/{id}/check", api.RoleAnalyst, a.requestCheck)
+	a.api.Handle(api.Route{Method: http.MethodPost, Path: "/v1/cases/{id}/check", Roles: api.Checkers,
+		Summary: "an immediate re-check (202; 409 when the case is not being checked)"}, a.requestCheck)
 	return nil
 }
 

@@ -79,9 +79,15 @@ type API struct {
 	// Listen is the API's address. Port 0 picks a free port (the start-up
 	// log names it).
 	Listen string `yaml:"listen"`
-	// Tokens are the bearer tokens with their roles, e.g.
+	// Tokens are the bearer tokens with their roles and bindings, e.g.
 	//   - {name: analysts, role: analyst, token: {env: TAKEDOWN_ANALYST_TOKEN}}
-	// Roles: reader (cases), analyst (+ dead letters, checks), admin.
+	//   - {name: hotline-de, role: partner, partner: DE, token: {file: /run/secrets/de}}
+	//   - {name: hoster-a, role: hoster, domains: [hoster-a.nl], asns: [64500], token: {env: HOSTER_A}}
+	// Roles: viewer (reads every case; "reader" is its old name), analyst
+	// (reads, dead letters, every action), admin (an analyst who also
+	// lists the tokens), partner (a partner hotline: the cases forwarded to
+	// it; may report their status), hoster (an abuse desk: the cases
+	// noticed to it, nobody else's URL or contact; may report a removal).
 	// With none, the daemon writes one admin token to <data_dir>/api-token.
 	Tokens []Token `yaml:"tokens"`
 	// PageSize is the default and MaxPageSize the largest list page.
@@ -105,15 +111,30 @@ type API struct {
 	ReadyTimeout time.Duration `yaml:"ready_timeout"`
 }
 
-// Token is one API bearer token and the role it grants.
+// Token is one API bearer token, the role it grants and what a partner or
+// hoster token is bound to.
 type Token struct {
-	Name  string `yaml:"name"`
-	Role  string `yaml:"role"` // reader, analyst or admin
+	// Name names the token in logs and on the timeline of every action it
+	// takes; unique.
+	Name string `yaml:"name"`
+	// Role is viewer, reader (= viewer), analyst, admin, partner or hoster.
+	Role  string `yaml:"role"`
 	Token Secret `yaml:"token"`
+	// Partner binds a partner token to its hotline: the country code under
+	// which the partner directory (route.partners_file) lists it. The
+	// token sees the cases forwarded to that hotline.
+	Partner string `yaml:"partner"`
+	// Domains and ASNs bind a hoster token (one of them at least): it sees
+	// a case when a notice of it went to an address in one of the domains
+	// (or a name below one), or when the case is hosted in one of the ASNs
+	// and its hoster was noticed.
+	Domains []string `yaml:"domains"`
+	ASNs    []uint   `yaml:"asns"`
 }
 
-// Roles an API token may carry, weakest first.
-var Roles = []string{"reader", "analyst", "admin"}
+// Roles an API token may carry: the hotline's own (viewer, its old name
+// reader, analyst, admin), then those of outside parties.
+var Roles = []string{"viewer", "reader", "analyst", "admin", "partner", "hoster"}
 
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {

@@ -159,6 +159,7 @@ func (cfg *Config) Validate() error {
 		if !t.Token.IsSet() {
 			c.add(key+".token", "must be set (inline, {file: …} or {env: …})")
 		}
+		t.validateBinding(c, key, cfg.Route.HotlineCountry)
 	}
 	cfg.checkSecrets(c)
 	cfg.checkFiles(c)

@@ -39,6 +39,9 @@ func TestValidateRules(t *testing.T) {
 	token := func(name, role, secret string) string {
 		return "    - {name: " + name + ", role: " + role + ", token: " + secret + "}\n"
 	}
+	bound := func(role, binding string) string {
+		return tokens("    - {name: t, role: " + role + ", token: " + tokenA + ", " + binding + "}\n")
+	}
 	tests := []struct {
 		name, yaml, wantKey string
 	}{
@@ -87,6 +90,26 @@ func TestValidateRules(t *testing.T) {
 		{"one secret for two tokens by different sources", tokens(token("a", "admin", "{env: TAKEDOWND_TEST_TOKEN_A}"), token("r", "reader", "{file: "+tokenFile+"}")), "api.tokens[1].token"},
 		{"token is also the smtp password", tokens(token("a", "admin", tokenA)) + "notify: {smtp: {host: smtp.example.net, username: u, password: " + tokenA + "}}", "notify.smtp.password"},
 		{"two tokens of their own", tokens(token("a", "admin", tokenA), token("r", "reader", tokenB)), ""},
+
+		// API roles and what partner and hoster tokens are bound to.
+		{"viewer role", tokens(token("v", "viewer", tokenA)), ""},
+		{"unknown role", tokens(token("v", "superuser", tokenA)), "api.tokens[0].role"},
+		{"two tokens of one name", tokens(token("a", "admin", tokenA), token("a", "viewer", tokenB)), "api.tokens[1].name"},
+		{"partner token", bound("partner", "partner: DE"), ""},
+		{"partner token without its hotline", tokens(token("p", "partner", tokenA)), "api.tokens[0].partner"},
+		{"partner token with a lower-case country", bound("partner", "partner: de"), "api.tokens[0].partner"},
+		{"partner token for the hotline's own country", bound("partner", "partner: NL"), "api.tokens[0].partner"},
+		{"partner token bound to domains", bound("partner", "partner: DE, domains: [a.de]"), "api.tokens[0]"},
+		{"hoster token by domain", bound("hoster", "domains: [hoster-a.nl, xn--bcher-kva.example]"), ""},
+		{"hoster token by ASN", bound("hoster", "asns: [64500]"), ""},
+		{"hoster token bound to nothing", tokens(token("h", "hoster", tokenA)), "api.tokens[0]"},
+		{"hoster token with an address for a domain", bound("hoster", "domains: [abuse@hoster-a.nl]"), "api.tokens[0].domains[0]"},
+		{"hoster token with a wildcard domain", bound("hoster", "domains: [hoster-a.nl, \"*.hoster-a.nl\"]"), "api.tokens[0].domains[1]"},
+		{"hoster token with a single label", bound("hoster", "domains: [localhost]"), "api.tokens[0].domains[0]"},
+		{"hoster token with AS0", bound("hoster", "asns: [0]"), "api.tokens[0].asns[0]"},
+		{"hoster token with an AS beyond 32 bits", bound("hoster", "asns: [4294967296]"), "api.tokens[0].asns[0]"},
+		{"hoster token bound to a partner", bound("hoster", "domains: [a.nl], partner: DE"), "api.tokens[0].partner"},
+		{"analyst token bound to domains", bound("analyst", "domains: [a.nl]"), "api.tokens[0]"},
 
 		// Files the configuration names can be read.
 		{"missing smtp ca file", "notify: {smtp: {host: smtp.example.net, ca_file: " + missing + "}}", "notify.smtp.ca_file"},

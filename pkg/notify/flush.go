@@ -90,7 +90,7 @@ func (s *Stage) seal(ctx context.Context, ref string) (takedown.Notice, error) {
 	sentAt := now
 	kept := make([]*takedown.Case, len(rec.Cases))
 	err = forEachCase(ctx, rec.Cases, func(ctx context.Context, i int, id string) error {
-		ref := takedown.NoticeRef{Ref: rec.Ref, Kind: rec.Kind, Level: rec.Level, Channel: rec.Channel, To: rec.To, At: sentAt, Outcome: "sending"}
+		ref := takedown.NoticeRef{Ref: rec.Ref, Kind: rec.Kind, Level: rec.Level, Channel: rec.Channel, To: rec.To, Partner: rec.Partner, At: sentAt, Outcome: "sending"}
 		var keep bool
 		c, err := s.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
 			keep = false

@@ -25,6 +25,8 @@ type caseIndex struct {
 	ready bool
 	ids   []string
 	state map[string]takedown.State
+	// aud lists the cases by audience key (audience.go).
+	aud audiences
 	// following is true while a watch runs and has loaded the bucket;
 	// rev is the revision of the last entry it saw (health.go compares it
 	// with the bucket's last sequence).
@@ -33,7 +35,7 @@ type caseIndex struct {
 	watch     jetstream.KeyWatcher
 }
 
-func (ix *caseIndex) put(id string, st takedown.State) {
+func (ix *caseIndex) put(id string, st takedown.State, audiences []string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if _, known := ix.state[id]; !known {
@@ -46,6 +48,7 @@ func (ix *caseIndex) put(id string, st takedown.State) {
 		}
 	}
 	ix.state[id] = st
+	ix.aud.set(id, audiences)
 }
 
 func (ix *caseIndex) remove(id string) {
@@ -55,19 +58,25 @@ func (ix *caseIndex) remove(id string) {
 		return
 	}
 	delete(ix.state, id)
+	ix.aud.set(id, nil)
 	if i, found := slices.BinarySearch(ix.ids, id); found {
 		ix.ids = slices.Delete(ix.ids, i, i+1)
 	}
 }
 
 // next returns up to n ids after `after` (and at or after lo, before hi
-// when set) whose indexed state is st (any when empty), and whether more
-// ids may follow. ok is false until the index has loaded.
-func (ix *caseIndex) next(after, lo, hi string, st takedown.State, n int) (ids []string, more, ok bool) {
+// when set) whose indexed state is st (any when empty) and, when keys is
+// not nil, that carry one of the audience keys; and whether more ids may
+// follow. ok is false until the index has loaded.
+func (ix *caseIndex) next(after, lo, hi string, st takedown.State, keys []string, n int) (ids []string, more, ok bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if !ix.ready {
 		return nil, false, false
+	}
+	if keys != nil {
+		ids, more = ix.aud.next(ix, keys, after, lo, hi, st, n)
+		return ids, more, true
 	}
 	i := startAt(ix.ids, after, lo)
 	for ; i < len(ix.ids); i++ {
@@ -118,7 +127,7 @@ func (s *Store) RunCaseIndex(ctx context.Context) error {
 		s.index.following.Store(false)
 		_ = w.Stop()
 	}()
-	loading := map[string]takedown.State{}
+	loading := map[string]indexed{}
 	for {
 		var e jetstream.KeyValueEntry
 		select {
@@ -141,56 +150,85 @@ func (s *Store) RunCaseIndex(ctx context.Context) error {
 			continue
 		}
 		s.index.rev.Store(e.Revision())
-		st, pendingSince, ok := indexedState(e)
-		s.pending.track(e.Key(), pendingSince)
+		x, ok := indexedState(e)
+		s.pending.track(e.Key(), x.pendingSince)
 		switch {
 		case loading != nil && ok:
-			loading[e.Key()] = st
+			loading[e.Key()] = x
 		case loading != nil:
 			delete(loading, e.Key())
 		case ok:
-			s.index.put(e.Key(), st)
+			s.index.put(e.Key(), x.state, x.audiences)
 		default:
 			s.index.remove(e.Key())
 		}
 	}
 }
 
-// indexedState is the state of the case an entry holds, and since when
-// its outbox has held events (zero when it holds none); false for a
-// deletion or anything that is not a case.
-func indexedState(e jetstream.KeyValueEntry) (takedown.State, time.Time, bool) {
+// indexed is what the index keeps of a case: its state, its audience keys
+// (takedown.Case.Audiences) and since when its outbox has held events
+// (zero when it holds none).
+type indexed struct {
+	state        takedown.State
+	audiences    []string
+	pendingSince time.Time
+}
+
+// indexedState decodes what the index keeps of the case an entry holds;
+// false for a deletion or anything that is not a case.
+func indexedState(e jetstream.KeyValueEntry) (indexed, bool) {
 	if e.Operation() != jetstream.KeyValuePut || !ValidCaseID(e.Key()) {
-		return "", time.Time{}, false
+		return indexed{}, false
 	}
+	// Only the fields the audiences derive from are decoded.
 	var c struct {
-		State  takedown.State `json:"state"`
+		State      takedown.State       `json:"state"`
+		Notices    []takedown.NoticeRef `json:"notices"`
+		Routing    *takedown.Routing    `json:"routing"`
+		Enrichment *struct {
+			Addresses []takedown.AddressInfo `json:"addresses"`
+			Contacts  []takedown.Contact     `json:"contacts"`
+			CDN       *takedown.CDN          `json:"cdn"`
+		} `json:"enrichment"`
 		Outbox []struct {
 			Since time.Time `json:"since"`
 		} `json:"outbox"`
 	}
 	if err := json.Unmarshal(e.Value(), &c); err != nil {
-		return "", time.Time{}, false
+		return indexed{}, false
 	}
-	var since time.Time
+	x := indexed{state: c.State}
 	for _, p := range c.Outbox {
-		if since.IsZero() || p.Since.Before(since) {
-			since = p.Since
+		if x.pendingSince.IsZero() || p.Since.Before(x.pendingSince) {
+			x.pendingSince = p.Since
 		}
 	}
-	return c.State, since, true
+	tc := takedown.Case{Notices: c.Notices, Routing: c.Routing}
+	if c.Enrichment != nil {
+		tc.Enrichment = &takedown.Enrichment{Addresses: c.Enrichment.Addresses, Contacts: c.Enrichment.Contacts, CDN: c.Enrichment.CDN}
+	}
+	if keys := tc.Audiences(); len(keys) > 0 {
+		x.audiences = keys
+	}
+	return x, true
 }
 
 // replace swaps in a freshly loaded index and returns its size.
-func (ix *caseIndex) replace(states map[string]takedown.State) int {
-	ids := make([]string, 0, len(states))
-	for id := range states {
+func (ix *caseIndex) replace(cases map[string]indexed) int {
+	ids := make([]string, 0, len(cases))
+	states := make(map[string]takedown.State, len(cases))
+	for id, x := range cases {
 		ids = append(ids, id)
+		states[id] = x.state
 	}
 	slices.Sort(ids)
+	aud := newAudiences()
+	for _, id := range ids {
+		aud.set(id, cases[id].audiences)
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.ids, ix.state, ix.ready = ids, states, true
+	ix.ids, ix.state, ix.aud, ix.ready = ids, states, aud, true
 	return len(ids)
 }
 

@@ -113,6 +113,10 @@ type ListFilter struct {
 	State takedown.State
 	Since time.Time // received at or after
 	Until time.Time // received before
+	// Audiences, when not nil, keeps the cases that carry one of these
+	// audience keys (takedown.Case.Audiences): the cases a partner's or a
+	// hoster's token sees (scope.Scope.Audiences). Empty keeps none.
+	Audiences []string
 	// After is the cursor: the last id of the previous page.
 	After string
 	Limit int
@@ -131,7 +135,10 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string
 	after := f.After
 	var out []takedown.Case
 	for {
-		ids, more, err := s.candidates(ctx, after, lo, hi, f.State, f.Limit-len(out)+1)
+		if f.Audiences != nil && len(f.Audiences) == 0 {
+			return nil, "", nil
+		}
+		ids, more, err := s.candidates(ctx, after, lo, hi, f.State, f.Audiences, f.Limit-len(out)+1)
 		if err != nil {
 			return nil, "", err
 		}
@@ -148,7 +155,7 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string
 				return nil, "", err
 			}
 			// The index may lag: the case itself has the last word.
-			if f.State != "" && c.State != f.State {
+			if f.State != "" && c.State != f.State || !hasAudience(c, f.Audiences) {
 				continue
 			}
 			out = append(out, c)
@@ -161,8 +168,8 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string
 
 // candidates returns ids that may match, from the case index, or — while
 // it loads — by listing the bucket's keys.
-func (s *Store) candidates(ctx context.Context, after, lo, hi string, st takedown.State, n int) ([]string, bool, error) {
-	if ids, more, ok := s.index.next(after, lo, hi, st, n); ok {
+func (s *Store) candidates(ctx context.Context, after, lo, hi string, st takedown.State, audiences []string, n int) ([]string, bool, error) {
+	if ids, more, ok := s.index.next(after, lo, hi, st, audiences, n); ok {
 		return ids, more, nil
 	}
 	keys, err := s.caseIDs(ctx)
@@ -174,6 +181,12 @@ func (s *Store) candidates(ctx context.Context, after, lo, hi string, st takedow
 		keys = keys[:func() int { i, _ := slices.BinarySearch(keys, hi); return i }()]
 	}
 	return keys, false, nil
+}
+
+// hasAudience reports whether the case carries one of the keys (any case
+// when keys is nil).
+func hasAudience(c takedown.Case, keys []string) bool {
+	return keys == nil || slices.ContainsFunc(c.Audiences(), func(k string) bool { return slices.Contains(keys, k) })
 }
 
 func (s *Store) caseIDs(ctx context.Context) ([]string, error) {

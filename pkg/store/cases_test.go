@@ -135,16 +135,16 @@ func waitIndexed(t *testing.T, st *Store, n int) {
 
 func TestCaseIndexKeepsOrder(t *testing.T) {
 	t.Parallel()
-	ix := caseIndex{state: map[string]takedown.State{}, ready: true}
+	ix := caseIndex{state: map[string]takedown.State{}, aud: newAudiences(), ready: true}
 	for _, id := range []string{"B", "D", "A", "C", "D"} {
-		ix.put(id, takedown.StateReceived)
+		ix.put(id, takedown.StateReceived, nil)
 	}
 	ix.remove("C")
 	ix.remove("Z")
 	if !slices.Equal(ix.ids, []string{"A", "B", "D"}) {
 		t.Errorf("ids = %v", ix.ids)
 	}
-	got, more, ok := ix.next("A", "", "", "", 1)
+	got, more, ok := ix.next("A", "", "", "", nil, 1)
 	if !ok || !more || !slices.Equal(got, []string{"B"}) {
 		t.Errorf("next after A = %v more %v ok %v", got, more, ok)
 	}

@@ -135,7 +135,7 @@ func TestCaseIndexReportsAnEndedWatchAndReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	runIndex(t, st)
-	got, _, ok := st.index.next("", "", "", "", 10)
+	got, _, ok := st.index.next("", "", "", "", nil, 10)
 	if !ok || len(got) != 2 || got[0] != ids[0] || got[1] != ids[2] {
 		t.Errorf("index after reload %v (loaded %v), want %v without %s", got, ok, ids, ids[1])
 	}

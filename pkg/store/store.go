@@ -91,7 +91,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	if opts.OutboxSweep <= 0 {
 		opts.OutboxSweep = defaultOutboxSweep
 	}
-	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}}}
+	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}, aud: newAudiences()}}
 	s.work, s.abandonWork = context.WithCancel(context.Background())
 	s.metrics = newMetrics(opts.Metrics, &s.index, &s.pending)
 	streams := []jetstream.StreamConfig{

@@ -58,6 +58,11 @@ type Case struct {
 	Routing    *Routing    `json:"routing,omitempty"`
 	Notices    []NoticeRef `json:"notices,omitempty"`
 	Checks     *CheckState `json:"checks,omitempty"`
+
+	// What people decided through the API's actions (person.go).
+	Pause         *Pause       `json:"pause,omitempty"`
+	RouteTo       *RouteChoice `json:"route_to,omitempty"`
+	AddedContacts []Contact    `json:"added_contacts,omitempty"`
 }
 
 // HasReport reports whether the report with this id already joined c.

@@ -36,6 +36,21 @@ const (
 	EventFreshAttempt EventType = "fresh_attempt"
 )
 
+// The events of a person's actions (POST /v1/cases/{id}/actions). Their
+// Actor is the acting token's name and their Data holds the request,
+// always with its "action"; a close by a person is an EventClosed with
+// such data.
+const (
+	EventCheckRequested  EventType = "check_requested"
+	EventEnrichRequested EventType = "enrichment_requested"
+	EventRouteChosen     EventType = "route_chosen"
+	EventContactAdded    EventType = "contact_added"
+	EventRemovalReported EventType = "removal_reported" // a claim: re-checks confirm it
+	EventNoticesPaused   EventType = "notices_paused"
+	EventNoticesResumed  EventType = "notices_resumed"
+	EventPartnerStatus   EventType = "partner_status"
+)
+
 // Event is one entry of a case's timeline: what happened, when, why and
 // who (a component such as "intake" or a person's token name) did it.
 type Event struct {
@@ -52,6 +67,21 @@ type Event struct {
 	Data   json.RawMessage `json:"data,omitempty"`
 	// Seq is the event's position in the events stream, set when read back.
 	Seq uint64 `json:"seq,omitempty"`
+}
+
+// Action is the action a person's event records ("" for a stage's event):
+// the "action" of its data.
+func (e Event) Action() string {
+	if len(e.Data) == 0 || e.Data[0] != '{' {
+		return ""
+	}
+	var d struct {
+		Action string `json:"action"`
+	}
+	if json.Unmarshal(e.Data, &d) != nil {
+		return ""
+	}
+	return d.Action
 }
 
 // WithData returns e with v marshalled into Data. Values are our own

@@ -26,11 +26,13 @@ type Routing struct {
 
 // NoticeRef is what a case keeps of each notice or forward that named it.
 type NoticeRef struct {
-	Ref       string    `json:"ref"`
-	Kind      string    `json:"kind"` // first, reminder, escalation, reappeared, forward
-	Level     string    `json:"level,omitempty"`
-	Channel   string    `json:"channel"`
-	To        string    `json:"to"`
+	Ref     string `json:"ref"`
+	Kind    string `json:"kind"` // first, reminder, escalation, reappeared, forward
+	Level   string `json:"level,omitempty"`
+	Channel string `json:"channel"`
+	To      string `json:"to"`
+	// Partner is the country of the partner hotline a forward went to.
+	Partner   string    `json:"partner,omitempty"`
 	MessageID string    `json:"message_id,omitempty"`
 	At        time.Time `json:"at"`
 	Outcome   string    `json:"outcome"`

@@ -19,6 +19,7 @@ const (
 	EnrichReport  = "report"       // a new report of the URL asks for a fresh attempt
 	EnrichRetry   = "unresolvable" // the slow retry of an unresolvable host came due
 	EnrichRepair  = "repair"       // the reconciler found the case without a next step
+	EnrichAction  = "action"       // a person asked for it (the retry_enrichment action)
 )
 
 // EnrichRequest is the body of enrich work that asks to enrich a case
