@@ -22,6 +22,8 @@ import (
 	"github.com/takedownd/takedownd/pkg/contacthealth"
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/intake"
+	"github.com/takedownd/takedownd/pkg/notify"
+	"github.com/takedownd/takedownd/pkg/recheck"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/verp"
 )
@@ -62,6 +64,10 @@ type App struct {
 	metrics   *prometheus.Registry
 	verp      *verp.Signer        // see verpSigner
 	health    *contacthealth.Book // see contactHealth
+	// notices and checks are what the reconciler asks about a case's
+	// next step (wire_reconcile.go).
+	notices *notify.Stage
+	checks  *recheck.Scheduler
 }
 
 // runFunc makes a Run method of a plain function.
@@ -156,7 +162,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	for _, add := range []struct {
 		name string
 		fn   func(context.Context, broker.Retrier) error
-	}{{"enrich", a.addEnrich}, {"notify", a.addNotify}, {"recheck", a.addRecheck}, {"inbound", a.addInbound}} {
+	}{{"enrich", a.addEnrich}, {"notify", a.addNotify}, {"recheck", a.addRecheck}, {"inbound", a.addInbound}, {"reconcile", a.addReconcile}} {
 		if err := add.fn(ctx, retry); err != nil {
 			return nil, err
 		}

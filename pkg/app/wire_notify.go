@@ -97,6 +97,7 @@ func (a *App) addNotify(ctx context.Context, _ broker.Retrier) error {
 	}
 	a.addRunner("notify", stage)
 	a.api.ServeNotices(stage)
+	a.notices = stage
 	return nil
 }
 

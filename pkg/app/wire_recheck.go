@@ -40,6 +40,7 @@ func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
 		return err
 	}
 	a.addRunner("recheck", r)
+	a.checks = r.Scheduler()
 	a.onNoticed = func(ctx context.Context, caseID string, at time.Time) error {
 		return recheck.Start(ctx, a.store, caseID, at)
 	}

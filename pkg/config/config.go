@@ -37,6 +37,8 @@ type Config struct {
 	Recheck Recheck `yaml:"recheck"`
 	// Inbound receives hosters' replies and bounces.
 	Inbound Inbound `yaml:"inbound"`
+	// Reconcile finds open cases without a next step and repairs them.
+	Reconcile Reconcile `yaml:"reconcile"`
 	// ShutdownTimeout bounds the whole stop after SIGTERM: the API, the
 	// draining of every stage and closing NATS. Work still in hand shortly
 	// before it is abandoned, unacknowledged, to be redelivered. Keep it
@@ -162,6 +164,8 @@ func Default() Config {
 		Notify:  defaultNotify(),
 		Recheck: defaultRecheck(),
 		Inbound: defaultInbound(),
+
+		Reconcile: defaultReconcile(),
 
 		ShutdownTimeout: 20 * time.Second,
 	}

@@ -28,14 +28,14 @@ type Recheck struct {
 	// case's enrichment is older than this (0 = only when the address
 	// changed). SCART refreshes every 12 h.
 	RefreshHoster time.Duration `yaml:"refresh_hoster"`
-	// SweepInterval is how often the sweeper re-creates schedules that are
-	// missing or overdue by more than SweepGrace.
+	// SweepInterval is how often the sweeper sends the reminders and
+	// escalations a check decided and a crash kept from being enqueued.
+	// (A lost schedule is the reconciler's: reconcile.interval.)
 	SweepInterval time.Duration `yaml:"sweep_interval"`
-	SweepGrace    time.Duration `yaml:"sweep_grace"`
 	// AckWait is how long a check may go without a sign of progress
 	// (sent while it runs) before another replica takes it over: after a
 	// crash, the wait of its in-flight checks. MaxDeliver bounds
-	// redeliveries (the sweeper repairs).
+	// redeliveries (the reconciler resumes the plan of a check given up).
 	AckWait    time.Duration `yaml:"ack_wait"`
 	MaxDeliver int           `yaml:"max_deliver"`
 	// Routes holds the reminder and escalation policy per route kind:
@@ -99,7 +99,6 @@ func defaultRecheck() Recheck {
 		StaysGone:      []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour},
 		RefreshHoster:  12 * time.Hour,
 		SweepInterval:  time.Hour,
-		SweepGrace:     15 * time.Minute,
 		AckWait:        20 * time.Second,
 		MaxDeliver:     10,
 		Routes: map[string]Escalation{
@@ -143,9 +142,6 @@ func (x Recheck) validate(c *checker) {
 	// of one that did go out is dropped, beyond it it would go out twice.
 	if x.SweepInterval >= 2*time.Hour {
 		c.add("recheck.sweep_interval", "must be under 2h (the work queue's duplicate window), got %s", x.SweepInterval)
-	}
-	if x.SweepGrace <= 0 {
-		c.add("recheck.sweep_grace", "must be positive")
 	}
 	if x.AckWait < time.Second {
 		c.add("recheck.ack_wait", "must be at least 1s, got %s", x.AckWait)

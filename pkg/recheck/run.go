@@ -15,7 +15,7 @@ import (
 )
 
 // Run consumes fired checks and check work with cfg.Workers workers and
-// sweeps schedules every cfg.SweepInterval, until ctx ends; then it
+// sweeps follow-ups every cfg.SweepInterval, until ctx ends; then it
 // drains: checks already handed to a worker finish before Run returns.
 // When consuming fails, the sweeper stops too and Run returns the error
 // at once: the daemon restarts both (see package app).
@@ -56,7 +56,7 @@ func (r *Recheck) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	md, mdErr := msg.Metadata()
 	if mdErr == nil && r.cfg.MaxDeliver > 0 && md.NumDelivered >= uint64(r.cfg.MaxDeliver) {
-		// The sweeper re-creates the schedule of an active case.
+		// The reconciler resumes the plan of a watched case.
 		r.log.Error("check given up", "case_id", caseID, "attempts", md.NumDelivered, "err", err)
 		_ = msg.TermWithReason("gave up")
 		return

@@ -100,7 +100,7 @@ func (s *Scheduler) Schedule(ctx context.Context, caseID string, at time.Time) e
 const publishWindow = 1000
 
 // ScheduleMany schedules many cases with asynchronous publishes, for the
-// sweeper and for bulk loads.
+// bulk loads.
 func (s *Scheduler) ScheduleMany(ctx context.Context, due []Due) error {
 	futures := make([]jetstream.PubAckFuture, 0, min(len(due), publishWindow))
 	for len(due) > 0 {
@@ -152,4 +152,20 @@ func (s *Scheduler) Pending(ctx context.Context, caseID string) (time.Time, bool
 		return time.Time{}, false, fmt.Errorf("decode schedule of case %s: %w", caseID, err)
 	}
 	return d.At, true, nil
+}
+
+// Planned reports whether the case has a check pending: its schedule, or
+// a check it fired that is not done yet. One request, answered by the
+// stream leader from its subject index.
+func (s *Scheduler) Planned(ctx context.Context, caseID string) (bool, error) {
+	info, err := s.stream.Info(ctx, jetstream.WithSubjectFilter("takedown.check.*."+caseID))
+	if err != nil {
+		return false, fmt.Errorf("look up checks of case %s: %w", caseID, err)
+	}
+	for subj, n := range info.State.Subjects {
+		if n > 0 && (subj == SchedulePrefix+caseID || subj == DuePrefix+caseID) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

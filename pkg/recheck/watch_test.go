@@ -180,3 +180,63 @@ func moveTo(tb testing.TB, st *store.Store, id string, s takedown.State, mutate 
 		tb.Fatalf("move case %s to %s: %v", id, s, err)
 	}
 }
+
+// TestResumePlans: Resume (what the reconciler asks for when a case's
+// schedule is lost) schedules each case's plan as it stands: an overdue
+// planned time as it is (it fires at once and is not stale), the next
+// cadence or "stays gone" slot when nothing is planned, nothing for a case
+// with nothing to check (whose stale plan goes).
+func TestResumePlans(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	clock := &stepClock{t: time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)}
+	st := openStore(t, ns, clock.Now)
+	r := newRecheck(t, st, testRecheckConfig(), &countingProber{verdict: probe.Online, calls: map[string]int{}}, clock.Now)
+	now := clock.Now()
+	noticeAt := now.Add(-48 * time.Hour)
+	tests := []struct {
+		name   string
+		mutate func(*takedown.Case)
+		want   time.Time // zero: no schedule
+	}{
+		{"overdue noticed case", func(c *takedown.Case) { c.Checks = &takedown.CheckState{NextCheckAt: now.Add(-time.Hour)} }, now.Add(-time.Hour)},
+		{"planned noticed case", func(c *takedown.Case) { c.Checks = &takedown.CheckState{NextCheckAt: now.Add(time.Hour)} }, now.Add(time.Hour)},
+		{"never planned noticed case", nil, r.pol.nextSlot(noticeAt, now)},
+		{"removed case, never planned", func(c *takedown.Case) {
+			c.State, c.Checks = takedown.StateRemoved, &takedown.CheckState{RemovedAt: now.Add(-2 * time.Hour)}
+		}, now.Add(-2*time.Hour + 24*time.Hour)},
+		{"review case never noticed", func(c *takedown.Case) {
+			c.State, c.Notices, c.Checks = takedown.StateReview, nil, &takedown.CheckState{NextCheckAt: now}
+		}, time.Time{}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := caseID(4000 + i)
+			noticedAt(t, st, id, "http://hoster.test/r", noticeAt, func(c *takedown.Case) {
+				if tt.mutate != nil {
+					tt.mutate(c)
+				}
+			})
+			if err := r.Resume(t.Context(), id, now); err != nil {
+				t.Fatal(err)
+			}
+			at, ok, err := r.Scheduler().Pending(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != !tt.want.IsZero() || ok && !at.Equal(tt.want) {
+				t.Errorf("schedule %v (pending %v), want %v", at, ok, tt.want)
+			}
+			c := getCase(t, st, id)
+			if tt.want.IsZero() && c.Checks != nil && !c.Checks.NextCheckAt.IsZero() {
+				t.Errorf("a case with nothing to check still plans %v", c.Checks.NextCheckAt)
+			}
+			if !tt.want.IsZero() && (c.Checks == nil || !c.Checks.NextCheckAt.Equal(tt.want) || c.Checks.WatchedSince.IsZero()) {
+				t.Errorf("checks %+v, want the plan %v recorded and the case watched", c.Checks, tt.want)
+			}
+			if planned, err := r.Scheduler().Planned(t.Context(), id); err != nil || planned != !tt.want.IsZero() {
+				t.Errorf("Planned = %v (%v), want %v", planned, err, !tt.want.IsZero())
+			}
+		})
+	}
+}

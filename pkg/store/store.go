@@ -74,6 +74,10 @@ type Store struct {
 	health      health
 	// pending lists the cases with events in their outbox (outbox.go).
 	pending pendingCases
+	// workHandle is the work stream, bound at its first look-up
+	// (nextstep.go).
+	workMu     sync.Mutex
+	workHandle jetstream.Stream
 	// crashAt, set by tests only, is called at each step between a change
 	// and its events; an error stops the change there, as a crash would.
 	crashAt func(point string) error

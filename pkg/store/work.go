@@ -6,14 +6,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // Stages of the pipeline; each consumes takedown.work.<stage>.<case id>.
+// The names are the domain's (takedown.NextStep reads them).
 const (
-	StageEnrich = "enrich"
-	StageRoute  = "route"
-	StageNotify = "notify"
-	StageCheck  = "check"
+	StageEnrich = takedown.WorkEnrich
+	StageRoute  = takedown.WorkRoute
+	StageNotify = takedown.WorkNotify
+	StageCheck  = takedown.WorkCheck
 )
 
 // WorkSubject is the subject of a unit of work for a case.

@@ -34,6 +34,9 @@ const (
 	// EventFreshAttempt: a new report of the URL of a case in review or
 	// unresolvable asked for its enrichment and routing to be tried again.
 	EventFreshAttempt EventType = "fresh_attempt"
+	// EventRepaired: the reconciler found the open case without a next
+	// step (the data says what was missing) and asked for it.
+	EventRepaired EventType = "repaired"
 )
 
 // The events of a person's actions (POST /v1/cases/{id}/actions). Their

@@ -22,6 +22,12 @@ const (
 	NoticeDropped NoticeState = "dropped" // every URL closed or moved before sending
 )
 
+// Done reports whether the notice has its final outcome (the reconciler
+// asks: a notice not done must have its flush pending).
+func (s NoticeState) Done() bool {
+	return s == NoticeSent || s == NoticeFailed || s == NoticeDropped
+}
+
 // The kinds and levels of notice that the rules below tell apart. They are
 // the words package notice renders (notice.KindFirst, notice.LevelPartner).
 const (
