@@ -252,8 +252,11 @@ func TestHighPrioritySkipsTheWindow(t *testing.T) {
 	normal := h.enrichedCase("http://host.example.nl/normal.jpg", takedown.PriorityNormal, "abuse@hoster.nl")
 	h.waitMessages(1)
 	h.waitState(urgent, takedown.StateNoticed)
-	if c, _, _ := h.store.GetCase(t.Context(), normal); c.State != takedown.StateRouted {
-		t.Errorf("normal case state %s, want routed (waiting in its hour-long window)", c.State)
+	// The normal case may be routed after the urgent one was sent; either
+	// way it waits in its hour-long window.
+	h.waitState(normal, takedown.StateRouted)
+	if n := len(h.relay.Messages()); n != 1 {
+		t.Errorf("relay got %d messages, want only the urgent notice", n)
 	}
 }
 
