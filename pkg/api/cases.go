@@ -101,6 +101,12 @@ func (s *Server) writeList(w http.ResponseWriter, r *http.Request, f store.ListF
 	if err != nil {
 		return err
 	}
+	if wantsCSV(r) {
+		// The cursor of the next page travels in a header: a CSV has
+		// nowhere else to put it.
+		w.Header().Set("X-Next-Cursor", next)
+		return writeCSV(w, "cases", caseRows(cases))
+	}
 	writeJSON(w, http.StatusOK, CaseList{Cases: cases, NextCursor: next})
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/intake"
 	"github.com/takedownd/takedownd/pkg/notify"
 	"github.com/takedownd/takedownd/pkg/recheck"
+	"github.com/takedownd/takedownd/pkg/stats"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/verp"
 )
@@ -68,6 +69,7 @@ type App struct {
 	// next step (wire_reconcile.go).
 	notices *notify.Stage
 	checks  *recheck.Scheduler
+	stats   *stats.Aggregate
 }
 
 // runFunc makes a Run method of a plain function.
@@ -162,7 +164,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	for _, add := range []struct {
 		name string
 		fn   func(context.Context, broker.Retrier) error
-	}{{"enrich", a.addEnrich}, {"notify", a.addNotify}, {"recheck", a.addRecheck}, {"inbound", a.addInbound}, {"reconcile", a.addReconcile}} {
+	}{{"enrich", a.addEnrich}, {"notify", a.addNotify}, {"recheck", a.addRecheck}, {"inbound", a.addInbound}, {"reconcile", a.addReconcile}, {"stats", a.addStats}} {
 		if err := add.fn(ctx, retry); err != nil {
 			return nil, err
 		}

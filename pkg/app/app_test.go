@@ -67,8 +67,14 @@ type daemon struct {
 
 func startDaemon(t testing.TB, cfg config.Config) *daemon {
 	t.Helper()
+	return startDaemonAt(t, cfg, nil)
+}
+
+// startDaemonAt is startDaemon with the daemon's clock (nil: time.Now).
+func startDaemonAt(t testing.TB, cfg config.Config, now func() time.Time) *daemon {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := New(t.Context(), Options{Config: cfg, Log: log})
+	a, err := New(t.Context(), Options{Config: cfg, Log: log, Now: now})
 	if err != nil {
 		t.Fatalf("start daemon: %v", err)
 	}

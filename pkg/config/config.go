@@ -39,6 +39,8 @@ type Config struct {
 	Inbound Inbound `yaml:"inbound"`
 	// Reconcile finds open cases without a next step and repairs them.
 	Reconcile Reconcile `yaml:"reconcile"`
+	// Retention anonymises closed cases after a while.
+	Retention Retention `yaml:"retention"`
 	// ShutdownTimeout bounds the whole stop after SIGTERM: the API, the
 	// draining of every stage and closing NATS. Work still in hand shortly
 	// before it is abandoned, unacknowledged, to be redelivered. Keep it
@@ -166,6 +168,7 @@ func Default() Config {
 		Inbound: defaultInbound(),
 
 		Reconcile: defaultReconcile(),
+		Retention: defaultRetention(),
 
 		ShutdownTimeout: 20 * time.Second,
 	}

@@ -169,6 +169,7 @@ func (cfg *Config) Validate() error {
 	cfg.Recheck.validate(c)
 	cfg.Inbound.validate(c)
 	cfg.Reconcile.validate(c)
+	cfg.Retention.validate(c)
 	if len(c.problems) > 0 {
 		// Some checks range over maps: sorted, the list reads the same
 		// every time.

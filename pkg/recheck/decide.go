@@ -162,6 +162,9 @@ func (p policy) confirmRemoval(c *takedown.Case, now time.Time, ev func(takedown
 	cs := c.Checks
 	from := c.State
 	cs.RemovedAt = cs.GoneSince
+	if cs.FirstRemovedAt.IsZero() {
+		cs.FirstRemovedAt = cs.RemovedAt
+	}
 	c.State, c.StateReason, c.UpdatedAt = takedown.StateRemoved, "removal confirmed by re-checks", now
 	removed := ev(takedown.EventRemoved, "removal confirmed by re-checks")
 	removed.From, removed.To = from, takedown.StateRemoved

@@ -296,3 +296,28 @@ func TestNoReminderWhileGoneOrBeforeReappearanceNotice(t *testing.T) {
 		t.Errorf("24h after the reappearance notice got %+v, want a reminder", out.notify)
 	}
 }
+
+// The first confirmed removal stays when the material comes back and is
+// removed again: the statistics count the time a hoster took from it.
+func TestFirstRemovalIsKept(t *testing.T) {
+	t.Parallel()
+	p := testPolicy()
+	c := noticedCase(takedown.RouteHoster)
+	removeAt := func(start time.Duration) {
+		for i := range 3 {
+			p.apply(c, probe.Result{Verdict: probe.Gone}, t0.Add(start+time.Duration(i)*4*time.Minute), "test")
+		}
+		if c.State != takedown.StateRemoved {
+			t.Fatalf("not removed after gone results from +%s: %s", start, c.State)
+		}
+	}
+	removeAt(time.Hour)
+	p.apply(c, probe.Result{Verdict: probe.Online}, t0.Add(30*time.Hour), "test")
+	if c.State != takedown.StateNoticed || c.Checks.Reopened != 1 {
+		t.Fatalf("after the material came back: %s, reopened %d", c.State, c.Checks.Reopened)
+	}
+	removeAt(40 * time.Hour)
+	if cs := c.Checks; !cs.FirstRemovedAt.Equal(t0.Add(time.Hour)) || !cs.RemovedAt.Equal(t0.Add(40*time.Hour)) {
+		t.Errorf("first removal +%s, removal +%s; want +1h and +40h", cs.FirstRemovedAt.Sub(t0), cs.RemovedAt.Sub(t0))
+	}
+}

@@ -63,6 +63,9 @@ type Case struct {
 	Pause         *Pause       `json:"pause,omitempty"`
 	RouteTo       *RouteChoice `json:"route_to,omitempty"`
 	AddedContacts []Contact    `json:"added_contacts,omitempty"`
+	// Anonymised is set once retention replaced the URL and dropped the
+	// addresses and contacts of the closed case (anonymised.go).
+	Anonymised *Anonymised `json:"anonymised,omitempty"`
 }
 
 // HasReport reports whether the report with this id already joined c.

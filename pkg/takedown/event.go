@@ -37,6 +37,10 @@ const (
 	// EventRepaired: the reconciler found the open case without a next
 	// step (the data says what was missing) and asked for it.
 	EventRepaired EventType = "repaired"
+	// EventAnonymised: retention replaced the URL of the closed case by a
+	// keyed hash and dropped its addresses and contacts, on the case and
+	// on its timeline.
+	EventAnonymised EventType = "anonymised"
 )
 
 // The events of a person's actions (POST /v1/cases/{id}/actions). Their
@@ -70,6 +74,9 @@ type Event struct {
 	Data   json.RawMessage `json:"data,omitempty"`
 	// Seq is the event's position in the events stream, set when read back.
 	Seq uint64 `json:"seq,omitempty"`
+	// Redacted is set on the copy retention wrote in place of an event of
+	// an anonymised case: it names the event it replaces (anonymised.go).
+	Redacted *Redaction `json:"redacted,omitempty"`
 }
 
 // Action is the action a person's event records ("" for a stage's event):

@@ -50,11 +50,15 @@ type CheckState struct {
 	GoneStreak    int       `json:"gone_streak,omitempty"`
 	GoneSince     time.Time `json:"gone_since,omitzero"`
 	RemovedAt     time.Time `json:"removed_at,omitzero"`
-	NextCheckAt   time.Time `json:"next_check_at,omitzero"`
-	Checks        int       `json:"checks"`
-	Reminders     int       `json:"reminders,omitempty"`
-	EscalationLvl int       `json:"escalation_level,omitempty"`
-	Reopened      int       `json:"reopened,omitempty"`
+	// FirstRemovedAt is the first confirmed removal: RemovedAt moves to
+	// the latest when the material came back and was removed again, and
+	// the time a hoster took to act is the first one.
+	FirstRemovedAt time.Time `json:"first_removed_at,omitzero"`
+	NextCheckAt    time.Time `json:"next_check_at,omitzero"`
+	Checks         int       `json:"checks"`
+	Reminders      int       `json:"reminders,omitempty"`
+	EscalationLvl  int       `json:"escalation_level,omitempty"`
+	Reopened       int       `json:"reopened,omitempty"`
 }
 
 // NotifyRequest asks the notify stage for a notice beyond the first: a

@@ -9,14 +9,13 @@ package verp
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
+
+	"github.com/takedownd/takedownd/pkg/keyfile"
 )
 
 // prefix starts the plus part of a VERP address.
@@ -83,32 +82,5 @@ func (s *Signer) Parse(addr string) (ref string, ok, isVERP bool) {
 // bytes, hex, readable by the owner only) when the file does not exist
 // yet. created says which.
 func LoadKey(path string) (key []byte, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		k := strings.TrimSpace(string(b))
-		if len(k) < 32 {
-			return nil, false, fmt.Errorf("verp secret file %s holds fewer than 32 characters", path)
-		}
-		return []byte(k), false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, fmt.Errorf("read verp secret file: %w", err)
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, false, fmt.Errorf("generate verp secret: %w", err)
-	}
-	k := hex.EncodeToString(raw)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("create verp secret file: %w", err)
-	}
-	if _, err := f.WriteString(k + "\n"); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("write verp secret file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("write verp secret file: %w", err)
-	}
-	return []byte(k), true, nil
+	return keyfile.Load(path, "verp secret")
 }

@@ -1,0 +1,176 @@
+package api
+
+import (
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/natstest"
+	"github.com/takedownd/takedownd/pkg/stats"
+	"github.com/takedownd/takedownd/pkg/store"
+)
+
+// BenchmarkStatsMillion stores a million cases directly in the store
+// (the seeded data set of the tests), lets the statistics load them from
+// the watch, and times GET /v1/stats and GET /v1/hosters over HTTP:
+// sequential requests, then four clients at once while cases keep
+// changing. It reports the load (catch-up) time, the heap the summaries
+// take per case, the process's RSS (the embedded NATS server included)
+// and each call's p50, p95 and max.
+//
+//	go test -run '^$' -bench BenchmarkStatsMillion -benchtime 1x -timeout 60m ./pkg/api
+//
+// TAKEDOWN_BENCH_CASES sets another number of cases.
+func BenchmarkStatsMillion(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("TAKEDOWN_BENCH_CASES")); err == nil && v > 0 {
+		n = v
+	}
+	ns := natstest.Start(b)
+	log := slog.New(slog.DiscardHandler)
+	st, err := store.Open(b.Context(), ns.JS, store.Options{
+		Retry: broker.Retrier{CallTimeout: 30 * time.Second, Attempts: 5, Backoff: 100 * time.Millisecond}, Log: log,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	h := stats.NewURLHasher([]byte("bench-secret-0123456789abcdef0123456789"))
+	rng := rand.New(rand.NewPCG(7, 7))
+	seeded := time.Now()
+	const chunk = 20000
+	for done := 0; done < n; done += chunk {
+		cases, _ := seedCases(rng, min(chunk, n-done), now, h, uint64(done+1))
+		seedStore(b, st, cases)
+	}
+	seedTook := time.Since(seeded)
+	b.Logf("seeded %d cases in %s (%.0f/s)", n, seedTook.Round(time.Second), float64(n)/seedTook.Seconds())
+
+	runtime.GC()
+	var m0 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	agg := stats.New(st, stats.Options{HotlineCountry: "NL", Hasher: h, Log: log})
+	loading := time.Now()
+	go func() { _ = agg.Run(b.Context()) }()
+	for !agg.Loaded() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	loadTook := time.Since(loading)
+	runtime.GC()
+	var m1 runtime.MemStats
+	runtime.ReadMemStats(&m1)
+	perCase := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(agg.Size())
+	b.Logf("loaded %d cases in %s (%.0f/s); heap %.0f bytes per case; rss %s", agg.Size(), loadTook.Round(time.Millisecond),
+		float64(agg.Size())/loadTook.Seconds(), perCase, rss())
+
+	api := New(st, Options{Tokens: []Token{{Name: "viewer", Role: RoleReader, Secret: statsToken}}, PageSize: 50, MaxPageSize: 1000, Log: log})
+	api.ServeStats(agg)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	year := now.AddDate(-1, 0, 0).Format(time.DateOnly)
+	calls := []string{
+		"/v1/stats",
+		"/v1/stats?from=" + year,
+		"/v1/stats?country=NL&route=hoster",
+		"/v1/hosters",
+		"/v1/hosters?sort=cases&order=desc&from=" + year,
+		"/v1/hosters/bigcloud.com",
+	}
+	get := func(path string) time.Duration {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+statsToken)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s: status %d", path, resp.StatusCode)
+		}
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		const rounds = 40
+		for _, path := range calls {
+			var ds []time.Duration
+			for range rounds {
+				ds = append(ds, get(path))
+			}
+			report(b, "seq "+path, ds)
+		}
+		// Four clients at once while a writer keeps changing cases.
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { churn(b, st, rng, now, h, n, stop) })
+		var mu sync.Mutex
+		var ds []time.Duration
+		var clients sync.WaitGroup
+		for c := range 4 {
+			clients.Go(func() {
+				for i := range 30 {
+					d := get(calls[(c+i)%len(calls)])
+					mu.Lock()
+					ds = append(ds, d)
+					mu.Unlock()
+				}
+			})
+		}
+		clients.Wait()
+		close(stop)
+		wg.Wait()
+		report(b, "4 clients, all calls, cases changing", ds)
+	}
+	b.ReportMetric(loadTook.Seconds(), "load_s")
+	b.ReportMetric(perCase, "heap_B/case")
+}
+
+// churn rewrites random cases until stop, as the pipeline would.
+func churn(b *testing.B, st *store.Store, rng *rand.Rand, now time.Time, h *stats.URLHasher, n int, stop chan struct{}) {
+	local := rand.New(rand.NewPCG(rng.Uint64(), 1))
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		cases, _ := seedCases(local, 1, now, h, uint64(n+1+i))
+		if _, err := st.CreateCase(b.Context(), cases[0]); err != nil {
+			b.Error(err)
+			return
+		}
+	}
+}
+
+func report(b *testing.B, what string, ds []time.Duration) {
+	slices.Sort(ds)
+	p := func(q int) time.Duration { return ds[(q*len(ds)+99)/100-1] }
+	b.Logf("%-45s n=%d p50 %s p95 %s max %s", what, len(ds), p(50).Round(time.Millisecond), p(95).Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
+}
+
+// rss is the process's resident set size, from /proc.
+func rss() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
