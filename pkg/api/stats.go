@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/takedownd/takedownd/pkg/scope"
 	"github.com/takedownd/takedownd/pkg/stats"
 )
 
@@ -17,7 +18,7 @@ type StatsSource interface {
 }
 
 // ServeStats adds the statistics routes, answered from src:
-// GET /v1/stats, GET /v1/hosters and GET /v1/hosters/{id}, as JSON or,
+// GET /v1/stats, GET /v1/hosters and GET /v1/hosters/{hoster}, as JSON or,
 // asked with Accept: text/csv (or ?format=csv), as CSV.
 func (s *Server) ServeStats(src StatsSource) {
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/stats", Roles: Readers,
@@ -52,13 +53,13 @@ func (s *Server) ServeStats(src StatsSource) {
 		writeJSON(w, http.StatusOK, list)
 		return nil
 	})
-	s.Handle(Route{Method: http.MethodGet, Path: "/v1/hosters/{id}", Roles: Readers,
+	s.Handle(Route{Method: http.MethodGet, Path: "/v1/hosters/{hoster}", Roles: Readers,
 		Summary: "one hoster's figures over the cases in scope; JSON or CSV"}, func(w http.ResponseWriter, r *http.Request) error {
 		f, err := statsFilter(r)
 		if err != nil {
 			return err
 		}
-		h, err := src.Hoster(r.PathValue("id"), f)
+		h, err := src.Hoster(r.PathValue("hoster"), f)
 		if err != nil {
 			return statsError(err)
 		}
@@ -83,11 +84,18 @@ func statsError(err error) error {
 	return err
 }
 
-// statsFilter reads from, to, country, hoster and route, and the caller's
-// scope.
+// statsFilter reads from, to, country, hoster and route, and applies the
+// caller's scope.
 func statsFilter(r *http.Request) (stats.Filter, error) {
 	q := r.URL.Query()
-	f := stats.Filter{Country: q.Get("country"), Hoster: q.Get("hoster"), Route: q.Get("route"), Scope: statsScope(r)}
+	f := stats.Filter{Country: q.Get("country"), Hoster: q.Get("hoster"), Route: q.Get("route")}
+	// The scope's own rule: the cases carrying one of its audience keys,
+	// and for a hoster, no hoster but itself.
+	sc := scope.FromContext(r.Context())
+	f.Audiences = sc.Audiences()
+	if sc.Role == scope.Hoster {
+		f.Own = &stats.Own{Domains: sc.Domains, ASNs: sc.ASNs}
+	}
 	var err error
 	if f.From, err = parseTime(q.Get("from")); err != nil {
 		return f, Errorf(http.StatusBadRequest, "from: %v", err)
@@ -99,12 +107,6 @@ func statsFilter(r *http.Request) (stats.Filter, error) {
 		return f, statsError(err)
 	}
 	return f, nil
-}
-
-// statsScope is the part of the cases the caller's token may see, as the
-// statistics filter it; nil sees every case.
-func statsScope(r *http.Request) *stats.Scope {
-	return nil
 }
 
 func hosterQuery(r *http.Request, maxPage int) (stats.HosterQuery, error) {

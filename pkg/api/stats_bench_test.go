@@ -74,7 +74,10 @@ func BenchmarkStatsMillion(b *testing.B) {
 	b.Logf("loaded %d cases in %s (%.0f/s); heap %.0f bytes per case; rss %s", agg.Size(), loadTook.Round(time.Millisecond),
 		float64(agg.Size())/loadTook.Seconds(), perCase, rss())
 
-	api := New(st, Options{Tokens: []Token{{Name: "viewer", Role: RoleReader, Secret: statsToken}}, PageSize: 50, MaxPageSize: 1000, Log: log})
+	api, err := New(st, Options{Tokens: statsTokens, PageSize: 50, MaxPageSize: 1000, Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
 	api.ServeStats(agg)
 	srv := httptest.NewServer(api)
 	defer srv.Close()

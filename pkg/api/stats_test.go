@@ -17,12 +17,22 @@ import (
 
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/natstest"
+	"github.com/takedownd/takedownd/pkg/scope"
 	"github.com/takedownd/takedownd/pkg/stats"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 const statsToken = "stats-test-token-0123456789abcdef"
+
+// The outside tokens of the statistics tests: a hoster bound to a domain,
+// a hoster bound to an AS, a partner hotline.
+var statsTokens = []Token{
+	{Secret: statsToken, Scope: scope.Scope{Token: "viewer", Role: scope.Viewer}},
+	{Secret: "stats-hoster-domain", Scope: scope.Scope{Token: "bigcloud", Role: scope.Hoster, Domains: []string{"bigcloud.com"}}},
+	{Secret: "stats-hoster-asn", Scope: scope.Scope{Token: "nlh", Role: scope.Hoster, ASNs: []uint{64501}}},
+	{Secret: "stats-partner", Scope: scope.Scope{Token: "eco", Role: scope.Partner, Partner: &scope.PartnerHotline{Country: "DE", Name: "eco"}}},
+}
 
 // statsAPI is the status API with the statistics over a real store.
 type statsAPI struct {
@@ -45,7 +55,10 @@ func startStatsAPI(t testing.TB, now time.Time, h *stats.URLHasher, cases []take
 	agg := stats.New(st, stats.Options{HotlineCountry: "NL", Hasher: h, Now: func() time.Time { return now }, Log: log})
 	go func() { _ = agg.Run(t.Context()) }()
 	waitFor(t, "the statistics to load every case", func() bool { return agg.Loaded() && agg.Size() == len(cases) })
-	api := New(st, Options{Tokens: []Token{{Name: "viewer", Role: RoleReader, Secret: statsToken}}, PageSize: 50, MaxPageSize: 1000, Log: log})
+	api, err := New(st, Options{Tokens: statsTokens, PageSize: 50, MaxPageSize: 1000, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	api.ServeStats(agg)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
@@ -87,11 +100,16 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 func (s *statsAPI) get(t testing.TB, path string, accept string, out any) (int, []byte) {
 	t.Helper()
+	return s.getAs(t, statsToken, path, accept, out)
+}
+
+func (s *statsAPI) getAs(t testing.TB, token, path string, accept string, out any) (int, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, s.srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+statsToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
@@ -116,6 +134,8 @@ func (s *statsAPI) get(t testing.TB, path string, accept string, out any) (int, 
 type naiveFilter struct {
 	from, to               time.Time
 	country, hoster, route string
+	// sees is the token's own rule, nil for the hotline's roles.
+	sees func(truth) bool
 }
 
 func (f naiveFilter) query() string {
@@ -143,7 +163,7 @@ func (f naiveFilter) selects(tr truth) bool {
 	if country == "" {
 		country = "unknown"
 	}
-	return (f.from.IsZero() || !tr.confirmed.Before(f.from)) && (f.to.IsZero() || tr.confirmed.Before(f.to)) &&
+	return (f.sees == nil || f.sees(tr)) && (f.from.IsZero() || !tr.confirmed.Before(f.from)) && (f.to.IsZero() || tr.confirmed.Before(f.to)) &&
 		(f.country == "" || strings.EqualFold(f.country, country)) && (f.hoster == "" || f.hoster == tr.hoster) &&
 		(f.route == "" || f.route == route)
 }
@@ -335,6 +355,34 @@ func TestStatsMatchNaiveComputation(t *testing.T) {
 			}
 		})
 	}
+	// Outside tokens: the same figures over the cases told to them.
+	scoped := []struct {
+		name, token string
+		sees        func(truth) bool
+	}{
+		{"hoster by domain", "stats-hoster-domain", func(tr truth) bool { return slices.Contains(tr.noticedTo, "noc.bigcloud.com") }},
+		{"hoster by AS", "stats-hoster-asn", func(tr truth) bool { return slices.Contains(tr.asns, 64501) && tr.hosterNoticed }},
+		{"partner", "stats-partner", func(tr truth) bool { return tr.partnerCountry == "DE" }},
+	}
+	for _, sc := range scoped {
+		t.Run(sc.name, func(t *testing.T) {
+			f := naiveFilter{sees: sc.sees}
+			var got stats.Stats
+			if code, body := api.getAs(t, sc.token, "/v1/stats", "", &got); code != http.StatusOK {
+				t.Fatalf("status %d: %s", code, body)
+			}
+			want := naiveStats(truths, f, now)
+			if want.Cases == 0 {
+				t.Fatal("the data set tells this token nothing")
+			}
+			diffJSON(t, "stats", figures(got), want)
+			f.from = year
+			got = stats.Stats{}
+			api.getAs(t, sc.token, "/v1/stats?"+f.query(), "", &got)
+			diffJSON(t, "stats since 2025", figures(got), naiveStats(truths, f, now))
+		})
+	}
+
 	// The data set must hold every edge the rules are about, or the
 	// comparison above proves less than it seems.
 	all := naiveStats(truths, naiveFilter{}, now)
@@ -454,6 +502,25 @@ func TestHostersMatchNaiveComputation(t *testing.T) {
 	}
 	if one.BouncedContacts > 0 && !reflect.DeepEqual(one.BouncedAddresses, []string{"abuse@old-bigcloud.com"}) {
 		t.Errorf("bounced %d: %v", one.BouncedContacts, one.BouncedAddresses)
+	}
+	// A hoster's token lists itself, over the cases told to it, and no
+	// other hoster.
+	var own stats.HosterList
+	if code, body := api.getAs(t, "stats-hoster-domain", "/v1/hosters", "", &own); code != http.StatusOK {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	var told []truth
+	for _, tr := range truths {
+		if slices.Contains(tr.noticedTo, "noc.bigcloud.com") && tr.hoster == "bigcloud.com" {
+			told = append(told, tr)
+		}
+	}
+	if len(own.Hosters) != 1 || own.Hosters[0].ID != "bigcloud.com" {
+		t.Fatalf("a hoster's token lists %v, want itself", ids(own.Hosters))
+	}
+	diffJSON(t, "bigcloud.com as itself", hosterFigures(own.Hosters[0]), naiveHosters(told, now)["bigcloud.com"])
+	if code, _ := api.getAs(t, "stats-hoster-domain", "/v1/hosters/nl-hoster.nl", "", nil); code != http.StatusNotFound {
+		t.Errorf("another hoster to a hoster's token: status %d, want 404", code)
 	}
 	for path, code := range map[string]int{
 		"/v1/hosters/nobody.example": http.StatusNotFound, "/v1/hosters?sort=speed": http.StatusBadRequest,

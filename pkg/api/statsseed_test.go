@@ -19,24 +19,28 @@ import (
 
 // truth is what a seeded case was made to be.
 type truth struct {
-	id          string
-	state       takedown.State
-	route       string // "" unrouted
-	partner     string
-	country     string // "" unknown
-	hoster      string // the hoster key it must be counted under
-	asns        []uint32
-	noticedTo   []string // domains notices reached
-	failingTo   []string // addresses that failed
-	url         string
-	confirmed   time.Time
-	firstNotice time.Time // zero: never noticed
-	removed     time.Time // first removal; zero: none
-	reminders   int
-	escalations int
-	failed      int
-	reopened    int
-	anonymised  bool
+	id        string
+	state     takedown.State
+	route     string // "" unrouted
+	partner   string
+	country   string // "" unknown
+	hoster    string // the hoster key it must be counted under
+	asns      []uint32
+	noticedTo []string // domains notices reached
+	// hosterNoticed: a notice went to the hoster's (or CDN's) own address;
+	// partnerCountry: the case was forwarded to that country's partner.
+	hosterNoticed  bool
+	partnerCountry string
+	failingTo      []string // addresses that failed
+	url            string
+	confirmed      time.Time
+	firstNotice    time.Time // zero: never noticed
+	removed        time.Time // first removal; zero: none
+	reminders      int
+	escalations    int
+	failed         int
+	reopened       int
+	anonymised     bool
 }
 
 // seedHoster is one hosting company of the data set.
@@ -151,9 +155,13 @@ func seedCase(rng *rand.Rand, id string, confirmed, received, now time.Time, h *
 	case hs.cdn:
 		r.Kind = takedown.RouteCDN
 	case hs.country != "NL" && rng.IntN(2) == 0:
-		r.Kind, r.Partner, r.Channel = takedown.RoutePartner, []string{"eco", "iwf"}[rng.IntN(2)], "email"
+		r.Kind, r.Partner, r.Channel = takedown.RoutePartner, map[string]string{"DE": "eco", "GB": "iwf"}[hs.country], "email"
 		contact, kind = "reports@"+r.Partner+".partner.example", takedown.NoticeKindForward
 		tr.partner = r.Partner
+	}
+	level := "hoster"
+	if kind == takedown.NoticeKindForward {
+		level = takedown.NoticeLevelPartner
 	}
 	r.Contacts = []takedown.Contact{{Email: contact, Role: "hoster"}}
 	c.Routing, tr.route = r, r.Kind
@@ -161,13 +169,23 @@ func seedCase(rng *rand.Rand, id string, confirmed, received, now time.Time, h *
 	if story == 0 {
 		// Not sent yet: routed, in the batching window.
 		c.State, tr.state = takedown.StateRouted, takedown.StateRouted
-		c.Notices = append(c.Notices, takedown.NoticeRef{Ref: "TD-" + id + "-1", Kind: kind, Channel: "email", To: contact, At: notice, Outcome: "sending"})
+		c.Notices = append(c.Notices, takedown.NoticeRef{Ref: "TD-" + id + "-1", Kind: kind, Level: level, Channel: "email", To: contact, At: notice, Outcome: "sending"})
+		// Addressed, if not sent yet: the party it is addressed to sees it.
+		tr.noticedTo = append(tr.noticedTo, stats.MailDomain(contact))
+		if kind == takedown.NoticeKindForward {
+			tr.partnerCountry = hs.country
+		} else if contact == hs.contact {
+			tr.hosterNoticed = true
+		}
 		finish(&c, &tr, now, h, rng)
 		return c, tr
 	}
 	if story == 1 {
 		// The first contact bounced; the next one got it later.
-		c.Notices = append(c.Notices, takedown.NoticeRef{Ref: "TD-" + id + "-0", Kind: kind, Channel: "email", To: "abuse@old-" + hs.key, At: notice, Outcome: "failed"})
+		c.Notices = append(c.Notices, takedown.NoticeRef{Ref: "TD-" + id + "-0", Kind: kind, Level: level, Channel: "email", To: "abuse@old-" + hs.key, At: notice, Outcome: "failed"})
+		if kind != takedown.NoticeKindForward {
+			tr.noticedTo = append(tr.noticedTo, "old-"+hs.key)
+		}
 		r.Failing = append(r.Failing, "Abuse@old-"+hs.key)
 		tr.failingTo, tr.failed = append(tr.failingTo, "abuse@old-"+hs.key), 1
 		notice = notice.Add(3 * time.Hour)
@@ -175,9 +193,16 @@ func seedCase(rng *rand.Rand, id string, confirmed, received, now time.Time, h *
 	if notice.After(now) {
 		notice = now.Add(-time.Second)
 	}
-	c.Notices = append(c.Notices, takedown.NoticeRef{Ref: "TD-" + id + "-1", Kind: kind, Channel: "email", To: contact, At: notice, Outcome: "sent", MessageID: "<TD-" + id + "@hotline.example>"})
+	c.Notices = append(c.Notices, takedown.NoticeRef{Ref: "TD-" + id + "-1", Kind: kind, Level: level, Channel: "email", To: contact, At: notice, Outcome: "sent", MessageID: "<TD-" + id + "@hotline.example>"})
 	tr.firstNotice = notice
-	tr.noticedTo = append(tr.noticedTo, stats.MailDomain(contact))
+	if kind == takedown.NoticeKindForward {
+		tr.partnerCountry = hs.country
+	} else if contact == hs.contact {
+		tr.hosterNoticed = true
+	}
+	if kind != takedown.NoticeKindForward {
+		tr.noticedTo = append(tr.noticedTo, stats.MailDomain(contact))
+	}
 	cs := &takedown.CheckState{WatchedSince: notice, Checks: 1 + rng.IntN(20)}
 	c.Checks = cs
 	c.State, tr.state = takedown.StateNoticed, takedown.StateNoticed
@@ -194,7 +219,7 @@ func seedCase(rng *rand.Rand, id string, confirmed, received, now time.Time, h *
 		} else {
 			tr.reminders++
 		}
-		c.Notices = append(c.Notices, takedown.NoticeRef{Ref: fmt.Sprintf("TD-%s-r%d", id, k), Kind: "reminder", Channel: "email", To: contact, At: at, Outcome: outcome})
+		c.Notices = append(c.Notices, takedown.NoticeRef{Ref: fmt.Sprintf("TD-%s-r%d", id, k), Kind: "reminder", Level: level, Channel: "email", To: contact, At: at, Outcome: outcome})
 	}
 	if rng.IntN(5) == 0 {
 		c.Notices = append(c.Notices, takedown.NoticeRef{Ref: "TD-" + id + "-e", Kind: "escalation", Level: "upstream", Channel: "email", To: "abuse@upstream-transit.net", At: notice.Add(72 * time.Hour), Outcome: "sent"})
@@ -240,7 +265,7 @@ func finish(c *takedown.Case, tr *truth, now time.Time, h *stats.URLHasher, rng 
 	if c.State != takedown.StateClosed || rng.IntN(3) != 0 {
 		return
 	}
-	a := &takedown.Anonymised{At: now, URLHash: h.Sum(c.URL), Hoster: tr.hoster, NoticeDomains: tr.noticedTo, TimelineRedacted: true}
+	a := &takedown.Anonymised{At: now, URLHash: h.Sum(c.URL), Hoster: tr.hoster, Audiences: c.Audiences(), TimelineRedacted: true}
 	if c.Routing != nil {
 		for _, addr := range c.Routing.Failing {
 			a.FailingContacts = append(a.FailingContacts, h.Sum(strings.ToLower(addr)))

@@ -16,6 +16,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/notify"
 	"github.com/takedownd/takedownd/pkg/scope"
+	"github.com/takedownd/takedownd/pkg/stats"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
 	"github.com/takedownd/takedownd/pkg/urlnorm"
@@ -263,6 +264,10 @@ func (w *scopeWorld) paths(rt api.Route) []string {
 	case strings.Contains(rt.Path, "{ref}"):
 		for _, ref := range w.notices {
 			out = append(out, strings.Replace(rt.Path, "{ref}", ref, 1))
+		}
+	case strings.Contains(rt.Path, "{hoster}"):
+		for _, c := range w.cases {
+			out = append(out, strings.Replace(rt.Path, "{hoster}", stats.HosterKey(&c), 1))
 		}
 	case strings.Contains(rt.Path, "{seq}"):
 		out = append(out, strings.Replace(rt.Path, "{seq}", "1", 1))

@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -20,10 +21,7 @@ import (
 
 // anonymise changes c in place into its anonymised form, at now.
 func anonymise(c *takedown.Case, h *stats.URLHasher, now time.Time) {
-	a := &takedown.Anonymised{
-		At: now, URLHash: h.Sum(c.URL), Hoster: stats.HosterKey(c),
-		NoticeDomains: stats.FiguresOf(c).NoticeDomains,
-	}
+	a := &takedown.Anonymised{At: now, URLHash: h.Sum(c.URL), Hoster: stats.HosterKey(c), Audiences: audiencesKept(c)}
 	if r := c.Routing; r != nil {
 		for _, addr := range r.Failing {
 			a.FailingContacts = append(a.FailingContacts, h.Sum(strings.ToLower(addr)))
@@ -43,6 +41,18 @@ func anonymise(c *takedown.Case, h *stats.URLHasher, now time.Time) {
 		n.To, n.MessageID, n.Outcome = "", "", scrub(n.Outcome)
 	}
 	c.Anonymised = a
+}
+
+// audiencesKept are the case's audience keys less the addresses its
+// forwards went to (the partner's country key stays).
+func audiencesKept(c *takedown.Case) []string {
+	keys := c.Audiences()
+	for _, n := range c.Notices {
+		if n.To != "" {
+			keys = slices.DeleteFunc(keys, func(k string) bool { return k == takedown.AudienceForward(n.To) })
+		}
+	}
+	return keys
 }
 
 // anonymousEnrichment keeps where the material was hosted (countries,

@@ -170,9 +170,12 @@ func (f *feed) Loaded() {
 type table struct {
 	entries   []entry // sorted by key
 	countries *interner
-	partners  *interner
 	hosters   *interner
-	domains   *interner // domains notices reached
+	// audiences holds each distinct set of audience keys (joined), and
+	// audSets the same sets as lists: cases told to the same parties
+	// share one id.
+	audiences *interner
+	audSets   [][]string
 	addrs     *interner // contact addresses, and hashes of failing ones
 	// plain maps the id of a failing address's hash to the address, as
 	// far as a case not anonymised names it.
@@ -193,9 +196,8 @@ type hosterAbout struct {
 
 func newTable() *table {
 	return &table{
-		countries: newInterner(1 << 16), partners: newInterner(1 << 16),
-		hosters: newInterner(1 << 31), domains: newInterner(1 << 31),
-		addrs: newInterner(1 << 31), networks: newInterner(1 << 31),
+		countries: newInterner(1 << 16), hosters: newInterner(1 << 31), audiences: newInterner(1 << 31),
+		audSets: [][]string{nil}, addrs: newInterner(1 << 31), networks: newInterner(1 << 31),
 		asNames: map[uint32]string{}, plain: map[uint32]string{},
 	}
 }
@@ -204,8 +206,7 @@ func newTable() *table {
 func (t *table) entryOf(f facts, home string) entry {
 	e := entry{
 		key: f.key, state: stateIndex(f.state), route: routeIndex(f.route),
-		country: uint16(t.countries.id(f.country)), partner: uint16(t.partners.id(strings.ToLower(f.partner))),
-		hoster:    t.hosters.id(f.hoster),
+		country: uint16(t.countries.id(f.country)), hoster: t.hosters.id(f.hoster), audience: t.audienceSet(f.audiences),
 		reminders: clamp16(f.reminders), escalations: clamp16(f.escalations), failed: clamp16(f.failed), reopened: clamp16(f.reopened),
 		confirmed: unixNano(f.confirmed), firstNotice: unixNano(f.firstNotice), removed: unixNano(f.removed), closed: unixNano(f.closed),
 		urlHash: f.urlHash,
@@ -222,24 +223,8 @@ func (t *table) entryOf(f facts, home string) entry {
 	if f.complete {
 		e.flags |= flagComplete
 	}
-	if len(f.asns) > 0 {
-		e.asn = f.asns[0]
-	}
-	noticed := make([]uint32, len(f.noticed))
-	for i, d := range f.noticed {
-		noticed[i] = t.domains.id(d)
-	}
-	if len(noticed) > 0 {
-		e.noticed = noticed[0]
-	}
-	if len(f.asns) > 1 || len(noticed) > 1 || len(f.failing) > 0 {
+	if len(f.failing) > 0 {
 		x := &extra{}
-		if len(f.asns) > 1 {
-			x.asns = slices.Clone(f.asns)
-		}
-		if len(noticed) > 1 {
-			x.noticed = noticed
-		}
 		for _, sum := range f.failing {
 			id := t.addrs.id(sum)
 			x.failing = append(x.failing, id)
@@ -251,6 +236,22 @@ func (t *table) entryOf(f facts, home string) entry {
 	}
 	t.learn(e.hoster, f)
 	return e
+}
+
+// audienceSet is the id of a (sorted) set of audience keys.
+func (t *table) audienceSet(keys []string) uint32 {
+	if len(keys) == 0 {
+		return 0
+	}
+	joined := strings.Join(keys, "\n")
+	if id, ok := t.audiences.lookup(joined); ok {
+		return id
+	}
+	id := t.audiences.id(joined)
+	if int(id) == len(t.audSets) {
+		t.audSets = append(t.audSets, slices.Clone(keys))
+	}
+	return id
 }
 
 // learn adds what f says about its hoster.

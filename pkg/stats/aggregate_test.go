@@ -185,54 +185,59 @@ func TestPercentilesAreNearestRank(t *testing.T) {
 func noticed(i int, to string, asn uint, partner string) *takedown.Case {
 	c := caseOf(i, takedown.StateNoticed)
 	c.Enrichment = &takedown.Enrichment{Addresses: []takedown.AddressInfo{{ASN: asn}}, Contacts: []takedown.Contact{{Email: to, Role: "hoster"}}}
-	c.Routing = &takedown.Routing{Kind: takedown.RouteHoster, Partner: partner}
+	c.Routing = &takedown.Routing{Kind: takedown.RouteHoster}
+	ref := takedown.NoticeRef{Ref: "TD-" + c.ID, Kind: "first", Level: "hoster", Channel: "email", To: to, At: c.ReceivedAt, Outcome: "sent"}
 	if partner != "" {
-		c.Routing.Kind = takedown.RoutePartner
+		c.Routing.Kind, c.Routing.Country, c.Routing.Partner = takedown.RoutePartner, partner, "eco"
+		ref.Kind, ref.Level, ref.Partner = takedown.NoticeKindForward, takedown.NoticeLevelPartner, partner
 	}
-	c.Notices = []takedown.NoticeRef{{Ref: "TD-" + c.ID, Kind: "first", Channel: "email", To: to, At: c.ReceivedAt, Outcome: "sent"}}
+	c.Notices = []takedown.NoticeRef{ref}
 	return c
 }
 
-func TestScopeLimitsCasesAndHosters(t *testing.T) {
+// The statistics apply the one rule of who outside sees a case (its
+// audience keys), and a hoster token lists no hoster but itself.
+func TestAudiencesLimitCasesAndOwnLimitsHosters(t *testing.T) {
 	t.Parallel()
 	a := runScript(t, Options{}, func(f store.CaseFeed) {
 		f.Put(1, noticed(1, "abuse@nl.example.com", 64500, ""))
 		f.Put(2, noticed(2, "abuse@example.com", 64501, ""))
 		f.Put(3, noticed(3, "abuse@other.net", 64500, ""))
-		f.Put(4, noticed(4, "reports@partner.example", 64502, "eco"))
-		unsent := noticed(5, "abuse@example.com", 64500, "")
-		unsent.Notices[0].Outcome = "sending"
-		f.Put(5, unsent)
-		// Escalated to example.com's upstream: example.com sees it, and
-		// its hoster (other.org) is not listed to it.
+		f.Put(4, noticed(4, "reports@partner.example", 64502, "DE"))
+		// Escalated to example.com as the upstream: example.com was told,
+		// but its hoster (other.org) is not listed to it.
 		esc := noticed(6, "abuse@other.org", 64999, "")
-		esc.Notices = append(esc.Notices, takedown.NoticeRef{Kind: "escalation", Channel: "email", To: "noc@example.com", At: esc.ReceivedAt, Outcome: "sent"})
+		esc.Notices = append(esc.Notices, takedown.NoticeRef{Kind: "escalation", Level: "upstream", Channel: "email", To: "noc@example.com", At: esc.ReceivedAt, Outcome: "sent"})
 		f.Put(6, esc)
+		f.Put(7, caseOf(7, takedown.StateReceived)) // told to nobody
 		f.Loaded()
 	})
+	dom := takedown.AudienceDomain
 	tests := []struct {
-		name    string
-		scope   *Scope
-		cases   int
-		hosters []string
+		name      string
+		audiences []string
+		own       *Own
+		cases     int
+		hosters   []string
 	}{
-		{"everything", nil, 6, []string{"example.com", "other.net", "other.org", "partner.example"}},
-		{"a domain and below", &Scope{Domains: []string{"example.com"}}, 3, []string{"example.com"}},
-		{"an AS, noticed only", &Scope{ASNs: []uint32{64500}}, 2, []string{"example.com", "other.net"}},
-		{"a partner", &Scope{Partners: []string{"ECO"}}, 1, []string{"partner.example"}},
-		{"bound to nothing", &Scope{}, 0, nil},
-		{"a domain of nobody", &Scope{Domains: []string{"example.org"}}, 0, nil},
+		{"everything", nil, nil, 6, []string{"example.com", "other.net", "other.org", "partner.example", "unknown"}},
+		{"a domain and below", []string{dom("example.com")}, &Own{Domains: []string{"example.com"}}, 3, []string{"example.com"}},
+		{"an AS", []string{takedown.AudienceASN(64500)}, &Own{ASNs: []uint{64500}}, 2, []string{"example.com", "other.net"}},
+		{"a partner", []string{takedown.AudiencePartner("de")}, nil, 1, []string{"partner.example"}},
+		{"no keys", []string{}, nil, 0, nil},
+		{"a domain told nothing", []string{dom("example.org")}, &Own{Domains: []string{"example.org"}}, 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := a.Stats(Filter{Scope: tt.scope})
+			f := Filter{Audiences: tt.audiences, Own: tt.own}
+			s, err := a.Stats(f)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if s.Cases != tt.cases {
 				t.Errorf("%d cases, want %d", s.Cases, tt.cases)
 			}
-			list, err := a.Hosters(HosterQuery{Filter: Filter{Scope: tt.scope}, Sort: "id", Order: "asc"})
+			list, err := a.Hosters(HosterQuery{Filter: f, Sort: "id", Order: "asc"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,8 +250,9 @@ func TestScopeLimitsCasesAndHosters(t *testing.T) {
 			}
 		})
 	}
-	if _, err := a.Hoster("other.org", Filter{Scope: &Scope{Domains: []string{"example.com"}}}); !errors.Is(err, ErrUnknownHoster) {
-		t.Errorf("another hoster under a hoster's scope: %v, want ErrUnknownHoster", err)
+	own := Filter{Audiences: []string{dom("example.com")}, Own: &Own{Domains: []string{"example.com"}}}
+	if _, err := a.Hoster("other.org", own); !errors.Is(err, ErrUnknownHoster) {
+		t.Errorf("another hoster to a hoster's token: %v, want ErrUnknownHoster", err)
 	}
 }
 

@@ -31,23 +31,21 @@ type Filter struct {
 	// Route is a route kind (hoster, partner, cdn, review, none) or
 	// "unrouted".
 	Route string
-	// Scope, when set, limits the cases to those the token may see.
-	Scope *Scope
+	// Audiences, when not nil, limits the cases to those that carry one
+	// of these audience keys (takedown.Case.Audiences): the cases an
+	// outside token sees (scope.Scope.Audiences). Empty and not nil
+	// selects none. Nil selects every case.
+	Audiences []string
+	// Own, when set, limits the hosters listed to a hoster token's own.
+	Own *Own
 }
 
-// Scope limits the cases a token sees, as its role binds it (a partner
-// hotline, a hoster's abuse desk). A case is in the scope when a notice
-// or forward of it went out and any of the bindings holds; a Scope with
-// no binding at all sees nothing. A nil *Scope sees every case.
-type Scope struct {
-	// Partners are partner hotline names: cases routed to one of them.
-	Partners []string `json:"partners,omitempty"`
-	// Domains are mail domains: cases whose notices reached an address at
-	// one of them or a name below it (abuse@nl.example.com is under
-	// example.com).
+// Own is what a hoster token is bound to: it sees, among the hosters,
+// those whose key is one of the domains (or a name below one) and those
+// seen hosting on one of the ASes — itself, never another hoster.
+type Own struct {
 	Domains []string `json:"domains,omitempty"`
-	// ASNs are autonomous systems: cases hosted on one of them.
-	ASNs []uint32 `json:"asns,omitempty"`
+	ASNs    []uint   `json:"asns,omitempty"`
 }
 
 // RouteNames lists the values Filter.Route accepts.
@@ -65,7 +63,7 @@ func (f Filter) Validate() error {
 }
 
 func (f Filter) view() FilterView {
-	v := FilterView{Basis: "confirmed_at", Country: f.Country, Hoster: f.Hoster, Route: f.Route, Scope: f.Scope}
+	v := FilterView{Basis: "confirmed_at", Country: f.Country, Hoster: f.Hoster, Route: f.Route, Scoped: f.Audiences != nil}
 	if !f.From.IsZero() {
 		t := f.From.UTC()
 		v.From = &t
@@ -84,10 +82,9 @@ type matcher struct {
 	country  int  // -1 any
 	hoster   int
 	route    int
-	scoped   bool
-	partners []uint16
-	domains  []bool // by domain id
-	asns     []uint32
+	// audiences, when not nil, says of each audience set whether it
+	// holds one of the filter's keys.
+	audiences []bool
 }
 
 func (t *table) compile(f Filter) matcher {
@@ -110,20 +107,11 @@ func (t *table) compile(f Filter) matcher {
 			m.route = routeUnrouted
 		}
 	}
-	if s := f.Scope; s != nil {
-		m.scoped = true
-		for _, p := range s.Partners {
-			if id, ok := t.partners.lookup(strings.ToLower(p)); ok && id != 0 {
-				m.partners = append(m.partners, uint16(id))
-			}
+	if f.Audiences != nil {
+		m.audiences = make([]bool, len(t.audSets))
+		for id, set := range t.audSets {
+			m.audiences[id] = slices.ContainsFunc(set, func(k string) bool { return slices.Contains(f.Audiences, k) })
 		}
-		if len(s.Domains) > 0 {
-			m.domains = make([]bool, t.domains.size())
-			for id, d := range t.domains.names {
-				m.domains[id] = d != "" && slices.ContainsFunc(s.Domains, func(want string) bool { return underDomain(d, want) })
-			}
-		}
-		m.asns = s.ASNs
 	}
 	return m
 }
@@ -156,35 +144,5 @@ func (m *matcher) match(e *entry) bool {
 	case m.route >= 0 && int(e.route) != m.route:
 		return false
 	}
-	return !m.scoped || m.inScope(e)
-}
-
-func (m *matcher) inScope(e *entry) bool {
-	if e.firstNotice == 0 {
-		return false
-	}
-	if slices.Contains(m.partners, e.partner) {
-		return true
-	}
-	if m.domains != nil {
-		if m.domainMatch(e.noticed) {
-			return true
-		}
-		if e.more != nil && slices.ContainsFunc(e.more.noticed, m.domainMatch) {
-			return true
-		}
-	}
-	if len(m.asns) > 0 {
-		if slices.Contains(m.asns, e.asn) {
-			return true
-		}
-		if e.more != nil && slices.ContainsFunc(e.more.asns, func(n uint32) bool { return slices.Contains(m.asns, n) }) {
-			return true
-		}
-	}
-	return false
-}
-
-func (m *matcher) domainMatch(d uint32) bool {
-	return d != 0 && int(d) < len(m.domains) && m.domains[d]
+	return m.audiences == nil || int(e.audience) < len(m.audiences) && m.audiences[e.audience]
 }

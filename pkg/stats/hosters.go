@@ -107,7 +107,7 @@ func (a *Aggregate) hosters(f Filter, only string) ([]Hoster, time.Time, error) 
 		f.Hoster = only
 	}
 	m := t.compile(f)
-	listed := t.listable(f.Scope)
+	listed := t.listable(f.Own)
 	accs := make([]*hosterAcc, t.hosters.size())
 	type timed struct {
 		hoster uint32
@@ -194,11 +194,11 @@ func (a *Aggregate) hosters(f Filter, only string) ([]Hoster, time.Time, error) 
 	return out, now, nil
 }
 
-// listable is, under a scope that binds domains or ASes, which hosters
-// may be listed: those whose key is under one of the domains or that
-// were seen on one of the ASes. Nil: every hoster of the selected cases.
-func (t *table) listable(s *Scope) []bool {
-	if s == nil || (len(s.Domains) == 0 && len(s.ASNs) == 0) {
+// listable is, for a hoster token, which hosters may be listed: those
+// whose key is under one of its domains or that were seen on one of its
+// ASes. Nil: every hoster of the selected cases.
+func (t *table) listable(s *Own) []bool {
+	if s == nil {
 		return nil
 	}
 	ok := make([]bool, t.hosters.size())
@@ -208,7 +208,7 @@ func (t *table) listable(s *Scope) []bool {
 			continue
 		}
 		if id < len(t.about) && t.about[id] != nil {
-			ok[id] = slices.ContainsFunc(t.about[id].asns, func(n uint32) bool { return slices.Contains(s.ASNs, n) })
+			ok[id] = slices.ContainsFunc(t.about[id].asns, func(n uint32) bool { return slices.Contains(s.ASNs, uint(n)) })
 		}
 	}
 	return ok

@@ -74,7 +74,7 @@ const (
 	flagComplete
 )
 
-// entry is the summary of one case the aggregate keeps: 88 bytes, of
+// entry is the summary of one case the aggregate keeps: 80 bytes, of
 // which strings are ids into the aggregate's tables. Times are Unix
 // nanoseconds (exact to what the case records), 0 for none.
 type entry struct {
@@ -83,10 +83,8 @@ type entry struct {
 	route       uint8
 	flags       uint8
 	country     uint16
-	partner     uint16
 	hoster      uint32
-	asn         uint32 // the first address's AS
-	noticed     uint32 // the domain the first notice reached (0: none)
+	audience    uint32 // the set of its audience keys
 	reminders   uint16
 	escalations uint16
 	failed      uint16 // notices that failed or bounced
@@ -114,15 +112,19 @@ func (e *entry) open() bool { return e.state != closedIndex }
 type facts struct {
 	key      caseKey
 	state    takedown.State
-	route    string
-	country  string
-	partner  string
-	hoster   string
+	route   string
+	country string
+	hoster  string
+	// audiences are the case's audience keys (takedown.Case.Audiences):
+	// who outside the hotline was told, the one rule of what a partner's
+	// or a hoster's token sees.
+	audiences []string
+	// asns, asNames, networks and contacts (the hoster's abuse addresses)
+	// describe the hoster on its page.
 	asns     []uint32
 	asNames  []string
 	networks []string
-	contacts []string // the hoster's abuse addresses (listed on its page)
-	noticed  []string // domains notices reached
+	contacts []string
 	// failing are the keyed hashes of the addresses that failed (an
 	// anonymised case keeps only those), and plain the addresses of the
 	// hashes a case not anonymised still names.
@@ -148,7 +150,7 @@ func factsOf(c *takedown.Case, home string, h *URLHasher) (facts, bool) {
 	if !ok {
 		return facts{}, false
 	}
-	f := facts{key: k, state: c.State, hoster: HosterKey(c), confirmed: c.FirstConfirmedAt()}
+	f := facts{key: k, state: c.State, hoster: HosterKey(c), confirmed: c.FirstConfirmedAt(), audiences: c.Audiences()}
 	if f.confirmed.IsZero() {
 		f.confirmed = c.ReceivedAt
 	}
@@ -159,7 +161,7 @@ func factsOf(c *takedown.Case, home string, h *URLHasher) (facts, bool) {
 		f.closed = c.UpdatedAt
 	}
 	if r := c.Routing; r != nil {
-		f.route, f.partner = r.Kind, r.Partner
+		f.route = r.Kind
 		for _, addr := range r.Failing {
 			addr = strings.ToLower(addr)
 			sum := addr
@@ -195,11 +197,10 @@ func factsOf(c *takedown.Case, home string, h *URLHasher) (facts, bool) {
 	}
 	cf := FiguresOf(c)
 	f.firstNotice, f.removed, f.reopened = cf.FirstNotice, cf.Removed, cf.Reopened
-	f.reminders, f.escalations, f.failed, f.noticed = cf.Reminders, cf.Escalations, cf.FailedNotices, cf.NoticeDomains
+	f.reminders, f.escalations, f.failed = cf.Reminders, cf.Escalations, cf.FailedNotices
 	if a := c.Anonymised; a != nil {
 		f.anonymised, f.complete = true, a.TimelineRedacted
 		f.urlHash = shortOfHex(a.URLHash)
-		f.noticed = appendNew(f.noticed, a.NoticeDomains...)
 		f.failing = appendNew(f.failing, a.FailingContacts...)
 	} else if h != nil && c.URL != "" {
 		f.urlHash = h.short(c.URL)
@@ -216,8 +217,6 @@ type CaseFigures struct {
 	Escalations   int
 	FailedNotices int
 	Reopened      int
-	// NoticeDomains are the domains of the addresses notices reached.
-	NoticeDomains []string
 }
 
 // FiguresOf counts what a case contributes to the statistics (the CSV of
@@ -241,9 +240,6 @@ func FiguresOf(c *takedown.Case) CaseFigures {
 			cf.Reminders++
 		case "escalation":
 			cf.Escalations++
-		}
-		if d := MailDomain(n.To); d != "" && n.Channel == "email" && !slices.Contains(cf.NoticeDomains, d) {
-			cf.NoticeDomains = append(cf.NoticeDomains, d)
 		}
 	}
 	if cs := c.Checks; cs != nil {

@@ -105,8 +105,9 @@ type FilterView struct {
 	Country string     `json:"country,omitempty"`
 	Hoster  string     `json:"hoster,omitempty"`
 	Route   string     `json:"route,omitempty"`
-	// Scope is set when the token sees only part of the cases.
-	Scope *Scope `json:"scope,omitempty"`
+	// Scoped is set when the token sees only part of the cases (a
+	// partner hotline's, a hoster's): the figures are of those.
+	Scoped bool `json:"scoped,omitempty"`
 }
 
 // HosterList is the answer of GET /v1/hosters: one page of hosters in the
@@ -125,7 +126,7 @@ type HosterList struct {
 	Hosters []Hoster `json:"hosters"`
 }
 
-// Hoster is what the cases say about one hoster (GET /v1/hosters/{id}
+// Hoster is what the cases say about one hoster (GET /v1/hosters/{hoster}
 // and each item of the list). ID is the hoster key (HosterKey): the
 // registrable domain of its abuse address, "AS<n>" when none is known.
 type Hoster struct {

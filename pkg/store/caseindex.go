@@ -190,7 +190,8 @@ func indexedState(e jetstream.KeyValueEntry) (indexed, bool) {
 			Contacts  []takedown.Contact     `json:"contacts"`
 			CDN       *takedown.CDN          `json:"cdn"`
 		} `json:"enrichment"`
-		Outbox []struct {
+		Anonymised *takedown.Anonymised `json:"anonymised"`
+		Outbox     []struct {
 			Since time.Time `json:"since"`
 		} `json:"outbox"`
 	}
@@ -203,7 +204,7 @@ func indexedState(e jetstream.KeyValueEntry) (indexed, bool) {
 			x.pendingSince = p.Since
 		}
 	}
-	tc := takedown.Case{Notices: c.Notices, Routing: c.Routing}
+	tc := takedown.Case{Notices: c.Notices, Routing: c.Routing, Anonymised: c.Anonymised}
 	if c.Enrichment != nil {
 		tc.Enrichment = &takedown.Enrichment{Addresses: c.Enrichment.Addresses, Contacts: c.Enrichment.Contacts, CDN: c.Enrichment.CDN}
 	}

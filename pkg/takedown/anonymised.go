@@ -19,8 +19,11 @@ type Anonymised struct {
 	// Hoster is the hoster key the case is counted under in the
 	// statistics, fixed when its contacts were dropped.
 	Hoster string `json:"hoster,omitempty"`
-	// NoticeDomains are the domains of the addresses its notices reached.
-	NoticeDomains []string `json:"notice_domains,omitempty"`
+	// Audiences are the case's audience keys (Case.Audiences) as they
+	// were, less the addresses of forwards: the partner hotlines and the
+	// hosters' domains and ASes that were told about it, so that they
+	// still see it in their statistics.
+	Audiences []string `json:"audiences,omitempty"`
 	// FailingContacts are keyed hashes of the addresses that failed
 	// (bounced or refused), so a hoster's count of bounced contacts stays
 	// right without the addresses.

@@ -43,7 +43,14 @@ func AudienceForward(address string) string { return audienceForward + strings.T
 // (NoticedHosters) gives the ASNs the case is hosted in; a forward gives
 // its partner's country and its address. A notice counts whatever became
 // of it: it was addressed to that party.
+//
+// An anonymised case has no addresses left to derive them from: it keeps
+// the keys it had (Anonymised.Audiences), so the parties told about it
+// still count it in their statistics.
 func (c *Case) Audiences() []string {
+	if c.Anonymised != nil {
+		return slices.Clone(c.Anonymised.Audiences)
+	}
 	var keys []string
 	add := func(k string) {
 		if !slices.Contains(keys, k) {
