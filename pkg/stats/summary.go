@@ -110,8 +110,8 @@ func (e *entry) open() bool { return e.state != closedIndex }
 // facts is what a case says about itself for the statistics, as strings;
 // the aggregate interns it into an entry.
 type facts struct {
-	key      caseKey
-	state    takedown.State
+	key     caseKey
+	state   takedown.State
 	route   string
 	country string
 	hoster  string
