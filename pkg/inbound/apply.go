@@ -50,6 +50,12 @@ func (in *Ingester) reply(ctx context.Context, key string, p parsed, n takedown.
 		if err != nil {
 			return err
 		}
+		if c.Anonymised != nil {
+			// Retention dropped the case's addresses and redacted its
+			// trail: a late reply (its sender, its words) is not written
+			// back onto it.
+			continue
+		}
 		ev := takedown.Event{
 			ID: eventID("replied", key, id), CaseID: id, Type: takedown.EventReplied, Actor: "inbound",
 			Reason: reason, From: c.State, To: c.State,
@@ -186,6 +192,9 @@ func (in *Ingester) bounceCase(ctx context.Context, key, id string, n takedown.N
 	var next bool
 	_, err := in.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
 		next = false
+		if c.Anonymised != nil {
+			return nil, store.ErrNoChange // as for a late reply: nothing is written back
+		}
 		ev := takedown.Event{ID: eventID("bounced", key, id), CaseID: id, Actor: "inbound", Type: rule.Event, From: c.State, To: c.State}
 		status := strings.TrimSpace(d.Reason + " " + d.Status + " " + d.Diag)
 		if rule.Wait {

@@ -355,3 +355,31 @@ func TestIngestUnmatchedIsDeadLettered(t *testing.T) {
 		})
 	}
 }
+
+// A reply or bounce to a notice of a case that retention anonymised is
+// not written back onto its redacted trail.
+func TestNothingWrittenBackOntoAnAnonymisedCase(t *testing.T) {
+	t.Parallel()
+	for _, file := range []string{"reply-plain.eml", "bounce-qmail.eml"} {
+		t.Run(file, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			if _, err := f.st.Update(t.Context(), caseA1, func(c *takedown.Case) ([]takedown.Event, error) {
+				c.Anonymised = &takedown.Anonymised{URLHash: "h", TimelineRedacted: true}
+				return nil, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.in.Ingest(t.Context(), sample(t, file)); err != nil {
+				t.Fatal(err)
+			}
+			all, err := f.st.Timeline(t.Context(), caseA1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != 0 {
+				t.Errorf("the anonymised case got %d events: %+v", len(all), all)
+			}
+		})
+	}
+}
