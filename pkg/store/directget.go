@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -34,19 +35,49 @@ const numPendingHeader = "Nats-Num-Pending"
 var errDirectGet = errors.New("direct get")
 
 // readSubject returns every message of a subject in a stream, oldest
-// first, by batched direct gets: a request answered by the stream itself
-// (leader or a replica) with the messages and an end-of-batch marker. It
-// creates no consumer, so nothing is left on the server when it returns,
-// however often it is called. The stream must allow direct get.
+// first, and creates no consumer: nothing is left on the server when it
+// returns, however often it is called. The stream must allow direct get.
 //
-// A replica may answer before it has applied the last write: callers
-// show what they read, they never decide on it.
+// The messages come by batched direct get, which any replica of the
+// stream may answer, also one that has not applied the newest writes. So
+// the leader is asked first for the subject's last sequence (one small
+// request), and what a lagging replica left out is read from the leader:
+// a caller sees at least every message written before it asked.
 func (s *Store) readSubject(ctx context.Context, stream, subject string) ([]*nats.Msg, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.opts.Retry.CallTimeout)
 		defer cancel()
 	}
+	want, err := s.leaderLastSeq(ctx, stream, subject)
+	if err != nil || want == 0 {
+		return nil, err
+	}
+	out, err := s.directBatches(ctx, stream, subject, want)
+	if err != nil {
+		return nil, err
+	}
+	var have uint64
+	if len(out) > 0 {
+		have = msgSeq(out[len(out)-1])
+	}
+	for have < want {
+		msg, err := s.leaderNext(ctx, stream, subject, have+1)
+		if err != nil {
+			return nil, err
+		}
+		if msg == nil { // removed meanwhile (a limit, a purge)
+			break
+		}
+		out = append(out, msg)
+		have = msgSeq(msg)
+	}
+	return out, nil
+}
+
+// directBatches reads the subject from its first message on by batched
+// direct gets until the end or past sequence upTo.
+func (s *Store) directBatches(ctx context.Context, stream, subject string, upTo uint64) ([]*nats.Msg, error) {
 	nc := s.js.Conn()
 	inbox := nc.NewInbox()
 	sub, err := nc.SubscribeSync(inbox)
@@ -71,11 +102,74 @@ func (s *Store) readSubject(ctx context.Context, stream, subject string) ([]*nat
 			return nil, fmt.Errorf("read %s from %s: %w", subject, stream, err)
 		}
 		// A batch that brought nothing cannot be followed by one that does.
-		if pending == 0 || len(out) == got || last < from {
+		if pending == 0 || len(out) == got || last < from || last >= upTo {
 			return out, nil
 		}
 		from = last + 1
 	}
+}
+
+// msgGetResponse is the answer of $JS.API.STREAM.MSG.GET.<stream>.
+type msgGetResponse struct {
+	Error   *jetstream.APIError `json:"error"`
+	Message *struct {
+		Subject string    `json:"subject"`
+		Seq     uint64    `json:"seq"`
+		Header  []byte    `json:"hdrs"`
+		Data    []byte    `json:"data"`
+		Time    time.Time `json:"time"`
+	} `json:"message"`
+}
+
+// leaderGet asks the stream leader for one message ($JS.API.STREAM.MSG.GET
+// is answered by the leader only). It returns nil when there is none.
+func (s *Store) leaderGet(ctx context.Context, stream string, req any) (*nats.Msg, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode message get: %w", err)
+	}
+	reply, err := s.js.Conn().RequestWithContext(ctx, s.apiPrefix()+"STREAM.MSG.GET."+stream, body)
+	if err != nil {
+		return nil, fmt.Errorf("get message from %s: %w", stream, err)
+	}
+	var resp msgGetResponse
+	if err := json.Unmarshal(reply.Data, &resp); err != nil {
+		return nil, fmt.Errorf("decode message from %s: %w", stream, err)
+	}
+	if resp.Error != nil {
+		if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("get message from %s: %w", stream, resp.Error)
+	}
+	if resp.Message == nil {
+		return nil, fmt.Errorf("get message from %s: %w", stream, jetstream.ErrInvalidJetStreamResponse)
+	}
+	m := resp.Message
+	msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+	if len(m.Header) > 0 {
+		if msg.Header, err = nats.DecodeHeadersMsg(m.Header); err != nil {
+			return nil, fmt.Errorf("decode headers from %s: %w", stream, err)
+		}
+	}
+	msg.Header.Set(jetstream.SequenceHeader, strconv.FormatUint(m.Seq, 10))
+	return msg, nil
+}
+
+// leaderLastSeq is the sequence of the subject's last message as the
+// stream leader knows it (0 when there is none).
+func (s *Store) leaderLastSeq(ctx context.Context, stream, subject string) (uint64, error) {
+	msg, err := s.leaderGet(ctx, stream, map[string]string{"last_by_subj": subject})
+	if err != nil || msg == nil {
+		return 0, err
+	}
+	return msgSeq(msg), nil
+}
+
+// leaderNext is the subject's first message at or after seq, from the
+// stream leader (nil when there is none).
+func (s *Store) leaderNext(ctx context.Context, stream, subject string, seq uint64) (*nats.Msg, error) {
+	return s.leaderGet(ctx, stream, map[string]any{"seq": seq, "next_by_subj": subject})
 }
 
 // readBatch collects one batch's messages into out until the end-of-batch

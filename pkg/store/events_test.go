@@ -72,6 +72,38 @@ func TestTimeline(t *testing.T) {
 			}
 		})
 	}
+	// What a lagging replica leaves out is read from the leader one by
+	// one: that path reads the same trail.
+	t.Run("from the leader", func(t *testing.T) {
+		tl, err := st.Timeline(t.Context(), other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, err := st.leaderLastSeq(t.Context(), EventsStream, EventsPrefix+other)
+		if err != nil || last != tl[len(tl)-1].Seq {
+			t.Fatalf("leader's last sequence %d (%v), timeline ends at %d", last, err, tl[len(tl)-1].Seq)
+		}
+		var seqs []uint64
+		for seq := uint64(1); ; {
+			msg, err := st.leaderNext(t.Context(), EventsStream, EventsPrefix+other, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg == nil {
+				break
+			}
+			seqs = append(seqs, msgSeq(msg))
+			seq = msgSeq(msg) + 1
+		}
+		if len(seqs) != len(tl) {
+			t.Fatalf("leader gave %d messages, timeline %d", len(seqs), len(tl))
+		}
+		for i := range seqs {
+			if seqs[i] != tl[i].Seq {
+				t.Fatalf("message %d: leader seq %d, timeline seq %d", i, seqs[i], tl[i].Seq)
+			}
+		}
+	})
 	if _, err := st.Timeline(t.Context(), "not-a-case"); err == nil {
 		t.Error("timeline of an invalid id: no error")
 	}

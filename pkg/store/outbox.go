@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
@@ -135,57 +134,26 @@ func (s *Store) appendPending(ctx context.Context, caseID string, pending []pend
 	return s.AppendEvents(ctx, events...)
 }
 
-// msgGetRequest and msgGetResponse are $JS.API.STREAM.MSG.GET.<stream>,
-// which only the stream leader answers (nats.go's Stream.GetMsg would ask
-// any replica, the events stream allowing direct get for timelines).
-type msgGetRequest struct {
-	Seq     uint64 `json:"seq"`
-	NextFor string `json:"next_by_subj"`
-}
-
-type msgGetResponse struct {
-	Error   *jetstream.APIError `json:"error,omitempty"`
-	Message *struct {
-		Seq  uint64 `json:"seq"`
-		Data []byte `json:"data"`
-	} `json:"message,omitempty"`
-}
-
-// trailIDs returns the ids of the events on a case's trail, read one by
-// one from the stream leader: it decides whether an event is appended, so
-// a replica that has not applied the last append must not answer.
+// trailIDs returns the ids of the events on a case's trail. It decides
+// whether an event is appended, so it reads as Timeline does: every event
+// the stream leader holds when it asks is in the answer, also when a
+// replica that has not applied the last append serves the batch
+// (readSubject).
 func (s *Store) trailIDs(ctx context.Context, caseID string) (map[string]bool, error) {
-	subject := s.apiPrefix() + "STREAM.MSG.GET." + EventsStream
-	ids := map[string]bool{}
-	for seq := uint64(1); ; {
-		body, err := json.Marshal(msgGetRequest{Seq: seq, NextFor: EventsPrefix + caseID})
-		if err != nil {
-			return nil, fmt.Errorf("encode trail read: %w", err)
-		}
-		rctx, cancel := context.WithTimeout(ctx, s.callTimeout())
-		msg, err := s.js.Conn().RequestWithContext(rctx, subject, body)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("read trail of %s: %w", caseID, err)
-		}
-		var resp msgGetResponse
-		if err := json.Unmarshal(msg.Data, &resp); err != nil {
-			return nil, fmt.Errorf("read trail of %s: %w", caseID, err)
-		}
-		switch {
-		case resp.Error != nil && resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound:
-			return ids, nil
-		case resp.Error != nil:
-			return nil, fmt.Errorf("read trail of %s: %w", caseID, resp.Error)
-		case resp.Message == nil:
-			return nil, fmt.Errorf("read trail of %s: %w", caseID, jetstream.ErrInvalidJetStreamResponse)
-		}
+	ctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+	defer cancel()
+	msgs, err := s.readSubject(ctx, EventsStream, EventsPrefix+caseID)
+	if err != nil {
+		return nil, fmt.Errorf("read trail of %s: %w", caseID, err)
+	}
+	ids := make(map[string]bool, len(msgs))
+	for _, msg := range msgs {
 		var ev takedown.Event
-		if json.Unmarshal(resp.Message.Data, &ev) == nil && ev.ID != "" {
+		if json.Unmarshal(msg.Data, &ev) == nil && ev.ID != "" {
 			ids[ev.ID] = true
 		}
-		seq = resp.Message.Seq + 1
 	}
+	return ids, nil
 }
 
 // pendingCases is, per case with pending events, when the oldest became
