@@ -15,11 +15,18 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// caseIndex is each replica's in-memory list of case ids (sorted, which is
-// received order) and their states, fed by a watch on the cases bucket.
-// Listing a page then reads only the cases on it instead of every key in
-// the bucket. It may lag a write by milliseconds, so List checks each case
-// it reads against the filter again.
+// caseIndex is each replica's in-memory list of the ids of open cases
+// (sorted, which is received order) and their states, fed by a watch on
+// the cases bucket. Listing a page of an open state then reads only the
+// cases on it instead of every key in the bucket. It may lag a write by
+// milliseconds, so List checks each case it reads against the filter
+// again.
+//
+// A closed case leaves the index: closed is for good (a new report of the
+// URL opens a new case), and closed cases are most of a bucket that grows
+// for years, so keeping them would make the index grow with every case
+// ever received. A list that may hold closed cases reads the bucket's keys
+// instead (candidates).
 type caseIndex struct {
 	mu    sync.RWMutex
 	ready bool
@@ -36,6 +43,10 @@ type caseIndex struct {
 }
 
 func (ix *caseIndex) put(id string, st takedown.State, audiences []string) {
+	if st == takedown.StateClosed {
+		ix.remove(id)
+		return
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if _, known := ix.state[id]; !known {
@@ -153,7 +164,7 @@ func (s *Store) RunCaseIndex(ctx context.Context) error {
 		x, ok := indexedState(e)
 		s.pending.track(e.Key(), x.pendingSince)
 		switch {
-		case loading != nil && ok:
+		case loading != nil && ok && x.state != takedown.StateClosed:
 			loading[e.Key()] = x
 		case loading != nil:
 			delete(loading, e.Key())
@@ -237,4 +248,87 @@ func (ix *caseIndex) setWatch(w jetstream.KeyWatcher) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.watch = w
+}
+
+// open is the number of cases the index holds.
+func (ix *caseIndex) open() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.ids)
+}
+
+// candidates returns, in order, ids that may match a list and whether more
+// may follow. The index answers for an open state once it has loaded; a
+// list of closed cases, or of every state, reads the bucket's keys, since
+// closed cases are not in the index. What the index can rule out is left
+// out of those: for closed cases every id it holds (open), and for a list
+// by audience every open case without one of the keys.
+func (s *Store) candidates(ctx context.Context, after, lo, hi string, st takedown.State, audiences []string, n int) ([]string, bool, error) {
+	if st != "" && st != takedown.StateClosed {
+		if ids, more, ok := s.index.next(after, lo, hi, st, audiences, n); ok {
+			return ids, more, nil
+		}
+	}
+	var skip func(string) bool
+	if s.index.following.Load() {
+		skip = func(id string) bool { return s.index.rulesOut(id, st, audiences) }
+	}
+	return s.scanIDs(ctx, after, lo, hi, n, skip)
+}
+
+// rulesOut reports whether the index knows that id cannot match: an open
+// case in a list of closed ones, or an open case without the audience.
+func (ix *caseIndex) rulesOut(id string, st takedown.State, audiences []string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	open, known := ix.state[id]
+	switch {
+	case !known:
+		return false
+	case st == takedown.StateClosed:
+		return true
+	case st != "" && open != st:
+		return true
+	}
+	return audiences != nil && !slices.ContainsFunc(ix.aud.of[id], func(k string) bool { return slices.Contains(audiences, k) })
+}
+
+// maxListMisses bounds how many cases one List reads that do not match
+// (read from the bucket's keys: closed cases of another audience) before
+// it returns a short page with its cursor.
+func maxListMisses(limit int) int { return 4*limit + 64 }
+
+// scanIDs lists the bucket's keys and returns the first n case ids after
+// `after`, at or after lo and before hi ("" = unbounded), that skip does
+// not exclude; more reports that there were others after them. It keeps
+// only about 2n ids in memory, however many cases the bucket holds, so a
+// page costs a read of every key but never memory for all of them.
+func (s *Store) scanIDs(ctx context.Context, after, lo, hi string, n int, skip func(string) bool) ([]string, bool, error) {
+	lister, err := s.cases.ListKeys(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("list case ids: %w", err)
+	}
+	defer func() { _ = lister.Stop() }()
+	var ids []string
+	more := false
+	keep := func() {
+		slices.Sort(ids)
+		ids = slices.Compact(ids) // a key updated during the listing may come twice
+		if len(ids) > n {
+			ids, more = ids[:n], true
+		}
+	}
+	for k := range lister.Keys() {
+		if !ValidCaseID(k) || k <= after || k < lo || (hi != "" && k >= hi) || (skip != nil && skip(k)) {
+			continue
+		}
+		if ids = append(ids, k); len(ids) >= 2*n+64 {
+			keep()
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("list case ids: %w", err)
+	}
+	keep()
+	return ids, more, nil
 }

@@ -123,7 +123,10 @@ type ListFilter struct {
 }
 
 // List returns cases in id (= received time) order that match f, and the
-// cursor of the next page ("" at the end).
+// cursor of the next page ("" at the end). A page read from the bucket's
+// keys (caseindex.go: closed cases) may come short, with a cursor, when
+// it had to read many cases that did not match: one request's work stays
+// bounded, and the next page goes on from there.
 func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string, error) {
 	lo, hi := "", ""
 	if !f.Since.IsZero() {
@@ -134,6 +137,7 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string
 	}
 	after := f.After
 	var out []takedown.Case
+	misses := 0
 	for {
 		if f.Audiences != nil && len(f.Audiences) == 0 {
 			return nil, "", nil
@@ -146,6 +150,10 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string
 			if len(out) == f.Limit {
 				return out, out[len(out)-1].ID, nil
 			}
+			if misses >= maxListMisses(f.Limit) {
+				// A short page: the cursor goes on from the last case read.
+				return out, after, nil
+			}
 			after = id
 			c, _, err := s.GetCase(ctx, id)
 			if errors.Is(err, ErrNotFound) {
@@ -156,6 +164,7 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string
 			}
 			// The index may lag: the case itself has the last word.
 			if f.State != "" && c.State != f.State || !hasAudience(c, f.Audiences) {
+				misses++
 				continue
 			}
 			out = append(out, c)
@@ -166,43 +175,10 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]takedown.Case, string
 	}
 }
 
-// candidates returns ids that may match, from the case index, or — while
-// it loads — by listing the bucket's keys.
-func (s *Store) candidates(ctx context.Context, after, lo, hi string, st takedown.State, audiences []string, n int) ([]string, bool, error) {
-	if ids, more, ok := s.index.next(after, lo, hi, st, audiences, n); ok {
-		return ids, more, nil
-	}
-	keys, err := s.caseIDs(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	keys = keys[startAt(keys, after, lo):]
-	if hi != "" {
-		keys = keys[:func() int { i, _ := slices.BinarySearch(keys, hi); return i }()]
-	}
-	return keys, false, nil
-}
-
 // hasAudience reports whether the case carries one of the keys (any case
 // when keys is nil).
 func hasAudience(c takedown.Case, keys []string) bool {
 	return keys == nil || slices.ContainsFunc(c.Audiences(), func(k string) bool { return slices.Contains(keys, k) })
-}
-
-func (s *Store) caseIDs(ctx context.Context) ([]string, error) {
-	lister, err := s.cases.ListKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list case ids: %w", err)
-	}
-	defer lister.Stop()
-	var keys []string
-	for k := range lister.Keys() {
-		if ValidCaseID(k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys, nil
 }
 
 // trimKey keeps ids readable in errors without echoing arbitrary input.
