@@ -109,6 +109,7 @@ func (a *App) step(name string) {
 // error is that ctx ended (a stop during start-up), it is ErrStopped.
 func New(ctx context.Context, opts Options) (_ *App, err error) {
 	cfg := opts.Config
+	sizeEmbeddedStore(&cfg)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -133,7 +134,10 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.cleanup.add("nats", a.broker.Close)
 	a.step("nats")
 	retry := broker.Retrier{CallTimeout: cfg.NATS.CallTimeout, Attempts: cfg.NATS.SetupRetries, Backoff: cfg.NATS.SetupBackoff}
-	a.store, err = store.Open(ctx, a.broker.JS, store.Options{Replicas: cfg.NATS.Replicas, Retry: retry, Now: opts.Now, Log: opts.Log, Metrics: a.metrics, ReadyTimeout: cfg.API.ReadyTimeout})
+	a.store, err = store.Open(ctx, a.broker.JS, store.Options{
+		Replicas: cfg.NATS.Replicas, Retry: retry, Now: opts.Now, Log: opts.Log, Metrics: a.metrics,
+		ReadyTimeout: cfg.API.ReadyTimeout, Limits: storageLimits(cfg), WarnPercent: cfg.Storage.WarnPercent,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +162,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.addRunner("intake", in)
 	a.addRunner("case index", runFunc(a.store.RunCaseIndex))
 	a.addRunner("event outbox", runFunc(a.store.RunOutbox))
+	a.addRunner("storage monitor", runFunc(a.runStorageMonitor))
 	a.step("intake")
 	// Each stage wires itself in a file of its own (wire_*.go): it may add
 	// runners, API routes and cleanup steps.

@@ -41,6 +41,11 @@ type Config struct {
 	Reconcile Reconcile `yaml:"reconcile"`
 	// Retention anonymises closed cases after a while.
 	Retention Retention `yaml:"retention"`
+	// Storage bounds every stream and bucket in JetStream. At its limit
+	// state refuses the write and /readyz answers 503; dead letters drop
+	// the oldest. A warning is logged at warn_percent (README, "Storage
+	// limits").
+	Storage Storage `yaml:"storage"`
 	// ShutdownTimeout bounds the whole stop after SIGTERM: the API, the
 	// draining of every stage and closing NATS. Work still in hand shortly
 	// before it is abandoned, unacknowledged, to be redelivered. Keep it
@@ -166,6 +171,7 @@ func Default() Config {
 		Notify:  defaultNotify(),
 		Recheck: defaultRecheck(),
 		Inbound: defaultInbound(),
+		Storage: defaultStorage(),
 
 		Reconcile: defaultReconcile(),
 		Retention: defaultRetention(),

@@ -170,6 +170,7 @@ func (cfg *Config) Validate() error {
 	cfg.Inbound.validate(c)
 	cfg.Reconcile.validate(c)
 	cfg.Retention.validate(c)
+	cfg.validateStorage(c)
 	if len(c.problems) > 0 {
 		// Some checks range over maps: sorted, the list reads the same
 		// every time.

@@ -97,6 +97,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	check(func(ctx context.Context) error { return s.commitProbe(ctx, timeout) })
 	check(s.streamsAnswer)
 	check(s.indexFollows)
+	check(s.storageRoom)
 	s.consumersMu.Lock()
 	consumers := slices.Clone(s.consumers)
 	s.consumersMu.Unlock()

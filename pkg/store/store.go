@@ -50,6 +50,11 @@ type Options struct {
 	// OutboxSweep is how often RunOutbox looks for events a stopped writer
 	// left in a case record (outbox.go); 0 means a minute.
 	OutboxSweep time.Duration
+	// Limits bound every stream and bucket (limits.go); nil: unbounded.
+	Limits Limits
+	// WarnPercent is the share of a limit past which CheckStorage warns;
+	// 0 means 80.
+	WarnPercent int
 }
 
 // Store is the JetStream-backed state of takedownd.
@@ -81,6 +86,7 @@ type Store struct {
 	// crashAt, set by tests only, is called at each step between a change
 	// and its events; an error stops the change there, as a crash would.
 	crashAt func(point string) error
+	usage   storageUsage
 }
 
 // Open creates or updates every stream and bucket the store needs (safe to
@@ -97,7 +103,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	}
 	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}, aud: newAudiences()}}
 	s.work, s.abandonWork = context.WithCancel(context.Background())
-	s.metrics = newMetrics(opts.Metrics, &s.index, &s.pending)
+	s.metrics = newMetrics(opts.Metrics, &s.index, &s.pending, &s.usage)
 	streams := []jetstream.StreamConfig{
 		{
 			Name:        EventsStream,
@@ -156,10 +162,13 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 }
 
 func (s *Store) ensureStream(ctx context.Context, sc jetstream.StreamConfig) error {
-	return s.opts.Retry.Do(ctx, "ensure stream "+sc.Name, func(ctx context.Context) error {
+	if err := s.limitStream(&sc); err != nil {
+		return err
+	}
+	return storageHint(s.opts.Retry.Do(ctx, "ensure stream "+sc.Name, func(ctx context.Context) error {
 		_, err := s.js.CreateOrUpdateStream(ctx, sc)
 		return err
-	})
+	}))
 }
 
 // EnsureStream creates or updates a stream with the store's retries; the
@@ -183,6 +192,9 @@ func (s *Store) ensureKV(ctx context.Context, cfg jetstream.KeyValueConfig, lead
 	if cfg.Replicas == 0 {
 		cfg.Replicas = s.opts.Replicas
 	}
+	if err := s.limitKV(&cfg); err != nil {
+		return nil, err
+	}
 	var kv jetstream.KeyValue
 	err := s.opts.Retry.Do(ctx, "ensure kv "+cfg.Bucket, func(ctx context.Context) error {
 		var err error
@@ -192,7 +204,7 @@ func (s *Store) ensureKV(ctx context.Context, cfg jetstream.KeyValueConfig, lead
 		kv, err = s.leaderReads(ctx, cfg.Bucket)
 		return err
 	})
-	return kv, err
+	return kv, storageHint(err)
 }
 
 // JetStream is the store's JetStream handle, for stages that consume.
