@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/broker"
+	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/inbound"
 	"github.com/takedownd/takedownd/pkg/notify"
 	"github.com/takedownd/takedownd/pkg/recheck"
@@ -55,6 +56,18 @@ func (a *App) addInbound(ctx context.Context, _ broker.Retrier) error {
 			Listen: cfg.SMTP.Listen, Domain: cfg.SMTP.Domain, ReadTimeout: cfg.SMTP.ReadTimeout, WriteTimeout: cfg.SMTP.WriteTimeout,
 			MaxMessageBytes: cfg.MaxMessageBytes, MaxRecipients: cfg.SMTP.MaxRecipients, Domains: domains,
 			IngestTimeout: 4 * a.cfg.NATS.CallTimeout,
+			Limits: inbound.ClientLimits{
+				MaxConnections: cfg.SMTP.MaxConnections, MaxPerClient: cfg.SMTP.MaxConnectionsPerClient,
+				MessagesPerMinute: cfg.SMTP.ClientMessagesPerMinute, Burst: cfg.SMTP.ClientMessageBurst,
+			},
+			Metrics: a.metrics, Now: a.now,
+		}
+		for _, p := range cfg.SMTP.TrustedClients {
+			prefix, err := config.ParsePrefixOrAddr(p) // validated at load
+			if err != nil {
+				return fmt.Errorf("inbound.smtp.trusted_clients: %w", err)
+			}
+			scfg.Limits.Trusted = append(scfg.Limits.Trusted, prefix)
 		}
 		if cfg.SMTP.TLSCertFile != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.SMTP.TLSCertFile, cfg.SMTP.TLSKeyFile)

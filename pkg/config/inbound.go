@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -47,6 +48,35 @@ type InboundSMTP struct {
 	// TLSCertFile and TLSKeyFile (PEM) offer STARTTLS when both are set.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// MaxConnections bounds the connections open at once, all clients
+	// together: one more is greeted with 421 4.7.0 and closed (the sender
+	// retries later, nothing is lost).
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerClient bounds the connections of one client (an
+	// IPv4 address, or an IPv6 /64): 421 4.7.0 over it.
+	MaxConnectionsPerClient int `yaml:"max_connections_per_client"`
+	// ClientMessagesPerMinute and ClientMessageBurst bound the messages
+	// one client sends: more are answered 451 4.7.1 (try again later).
+	ClientMessagesPerMinute int `yaml:"client_messages_per_minute"`
+	ClientMessageBurst      int `yaml:"client_message_burst"`
+	// TrustedClients (addresses or CIDR prefixes) are exempt from the
+	// per-client bounds: the hotline's own MX when it forwards every reply
+	// and bounce to this listener from one address. max_connections still
+	// applies.
+	TrustedClients []string `yaml:"trusted_clients"`
+}
+
+// ParsePrefixOrAddr reads a CIDR prefix (192.0.2.0/24) or one address
+// (192.0.2.7, the /32 or /128 of it).
+func ParsePrefixOrAddr(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 func defaultInbound() Inbound {
@@ -59,6 +89,13 @@ func defaultInbound() Inbound {
 			ReadTimeout:   60 * time.Second,
 			WriteTimeout:  60 * time.Second,
 			MaxRecipients: 20,
+			// Far above what the replies to a hotline's notices need, far
+			// below what exhausts the process (issue: 1,500 connections
+			// were greeted).
+			MaxConnections:          100,
+			MaxConnectionsPerClient: 10,
+			ClientMessagesPerMinute: 60,
+			ClientMessageBurst:      30,
 		},
 	}
 }
@@ -76,6 +113,18 @@ func (x Inbound) validate(c *checker) {
 			c.add("inbound.smtp.write_timeout", "must be positive")
 		}
 		c.positive("inbound.smtp.max_recipients", x.SMTP.MaxRecipients)
+		c.positive("inbound.smtp.max_connections", x.SMTP.MaxConnections)
+		c.positive("inbound.smtp.max_connections_per_client", x.SMTP.MaxConnectionsPerClient)
+		if x.SMTP.MaxConnectionsPerClient > x.SMTP.MaxConnections {
+			c.add("inbound.smtp.max_connections_per_client", "must not exceed max_connections (%d)", x.SMTP.MaxConnections)
+		}
+		c.positive("inbound.smtp.client_messages_per_minute", x.SMTP.ClientMessagesPerMinute)
+		c.positive("inbound.smtp.client_message_burst", x.SMTP.ClientMessageBurst)
+	}
+	for i, p := range x.SMTP.TrustedClients {
+		if _, err := ParsePrefixOrAddr(p); err != nil {
+			c.add(fmt.Sprintf("inbound.smtp.trusted_clients[%d]", i), "%v", err)
+		}
 	}
 	if (x.SMTP.TLSCertFile == "") != (x.SMTP.TLSKeyFile == "") {
 		c.add("inbound.smtp", "tls_cert_file and tls_key_file go together")

@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Ingestor is what the listener and the drop directory feed.
@@ -37,18 +39,27 @@ type SMTPConfig struct {
 	// IngestTimeout bounds the recording of one message before the
 	// sender is told to try again (451).
 	IngestTimeout time.Duration
+	// Limits bound connections and messages, in all and per client.
+	Limits ClientLimits
+	// Metrics registers the count of refused connections and messages;
+	// nil registers nothing.
+	Metrics prometheus.Registerer
+	// Now is the clock of the message rates; nil means time.Now.
+	Now func() time.Time
 }
 
 // SMTPServer receives replies and bounces by SMTP. It accepts mail only
 // for the configured domains, so it relays nothing.
 type SMTPServer struct {
-	cfg  SMTPConfig
-	srv  *gosmtp.Server
-	ln   net.Listener
-	ing  Ingestor
-	log  *slog.Logger
-	mu   sync.Mutex
-	base context.Context
+	cfg     SMTPConfig
+	srv     *gosmtp.Server
+	ln      net.Listener
+	ing     Ingestor
+	log     *slog.Logger
+	clients *clientTable
+	refused *prometheus.CounterVec
+	mu      sync.Mutex
+	base    context.Context
 }
 
 // NewSMTPServer binds the listener; Run serves it.
@@ -63,7 +74,20 @@ func NewSMTPServer(cfg SMTPConfig, ing Ingestor, log *slog.Logger) (*SMTPServer,
 	if err != nil {
 		return nil, fmt.Errorf("listen inbound smtp: %w", err)
 	}
-	s := &SMTPServer{cfg: cfg, ln: ln, ing: ing, log: log, base: context.Background()}
+	s := &SMTPServer{cfg: cfg, ing: ing, log: log, base: context.Background(), clients: newClientTable(cfg.Limits, cfg.Now)}
+	s.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "takedownd_inbound_smtp_refused_total",
+		Help: "Inbound SMTP connections and messages refused over a bound, by reason (connections, client_connections, client_rate).",
+	}, []string{"reason"})
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(s.refused); err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("register inbound smtp metrics: %w", err)
+		}
+	}
+	s.ln = &limitedListener{Listener: ln, table: s.clients, domain: cfg.Domain, log: log, refused: func(reason string) {
+		s.refused.WithLabelValues(reason).Inc()
+	}}
 	srv := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Domain
 	srv.ReadTimeout, srv.WriteTimeout = cfg.ReadTimeout, cfg.WriteTimeout
@@ -116,20 +140,30 @@ func (s *SMTPServer) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	s.mu.Lock()
 	base := s.base
 	s.mu.Unlock()
-	return &session{s: s, base: base}, nil
+	key, trusted := s.clients.clientKey(c.Conn().RemoteAddr())
+	return &session{s: s, base: base, client: key, trusted: trusted}, nil
 }
 
 // session is one SMTP transaction at a time.
 type session struct {
-	s    *SMTPServer
-	base context.Context
-	from string
-	rcpt []string
+	s       *SMTPServer
+	base    context.Context
+	client  netip.Prefix
+	trusted bool
+	from    string
+	rcpt    []string
 }
+
+var errClientRate = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 7, 1}, Message: "too many messages from your address, try again later"}
 
 var errRelay = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: "relay not permitted: we accept mail for our reply addresses only"}
 
 func (ss *session) Mail(from string, _ *gosmtp.MailOptions) error {
+	if !ss.s.clients.allowMessage(ss.client, ss.trusted) {
+		ss.s.refused.WithLabelValues(refusedClientRate).Inc()
+		ss.s.log.Debug("inbound smtp message refused", "reason", refusedClientRate, "client", ss.client.String())
+		return errClientRate
+	}
 	ss.from = from
 	return nil
 }
