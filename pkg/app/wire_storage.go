@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/inbound"
@@ -26,35 +25,28 @@ const storeHeadroom = 256 << 20
 // re-create, everything else refuses the write that does not fit.
 func storageLimits(cfg config.Config) store.Limits {
 	size, age := cfg.Storage.MaxBytes, cfg.Storage.MaxAge
+	const key = "storage.max_bytes."
 	kv := func(bucket string) string { return "KV_" + bucket }
-	l := func(max config.ByteSize, key string) store.Limit {
-		return store.Limit{MaxBytes: int64(max), Key: "storage.max_bytes." + key}
-	}
-	aged := func(lim store.Limit, maxAge time.Duration) store.Limit {
-		lim.MaxAge = maxAge
-		return lim
-	}
-	dropOldest := func(lim store.Limit, droppable bool) store.Limit {
-		lim.DiscardOld, lim.Droppable = true, droppable
-		return lim
-	}
+	b := func(n config.ByteSize) int64 { return int64(n) }
 	return store.Limits{
-		store.EventsStream: aged(l(size.Events, "events"), age.Events),
+		store.EventsStream: {MaxBytes: b(size.Events), MaxAge: age.Events, Key: key + "events"},
 		// Anyone who reaches the MX can send dead letters: the oldest go.
-		store.DLQStream:   dropOldest(aged(l(size.DeadLetters, "dead_letters"), age.DeadLetters), true),
-		cfg.Intake.Stream: aged(l(size.Reports, "reports"), age.Reports),
-		store.WorkStream:  l(size.Work, "work"),
-		// Message schedules cannot use DiscardNew; a schedule dropped at
-		// the limit is re-created by the sweeper, and readiness fails.
-		recheck.ScheduleStream:          dropOldest(l(size.Checks, "checks"), false),
-		kv(store.CasesBucket):           l(size.Cases, "cases"),
-		kv(store.URLIndexBucket):        l(size.URLs, "urls"),
-		kv(store.ReportsBucket):         l(size.ReportIDs, "report_ids"),
-		kv(notify.NoticesBucket):        l(size.Notices, "notices"),
-		kv(notify.BatchesBucket):        l(size.Batches, "batches"),
-		kv(recheck.FollowUpBucket):      l(size.FollowUps, "followups"),
-		kv(inbound.SeenBucket):          l(size.InboundSeen, "inbound_seen"),
-		kv(cfg.Enrich.RDAP.CacheBucket): l(size.RDAPCache, "rdap_cache"),
+		store.DLQStream:   {MaxBytes: b(size.DeadLetters), MaxAge: age.DeadLetters, DiscardOld: true, Expendable: true, Key: key + "dead_letters"},
+		cfg.Intake.Stream: {MaxBytes: b(size.Reports), MaxAge: age.Reports, Key: key + "reports"},
+		store.WorkStream:  {MaxBytes: b(size.Work), Key: key + "work"},
+		// Message schedules cannot use DiscardNew: a schedule dropped at the
+		// limit is re-created by the sweeper, and readiness fails.
+		recheck.ScheduleStream:     {MaxBytes: b(size.Checks), DiscardOld: true, Key: key + "checks"},
+		kv(store.CasesBucket):      {MaxBytes: b(size.Cases), Key: key + "cases"},
+		kv(store.URLIndexBucket):   {MaxBytes: b(size.URLs), Key: key + "urls"},
+		kv(store.ReportsBucket):    {MaxBytes: b(size.ReportIDs), Key: key + "report_ids"},
+		kv(notify.NoticesBucket):   {MaxBytes: b(size.Notices), Key: key + "notices"},
+		kv(notify.BatchesBucket):   {MaxBytes: b(size.Batches), Key: key + "batches"},
+		kv(recheck.FollowUpBucket): {MaxBytes: b(size.FollowUps), Key: key + "followups"},
+		kv(inbound.SeenBucket):     {MaxBytes: b(size.InboundSeen), Key: key + "inbound_seen"},
+		// A cache: an answer that does not fit costs a query later.
+		kv(cfg.Enrich.RDAP.CacheBucket): {MaxBytes: b(size.RDAPCache), Expendable: true, Key: key + "rdap_cache"},
+		kv(cfg.Enrich.RDAP.LimitBucket): {MaxBytes: b(size.RDAPLimits), Key: key + "rdap_limits"},
 		kv(store.HealthBucket):          {MaxBytes: healthBucketBytes, Key: "the fixed bound of " + store.HealthBucket},
 	}
 }

@@ -10,7 +10,7 @@ import (
 //
 //   - State (cases, the URL and report indexes, notices, batches,
 //     follow-ups, the work queue, the audit trail, inbound dedup, the RDAP
-//     cache) is never dropped to make room. When it is full, the write
+//     budgets) is never dropped to make room. When it is full, the write
 //     that does not fit is refused and fails loudly (the step is retried
 //     and its error logged), and /readyz answers 503 naming the full
 //     stream or bucket and the key to raise.
@@ -21,6 +21,8 @@ import (
 //   - Dead letters drop the oldest to make room, and go after max_age:
 //     anyone who reaches the inbound MX can send them, so they must never
 //     fill the disk or crowd out state. /readyz stays 200.
+//   - The RDAP cache keeps no new answer when full (it costs a query
+//     later); /readyz stays 200.
 //   - Reports, the analyst tool's input, go after max_age (each is in its
 //     case seconds after it arrives); when full, a publish is refused and
 //     the analyst tool retries.
@@ -29,8 +31,8 @@ import (
 // size limit (once per crossing), and takedownd_storage_bytes and
 // takedownd_storage_limit_bytes show every one at /metrics. The defaults
 // hold about two million cases (a case keeps ~3 kB in cases and ~8 kB of
-// events on average) and add up to 33.5GiB; with the embedded server and
-// nats.embedded.max_store 0, the store is sized to their sum.
+// events on average) and add up to about 33.5GiB; with the embedded
+// server and nats.embedded.max_store 0, the store is sized to their sum.
 type Storage struct {
 	// MaxBytes is the size limit of each stream and bucket: a number of
 	// bytes, or with a unit (512MiB, 16GiB).
@@ -78,6 +80,9 @@ type StorageSizes struct {
 	// RDAPCache is the RDAP cache bucket (entries go after
 	// enrich.rdap.cache_ttl).
 	RDAPCache ByteSize `yaml:"rdap_cache"`
+	// RDAPLimits is the bucket of the RDAP servers' shared query budgets
+	// (enrich.rdap.limit_bucket): one small entry per server.
+	RDAPLimits ByteSize `yaml:"rdap_limits"`
 }
 
 // StorageAges are the age limits of the streams whose entries may go.
@@ -96,7 +101,7 @@ func defaultStorage() Storage {
 		MaxBytes: StorageSizes{
 			Events: 16 << 30, DeadLetters: 1 << 30, Reports: 2 << 30, Work: 1 << 30, Checks: 1 << 30,
 			Cases: 8 << 30, URLs: 512 << 20, ReportIDs: 1 << 30, Notices: 2 << 30, Batches: 128 << 20,
-			FollowUps: 128 << 20, InboundSeen: 256 << 20, RDAPCache: 512 << 20,
+			FollowUps: 128 << 20, InboundSeen: 256 << 20, RDAPCache: 512 << 20, RDAPLimits: 16 << 20,
 		},
 		MaxAge:        StorageAges{DeadLetters: 30 * 24 * time.Hour, Reports: 90 * 24 * time.Hour},
 		WarnPercent:   80,
@@ -126,6 +131,7 @@ func (s StorageSizes) Sizes() []StorageSize {
 		{k + "work", s.Work}, {k + "checks", s.Checks}, {k + "cases", s.Cases}, {k + "urls", s.URLs},
 		{k + "report_ids", s.ReportIDs}, {k + "notices", s.Notices}, {k + "batches", s.Batches},
 		{k + "followups", s.FollowUps}, {k + "inbound_seen", s.InboundSeen}, {k + "rdap_cache", s.RDAPCache},
+		{k + "rdap_limits", s.RDAPLimits},
 	}
 }
 

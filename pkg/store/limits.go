@@ -24,12 +24,12 @@ type Limit struct {
 	// is what state needs: a write that fails loudly, never a record that
 	// silently goes.
 	DiscardOld bool
-	// Droppable says that losing the oldest messages at the limit is
-	// acceptable (dead letters), so a stream at its limit is still ready.
-	// A stream that must drop its oldest but needs them (message schedules
-	// cannot use DiscardNew) is not droppable: at its limit, readiness
-	// fails.
-	Droppable bool
+	// Expendable says that what does not fit may be lost (dead letters:
+	// the oldest go; a cache: a new answer is not kept), so a stream at
+	// its limit is still ready. A stream that must drop its oldest but
+	// needs them (message schedules cannot use DiscardNew) is not: at its
+	// limit, readiness fails.
+	Expendable bool
 	// Key is the configuration key of the size limit, named in warnings
 	// and in readiness.
 	Key string
@@ -150,7 +150,7 @@ func (r storageReading) ratio() float64 { return float64(r.Bytes) / float64(r.Li
 // writes: under 1% of its limit, or under 1 MiB (a quarter of a small
 // limit), about the largest record takedownd writes.
 func (r storageReading) full() bool {
-	if !r.Read || r.Limit.Droppable {
+	if !r.Read || r.Limit.Expendable {
 		return false
 	}
 	limit := r.Limit.MaxBytes
@@ -201,8 +201,10 @@ func (s *Store) CheckStorage(ctx context.Context) error {
 func (s *Store) warnStorage(r storageReading) {
 	what := "writes that do not fit will be refused: raise " + r.Limit.Key
 	switch {
-	case r.Limit.Droppable:
+	case r.Limit.Expendable && r.Limit.DiscardOld:
 		what = "the oldest will be dropped to make room: look at them (takedownctl dlq list), or raise " + r.Limit.Key
+	case r.Limit.Expendable:
+		what = "what does not fit will not be kept: raise " + r.Limit.Key
 	case r.Limit.DiscardOld:
 		what = "the oldest will be dropped to make room and repaired later: raise " + r.Limit.Key
 	}

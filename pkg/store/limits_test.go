@@ -126,7 +126,7 @@ func TestDeadLettersDropTheOldest(t *testing.T) {
 	const limit = 256 << 10
 	reg := prometheus.NewPedanticRegistry()
 	var logs syncBuffer
-	st, ns := openLimited(t, storeLimits(Limits{DLQStream: {MaxBytes: limit, MaxAge: time.Hour, DiscardOld: true, Droppable: true, Key: "storage.max_bytes.dead_letters"}}), reg, &logs)
+	st, ns := openLimited(t, storeLimits(Limits{DLQStream: {MaxBytes: limit, MaxAge: time.Hour, DiscardOld: true, Expendable: true, Key: "storage.max_bytes.dead_letters"}}), reg, &logs)
 	spam := func(from, to int) {
 		for i := from; i < to; i++ {
 			msg := nats.NewMsg(DLQPrefix + "inbound")
