@@ -3,12 +3,10 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
-
 
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
@@ -135,21 +133,19 @@ func (s *Store) appendPending(ctx context.Context, caseID string, pending []pend
 }
 
 // trailIDs returns the ids of the events on a case's trail. It decides
-// whether an event is appended, so it reads as Timeline does: every event
-// the stream leader holds when it asks is in the answer, also when a
-// replica that has not applied the last append serves the batch
-// (readSubject).
+// whether an event is appended; the trail is read so that every event the
+// stream leader holds when it asks is in it, also when a replica that has
+// not applied the last append serves the batch (readSubject).
 func (s *Store) trailIDs(ctx context.Context, caseID string) (map[string]bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 	defer cancel()
-	msgs, err := s.readSubject(ctx, EventsStream, EventsPrefix+caseID)
+	events, err := s.trail(ctx, caseID)
 	if err != nil {
-		return nil, fmt.Errorf("read trail of %s: %w", caseID, err)
+		return nil, err
 	}
-	ids := make(map[string]bool, len(msgs))
-	for _, msg := range msgs {
-		var ev takedown.Event
-		if json.Unmarshal(msg.Data, &ev) == nil && ev.ID != "" {
+	ids := make(map[string]bool, len(events))
+	for _, ev := range events {
+		if ev.ID != "" {
 			ids[ev.ID] = true
 		}
 	}
