@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/contacthealth"
 	"github.com/takedownd/takedownd/pkg/inbound"
 	"github.com/takedownd/takedownd/pkg/notify"
 	"github.com/takedownd/takedownd/pkg/recheck"
@@ -47,6 +48,7 @@ func storageLimits(cfg config.Config) store.Limits {
 		// A cache: an answer that does not fit costs a query later.
 		kv(cfg.Enrich.RDAP.CacheBucket): {MaxBytes: b(size.RDAPCache), Expendable: true, Key: key + "rdap_cache"},
 		kv(cfg.Enrich.RDAP.LimitBucket): {MaxBytes: b(size.RDAPLimits), Key: key + "rdap_limits"},
+		kv(contacthealth.Bucket):        {MaxBytes: b(size.ContactHealth), Key: key + "contact_health"},
 		kv(store.HealthBucket):          {MaxBytes: healthBucketBytes, Key: "the fixed bound of " + store.HealthBucket},
 	}
 }

@@ -10,10 +10,10 @@ import (
 //
 //   - State (cases, the URL and report indexes, notices, batches,
 //     follow-ups, the work queue, the audit trail, inbound dedup, the RDAP
-//     budgets) is never dropped to make room. When it is full, the write
-//     that does not fit is refused and fails loudly (the step is retried
-//     and its error logged), and /readyz answers 503 naming the full
-//     stream or bucket and the key to raise.
+//     budgets, contact health) is never dropped to make room. When it is
+//     full, the write that does not fit is refused and fails loudly (the
+//     step is retried and its error logged), and /readyz answers 503
+//     naming the full stream or bucket and the key to raise.
 //   - Re-check schedules (TAKEDOWN_CHECKS) cannot be refused: JetStream
 //     message schedules need a stream that drops its oldest. At the limit
 //     the oldest schedules go, the sweeper re-creates them, and /readyz
@@ -83,6 +83,9 @@ type StorageSizes struct {
 	// RDAPLimits is the bucket of the RDAP servers' shared query budgets
 	// (enrich.rdap.limit_bucket): one small entry per server.
 	RDAPLimits ByteSize `yaml:"rdap_limits"`
+	// ContactHealth is takedown_contact_health, the abuse addresses that
+	// bounced for good (entries go after notify.contact_health_ttl).
+	ContactHealth ByteSize `yaml:"contact_health"`
 }
 
 // StorageAges are the age limits of the streams whose entries may go.
@@ -102,6 +105,7 @@ func defaultStorage() Storage {
 			Events: 16 << 30, DeadLetters: 1 << 30, Reports: 2 << 30, Work: 1 << 30, Checks: 1 << 30,
 			Cases: 8 << 30, URLs: 512 << 20, ReportIDs: 1 << 30, Notices: 2 << 30, Batches: 128 << 20,
 			FollowUps: 128 << 20, InboundSeen: 256 << 20, RDAPCache: 512 << 20, RDAPLimits: 16 << 20,
+			ContactHealth: 64 << 20,
 		},
 		MaxAge:        StorageAges{DeadLetters: 30 * 24 * time.Hour, Reports: 90 * 24 * time.Hour},
 		WarnPercent:   80,
@@ -131,7 +135,7 @@ func (s StorageSizes) Sizes() []StorageSize {
 		{k + "work", s.Work}, {k + "checks", s.Checks}, {k + "cases", s.Cases}, {k + "urls", s.URLs},
 		{k + "report_ids", s.ReportIDs}, {k + "notices", s.Notices}, {k + "batches", s.Batches},
 		{k + "followups", s.FollowUps}, {k + "inbound_seen", s.InboundSeen}, {k + "rdap_cache", s.RDAPCache},
-		{k + "rdap_limits", s.RDAPLimits},
+		{k + "rdap_limits", s.RDAPLimits}, {k + "contact_health", s.ContactHealth},
 	}
 }
 

@@ -41,8 +41,10 @@ type Limit struct {
 // oversight; nil leaves every stream unbounded (tests, tools).
 type Limits map[string]Limit
 
-// errNoLimit is a stream or bucket created without a configured limit.
-var errNoLimit = errors.New("no storage limit configured")
+// errNoLimit is a stream or bucket created without a configured limit: a
+// new one needs its key in config.StorageSizes and its line in the table
+// of pkg/app/wire_storage.go.
+var errNoLimit = errors.New("no storage limit configured (a new stream or bucket needs a storage.max_bytes key and a line in app.storageLimits)")
 
 // limitStream sets the stream's bounds from the store's limits.
 func (s *Store) limitStream(sc *jetstream.StreamConfig) error {
