@@ -9,12 +9,9 @@ import (
 	"github.com/takedownd/takedownd/pkg/inbound"
 	"github.com/takedownd/takedownd/pkg/notify"
 	"github.com/takedownd/takedownd/pkg/recheck"
+	"github.com/takedownd/takedownd/pkg/reconcile"
 	"github.com/takedownd/takedownd/pkg/store"
 )
-
-// healthBucketBytes is the readiness bucket's bound: one small key per
-// replica, so it is not worth a key of its own in the configuration.
-const healthBucketBytes = 1 << 20
 
 // storeHeadroom is added to the sum of the limits when the embedded
 // server's store is sized to them: room for JetStream's own bookkeeping.
@@ -22,7 +19,7 @@ const storeHeadroom = 256 << 20
 
 // storageLimits is the one table of what bounds each stream and bucket
 // and what happens at the bound (config.Storage says why): dead letters
-// drop the oldest, re-check schedules drop the oldest for the sweeper to
+// drop the oldest, re-check schedules drop the oldest for the reconciler to
 // re-create, everything else refuses the write that does not fit.
 func storageLimits(cfg config.Config) store.Limits {
 	size, age := cfg.Storage.MaxBytes, cfg.Storage.MaxAge
@@ -36,7 +33,7 @@ func storageLimits(cfg config.Config) store.Limits {
 		cfg.Intake.Stream: {MaxBytes: b(size.Reports), MaxAge: age.Reports, Key: key + "reports"},
 		store.WorkStream:  {MaxBytes: b(size.Work), Key: key + "work"},
 		// Message schedules cannot use DiscardNew: a schedule dropped at the
-		// limit is re-created by the sweeper, and readiness fails.
+		// limit is re-created by the reconciler, and readiness fails.
 		recheck.ScheduleStream:     {MaxBytes: b(size.Checks), DiscardOld: true, Key: key + "checks"},
 		kv(store.CasesBucket):      {MaxBytes: b(size.Cases), Key: key + "cases"},
 		kv(store.URLIndexBucket):   {MaxBytes: b(size.URLs), Key: key + "urls"},
@@ -47,9 +44,11 @@ func storageLimits(cfg config.Config) store.Limits {
 		kv(inbound.SeenBucket):     {MaxBytes: b(size.InboundSeen), Key: key + "inbound_seen"},
 		// A cache: an answer that does not fit costs a query later.
 		kv(cfg.Enrich.RDAP.CacheBucket): {MaxBytes: b(size.RDAPCache), Expendable: true, Key: key + "rdap_cache"},
-		kv(cfg.Enrich.RDAP.LimitBucket): {MaxBytes: b(size.RDAPLimits), Key: key + "rdap_limits"},
+		// Small buckets the replicas coordinate in (a few keys each).
+		kv(cfg.Enrich.RDAP.LimitBucket): {MaxBytes: b(size.Coordination), Key: key + "coordination"},
+		kv(reconcile.LeaseBucket):       {MaxBytes: b(size.Coordination), Key: key + "coordination"},
+		kv(store.HealthBucket):          {MaxBytes: b(size.Coordination), Key: key + "coordination"},
 		kv(contacthealth.Bucket):        {MaxBytes: b(size.ContactHealth), Key: key + "contact_health"},
-		kv(store.HealthBucket):          {MaxBytes: healthBucketBytes, Key: "the fixed bound of " + store.HealthBucket},
 	}
 }
 
@@ -70,7 +69,7 @@ func (a *App) runStorageMonitor(ctx context.Context) error {
 // configuration would start on one machine and not on the next.
 func sizeEmbeddedStore(cfg *config.Config) {
 	if len(cfg.NATS.URLs) == 0 && cfg.NATS.Embedded.MaxStore == 0 {
-		cfg.NATS.Embedded.MaxStore = int64(cfg.Storage.MaxBytes.Total()) + healthBucketBytes + storeHeadroom
+		cfg.NATS.Embedded.MaxStore = int64(cfg.Storage.MaxBytes.Total()) + storeHeadroom
 	}
 }
 

@@ -10,13 +10,13 @@ import (
 //
 //   - State (cases, the URL and report indexes, notices, batches,
 //     follow-ups, the work queue, the audit trail, inbound dedup, the RDAP
-//     budgets, contact health) is never dropped to make room. When it is
+//     budgets, contact health, leases) is never dropped to make room. When it is
 //     full, the write that does not fit is refused and fails loudly (the
 //     step is retried and its error logged), and /readyz answers 503
 //     naming the full stream or bucket and the key to raise.
 //   - Re-check schedules (TAKEDOWN_CHECKS) cannot be refused: JetStream
 //     message schedules need a stream that drops its oldest. At the limit
-//     the oldest schedules go, the sweeper re-creates them, and /readyz
+//     the oldest schedules go, the reconciler re-creates them, and /readyz
 //     answers 503 as for state.
 //   - Dead letters drop the oldest to make room, and go after max_age:
 //     anyone who reaches the inbound MX can send them, so they must never
@@ -80,9 +80,11 @@ type StorageSizes struct {
 	// RDAPCache is the RDAP cache bucket (entries go after
 	// enrich.rdap.cache_ttl).
 	RDAPCache ByteSize `yaml:"rdap_cache"`
-	// RDAPLimits is the bucket of the RDAP servers' shared query budgets
-	// (enrich.rdap.limit_bucket): one small entry per server.
-	RDAPLimits ByteSize `yaml:"rdap_limits"`
+	// Coordination bounds each of the small buckets replicas coordinate
+	// in, a few entries each: takedown_health (readiness),
+	// takedown_reconcile (the reconciler's lease) and the RDAP servers'
+	// shared query budgets (enrich.rdap.limit_bucket).
+	Coordination ByteSize `yaml:"coordination"`
 	// ContactHealth is takedown_contact_health, the abuse addresses that
 	// bounced for good (entries go after notify.contact_health_ttl).
 	ContactHealth ByteSize `yaml:"contact_health"`
@@ -104,7 +106,7 @@ func defaultStorage() Storage {
 		MaxBytes: StorageSizes{
 			Events: 16 << 30, DeadLetters: 1 << 30, Reports: 2 << 30, Work: 1 << 30, Checks: 1 << 30,
 			Cases: 8 << 30, URLs: 512 << 20, ReportIDs: 1 << 30, Notices: 2 << 30, Batches: 128 << 20,
-			FollowUps: 128 << 20, InboundSeen: 256 << 20, RDAPCache: 512 << 20, RDAPLimits: 16 << 20,
+			FollowUps: 128 << 20, InboundSeen: 256 << 20, RDAPCache: 512 << 20, Coordination: 16 << 20,
 			ContactHealth: 64 << 20,
 		},
 		MaxAge:        StorageAges{DeadLetters: 30 * 24 * time.Hour, Reports: 90 * 24 * time.Hour},
@@ -135,13 +137,17 @@ func (s StorageSizes) Sizes() []StorageSize {
 		{k + "work", s.Work}, {k + "checks", s.Checks}, {k + "cases", s.Cases}, {k + "urls", s.URLs},
 		{k + "report_ids", s.ReportIDs}, {k + "notices", s.Notices}, {k + "batches", s.Batches},
 		{k + "followups", s.FollowUps}, {k + "inbound_seen", s.InboundSeen}, {k + "rdap_cache", s.RDAPCache},
-		{k + "rdap_limits", s.RDAPLimits}, {k + "contact_health", s.ContactHealth},
+		{k + "contact_health", s.ContactHealth},
 	}
 }
 
+// coordinationBuckets is how many buckets storage.max_bytes.coordination
+// bounds (app.storageLimits names them).
+const coordinationBuckets = 3
+
 // Total is the sum of the size limits.
 func (s StorageSizes) Total() ByteSize {
-	var n ByteSize
+	n := coordinationBuckets * s.Coordination
 	for _, l := range s.Sizes() {
 		n += l.MaxBytes
 	}
@@ -150,7 +156,7 @@ func (s StorageSizes) Total() ByteSize {
 
 func (cfg *Config) validateStorage(c *checker) {
 	s := cfg.Storage
-	for _, l := range s.MaxBytes.Sizes() {
+	for _, l := range append(s.MaxBytes.Sizes(), StorageSize{"storage.max_bytes.coordination", s.MaxBytes.Coordination}) {
 		if l.MaxBytes < minLimitBytes {
 			c.add(l.Key, "must be at least 1MiB, got %s (write a unit: 512MiB, 16GiB)", l.MaxBytes)
 		}

@@ -101,3 +101,61 @@ func (ix *caseIndex) knows(id string) bool {
 	_, ok := ix.state[id]
 	return ok
 }
+
+// TestClosedCasesOfAnAudience: a scoped list (a hoster's token) finds its
+// closed cases among many of others without reading the whole bucket in
+// one request: a page comes short, with a cursor, once it has read a
+// bounded number of cases that were not the audience's, and paging on
+// finds every one, in order.
+func TestClosedCasesOfAnAudience(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	const limit = 2
+	var mine, mineOpen []string
+	for i := range 300 {
+		at := base.Add(time.Duration(i) * time.Minute)
+		c := takedown.Case{ID: CaseID(at, uint64(i+1)), State: takedown.StateClosed, ReceivedAt: at,
+			Notices: []takedown.NoticeRef{{Kind: "first", To: "abuse@other.example", At: at}}}
+		if i%100 == 0 || i == 299 { // few of ours, far apart
+			c.Notices[0].To = "abuse@hoster-a.example"
+			mine = append(mine, c.ID)
+		}
+		if i == 150 {
+			c.State = takedown.StateNoticed
+			c.Notices[0].To = "abuse@hoster-a.example"
+			mineOpen = append(mineOpen, c.ID)
+		}
+		if _, err := st.CreateCase(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- st.RunCaseIndex(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitIndexed(t, st, 1)
+
+	aud := []string{takedown.AudienceDomain("hoster-a.example")}
+	all := slices.Sorted(slices.Values(append(slices.Clone(mine), mineOpen...)))
+	for _, tc := range []struct {
+		name string
+		f    ListFilter
+		want []string
+	}{
+		{"closed", ListFilter{State: takedown.StateClosed, Audiences: aud, Limit: limit}, mine},
+		{"every state", ListFilter{Audiences: aud, Limit: limit}, all},
+		{"open, from the index", ListFilter{State: takedown.StateNoticed, Audiences: aud, Limit: limit}, mineOpen},
+	} {
+		if got := listAll(t, st, tc.f); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	page, next, err := st.List(t.Context(), ListFilter{State: takedown.StateClosed, Audiences: aud, After: mine[0], Limit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 0 || next == "" || next >= mine[1] {
+		t.Errorf("a page after 99 cases of others: %d cases, cursor %q; want a short page whose cursor stops before %s", len(page), next, mine[1])
+	}
+}
