@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/takedownd/takedownd/pkg/app"
+	"github.com/takedownd/takedownd/pkg/clustercreds"
 	"github.com/takedownd/takedownd/pkg/config"
 )
 
@@ -26,6 +28,8 @@ func run() int {
 	dataDir := flag.String("data", "", "data directory (overrides data_dir in the config)")
 	checkConfig := flag.Bool("check-config", false, "validate the configuration and resolve its secrets, start nothing; exit 0 if it is valid, 1 if not")
 	version := flag.Bool("version", false, "print the version and exit")
+	genCreds := flag.String("gen-credentials", "", "write the credentials of a NATS cluster deployment into this directory (nkey seeds per role, nats.env for the nodes, API token, VERP secret), keeping files that exist; start nothing")
+	routes := flag.String("nats-routes", strings.Join(clustercreds.DefaultRoutes, ","), "with -gen-credentials: the NATS nodes' route addresses (host:port,…) written into nats.env")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "takedownd: unexpected argument %q\n", flag.Arg(0))
@@ -34,6 +38,16 @@ func run() int {
 	}
 	if *version {
 		fmt.Println(app.Version())
+		return 0
+	}
+	if *genCreds != "" {
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})) // the list below names every file
+		res, err := clustercreds.Generate(*genCreds, clustercreds.Options{Routes: strings.Split(*routes, ","), Log: log})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "takedownd:", err)
+			return 1
+		}
+		res.Describe(os.Stdout)
 		return 0
 	}
 	if *checkConfig {

@@ -52,6 +52,8 @@ func TestFlagsExitCodes(t *testing.T) {
 		{"check a bad file", []string{"-check-config", "-config", bad}, 1, nil, []string{"2 configuration problem(s)", "api.listen:", "nats.token:"}},
 		{"check a missing file", []string{"-check-config", "-config", filepath.Join(dir, "none.yaml")}, 1, nil, []string{"read config"}},
 		{"version", []string{"-version"}, 0, []string{"takedownd ", runtime.Version()}, nil},
+		{"generate credentials", []string{"-gen-credentials", filepath.Join(dir, "creds")}, 0, []string{"credentials in " + filepath.Join(dir, "creds"), "nats.env", "nats-takedownd.nk"}, nil},
+		{"generate credentials with a bad route", []string{"-gen-credentials", filepath.Join(dir, "creds2"), "-nats-routes", "nats-1"}, 1, nil, []string{`route "nats-1"`}},
 		{"a stray argument", []string{"-check-config", "extra"}, 2, nil, []string{`unexpected argument "extra"`}},
 	}
 	for _, tt := range tests {
@@ -83,7 +85,7 @@ func TestFlagsExitCodes(t *testing.T) {
 					t.Errorf("stderr %q does not contain %q", &stderr, w)
 				}
 			}
-			if tt.wantCode == 0 && strings.Count(strings.TrimSpace(stdout.String()), "\n") > 0 {
+			if tt.wantCode == 0 && tt.args[0] != "-gen-credentials" && strings.Count(strings.TrimSpace(stdout.String()), "\n") > 0 {
 				t.Errorf("want one line, got %q", &stdout)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {

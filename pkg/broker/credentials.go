@@ -45,8 +45,11 @@ func SeedFile(dataDir string, r Role) string {
 	return filepath.Join(dataDir, "nats-"+string(r)+".nk")
 }
 
-// permissions are what a role may do; reports is intake's subject.
-func permissions(r Role, reports string) *server.Permissions {
+// Permissions are what role r may do on a NATS server; reports is
+// intake's subject. The embedded server gives them to its users; a
+// cluster's configuration gives the same to the same roles
+// (deploy/nats/takedown.conf, which a test holds to this).
+func Permissions(r Role, reports string) *server.Permissions {
 	if r == RoleDaemon {
 		return &server.Permissions{
 			Publish:   &server.SubjectPermission{Allow: []string{">"}},
@@ -111,7 +114,14 @@ func loadCredentials(cfg config.EmbeddedAuth, dataDir, reports string, log *slog
 }
 
 func (cr *credentials) add(pub string, r Role, reports string) {
-	cr.users = append(cr.users, &server.NkeyUser{Nkey: pub, Permissions: permissions(r, reports)})
+	cr.users = append(cr.users, &server.NkeyUser{Nkey: pub, Permissions: Permissions(r, reports)})
+}
+
+// UserSeed reads the user nkey seed in path, or creates the file (mode
+// 0600, never over an existing one) when there is none, logging the file
+// and its public key. r names the key's owner in messages.
+func UserSeed(path string, r Role, log *slog.Logger) (nkeys.KeyPair, error) {
+	return seed(path, true, r, log)
 }
 
 // seed reads the user nkey seed in path, or creates the file (owner-only,
