@@ -263,7 +263,7 @@ ctl list -all
 
 if command -v nats >/dev/null; then
 	say "the keys' permissions, with the nats CLI"
-	nats --server "$nats_urls" --nkey "$creds/nats-takedownd.nk" --inbox-prefix _INBOX_takedownd stream ls
+	nats --server "$nats_urls" --nkey "$creds/nats-takedownd.nk" --inbox-prefix _INBOX_takedownd stream report
 	if nats --server "$nats_urls" --nkey "$creds/nats-analyst.nk" stream ls >/dev/null 2>&1; then
 		fail "the analyst key may list streams"
 	fi
