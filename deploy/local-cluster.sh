@@ -32,6 +32,11 @@ while (($#)); do
 done
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# From the repository's root, as the README runs things: the daemon's
+# relative defaults (config/contacts.yaml) and takedownsim's search for the
+# RDAP fixtures (shared/fixtures/rdap above it, or $TAKEDOWND_FIXTURES)
+# start here.
+cd "$repo"
 run=$(mktemp -d "${TMPDIR:-/tmp}/takedownd-cluster.XXXXXX")
 bin=$run/bin
 creds=$run/credentials
@@ -93,7 +98,7 @@ stop() {
 pid_of() {
 	local i
 	for i in "${!names[@]}"; do
-		if [[ ${names[$i]} == "$1" ]]; then echo "${pids[$i]}"; fi
+		if [[ ${names[$i]} == "$1" && -n ${pids[$i]} ]]; then echo "${pids[$i]}"; fi
 	done
 }
 
@@ -157,8 +162,8 @@ api=($((base + 9)) $((base + 10)))
 nats_urls="nats://127.0.0.1:${client[0]},nats://127.0.0.1:${client[1]},nats://127.0.0.1:${client[2]}"
 
 say "building takedownd, takedownctl, takedownsim and nats-server into $bin"
-(cd "$repo" && go build -o "$bin/" ./cmd/takedownd ./cmd/takedownctl ./cmd/takedownsim &&
-	go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2) || fail "build failed"
+go build -o "$bin/" ./cmd/takedownd ./cmd/takedownctl ./cmd/takedownsim || fail "build failed"
+go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2 || fail "build of nats-server failed"
 "$bin/nats-server" --version
 
 say "credentials: takedownd -gen-credentials"
@@ -194,8 +199,7 @@ start_nodes
 
 # --- the simulated internet the replicas run against ---
 say "takedownsim world (DNS, RDAP, hosters, mail relay on loopback)"
-start world "$run/world.log" "$bin/takedownsim" world -ports free -dir "$run/world" \
-	-fixtures "${TAKEDOWND_FIXTURES:-$repo/../shared/fixtures/rdap}"
+start world "$run/world.log" "$bin/takedownsim" world -ports free -dir "$run/world"
 wait_for "the world's daemon config" 120 world "$run/world.log" test -s "$run/world/takedownd.yaml"
 
 # world_sections prints the top-level sections of the world's config that
@@ -286,7 +290,6 @@ if ((load)); then
 		start_nodes
 		"$bin/takedownsim" load -daemon "$bin/takedownd" -replicas 2 -nats "$nats_urls" \
 			-nkey "$creds/nats-takedownd.nk" -analyst-nkey "$creds/nats-analyst.nk" \
-			-fixtures "${TAKEDOWND_FIXTURES:-$repo/../shared/fixtures/rdap}" \
 			-reports "$reports" -dir "$run/load" -json "$run/load/result.json"
 		echo "  result: $run/load/result.json"
 	fi
