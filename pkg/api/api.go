@@ -53,6 +53,8 @@ type Server struct {
 	mux      *http.ServeMux
 	routes   []Route
 	notices  NoticeSource
+	acts     Doer
+	book     ContactBook
 }
 
 type hashedToken struct {

@@ -34,6 +34,10 @@ var (
 	Checkers = rolesWhere(func(s scope.Scope) bool { return s.MayAct(takedown.ActionCheck) })
 	// DeadLetterReaders: the roles that read the dead-letter stream.
 	DeadLetterReaders = rolesWhere(scope.Scope.SeesDeadLetters)
+	// ContactBookReaders and ContactBookEditors: the roles that read and
+	// change the remembered contacts.
+	ContactBookReaders = rolesWhere(scope.Scope.SeesContactBook)
+	ContactBookEditors = rolesWhere(scope.Scope.EditsContactBook)
 	// Admins: the roles that see the tokens.
 	Admins = rolesWhere(scope.Scope.SeesTokens)
 )

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/takedownd/takedownd/pkg/enrich/contactbook/kvbook"
 	"github.com/takedownd/takedownd/pkg/scope"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
@@ -136,4 +137,20 @@ func (v view) tokens() ([]scope.Scope, error) {
 		out[i] = t.scope
 	}
 	return out, nil
+}
+
+// contacts lists the remembered contacts, for the scopes that see them.
+func (v view) contacts(ctx context.Context) ([]kvbook.Record, error) {
+	if !v.sc.SeesContactBook() {
+		return nil, Errorf(http.StatusForbidden, "token %s may not read the contact book", v.sc.Token)
+	}
+	return v.s.book.Records(ctx)
+}
+
+// forgetContact deletes a remembered contact, for the scopes that may.
+func (v view) forgetContact(ctx context.Context, key string) error {
+	if !v.sc.EditsContactBook() {
+		return Errorf(http.StatusForbidden, "token %s may not change the contact book", v.sc.Token)
+	}
+	return v.s.book.Forget(ctx, key)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/contacthealth"
+	"github.com/takedownd/takedownd/pkg/enrich/contactbook/kvbook"
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/intake"
 	"github.com/takedownd/takedownd/pkg/notify"
@@ -47,15 +48,17 @@ type Runner interface {
 
 // App is a running takedownd.
 type App struct {
-	cfg     config.Config
-	log     *slog.Logger
-	now     func() time.Time
-	broker  *broker.Broker
-	store   *store.Store
-	api     *api.Server
-	apiLn   net.Listener
-	parts   []*part
-	cleanup cleanups
+	cfg    config.Config
+	log    *slog.Logger
+	now    func() time.Time
+	broker *broker.Broker
+	store  *store.Store
+	api    *api.Server
+	// contacts is the runtime contact book (wire_actions.go).
+	contacts *kvbook.Book
+	apiLn    net.Listener
+	parts    []*part
+	cleanup  cleanups
 	// afterStep, set by tests only, is told each step of start-up.
 	afterStep func(a *App, step string)
 	// onNoticed starts re-checks for a case whose notice went out; the
@@ -169,7 +172,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	for _, add := range []struct {
 		name string
 		fn   func(context.Context, broker.Retrier) error
-	}{{"enrich", a.addEnrich}, {"notify", a.addNotify}, {"recheck", a.addRecheck}, {"inbound", a.addInbound}, {"reconcile", a.addReconcile}, {"stats", a.addStats}} {
+	}{{"actions", a.addActions}, {"enrich", a.addEnrich}, {"notify", a.addNotify}, {"recheck", a.addRecheck}, {"inbound", a.addInbound}, {"reconcile", a.addReconcile}, {"stats", a.addStats}} {
 		if err := add.fn(ctx, retry); err != nil {
 			return nil, err
 		}

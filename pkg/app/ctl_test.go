@@ -371,7 +371,7 @@ func TestCtlCheck(t *testing.T) {
 		t.Errorf("verdict %q, want online", c.Checks.LastVerdict)
 	}
 	d.ctl(nil, "", "check", "0000000000000F01").want(t, ctl.ExitNotFound, "check an unknown case")
-	d.ctl(nil, "", "check", "0000000000000E02").want(t, ctl.ExitError, "check a closed case")
+	d.ctl(nil, "", "check", "0000000000000E02").want(t, ctl.ExitRefused, "check a closed case")
 	d.ctl(nil, "", "check").want(t, ctl.ExitUsage, "check without a case")
 }
 

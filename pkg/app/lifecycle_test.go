@@ -103,7 +103,7 @@ func TestStopAtAnyMomentOfStartUp(t *testing.T) {
 	dir := t.TempDir()
 	cfg := lifecycleConfig(t, dir)
 	steps := startStop(t, cfg, "", -1)
-	want := []string{"data dir", "nats", "store", "api", "intake", "enrich", "notify", "recheck", "inbound", "reconcile", "stats", "api listener"}
+	want := []string{"data dir", "nats", "store", "api", "intake", "actions", "enrich", "notify", "recheck", "inbound", "reconcile", "stats", "api listener"}
 	if !slices.Equal(steps, want) {
 		t.Fatalf("start-up steps %q, want %q", steps, want)
 	}

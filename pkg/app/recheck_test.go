@@ -80,8 +80,10 @@ func TestCheckOnDemandThroughAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].Type != takedown.EventChecked || events[0].Actor != "recheck" {
-		t.Errorf("timeline %+v, want one checked event by recheck", events)
+	// The request is an action on the timeline, by the token that asked.
+	if len(events) != 2 || events[0].Type != takedown.EventCheckRequested || events[0].Actor != "analyst" ||
+		events[1].Type != takedown.EventChecked || events[1].Actor != "recheck" {
+		t.Errorf("timeline %+v, want the analyst's check_requested, then one checked event by recheck", events)
 	}
 	at, ok, err := recheckPending(d, "0000000000000A01")
 	if err != nil || !ok || at.IsZero() {
@@ -142,7 +144,7 @@ func TestProberRefusesLoopbackByDefault(t *testing.T) {
 		t.Errorf("loopback hoster saw %d requests, want 0", hits)
 	}
 	events, err := st.Timeline(t.Context(), id)
-	if err != nil || len(events) != 1 || !strings.Contains(events[0].Reason, "address_refused") {
-		t.Errorf("timeline %+v (%v), want one checked event with reason address_refused", events, err)
+	if err != nil || len(events) != 2 || events[0].Type != takedown.EventCheckRequested || !strings.Contains(events[1].Reason, "address_refused") {
+		t.Errorf("timeline %+v (%v), want the request, then one checked event with reason address_refused", events, err)
 	}
 }

@@ -73,14 +73,16 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 	if err != nil {
 		return fmt.Errorf("enrich cdn list: %w", err)
 	}
-	var book enrich.ContactBook
+	// The contacts people remembered through the API come first where
+	// they claim what the file claims (package kvbook says why).
+	book := contactbook.Layers{a.contacts}
 	if path := cfg.Contacts.Path; path != "" {
 		b, err := contactbook.Load(path, path == config.DefaultContactsPath)
 		if err != nil {
 			return fmt.Errorf("enrich contact book: %w", err)
 		}
 		log.Info("contact book loaded", "path", path, "entries", b.Len())
-		book = b
+		book = append(book, b)
 	}
 	enricher, err := enrich.New(enrich.Options{
 		Resolver: resolver, Registry: registry, Locator: geo, CDN: detector, Contacts: book,

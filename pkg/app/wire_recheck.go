@@ -4,22 +4,19 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"net/netip"
 	"time"
 
-	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/enrich/dns"
 	"github.com/takedownd/takedownd/pkg/probe"
 	"github.com/takedownd/takedownd/pkg/recheck"
-	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
 // addRecheck wires re-checks: the prober, the schedule stream and its
-// consumers, the start hook the notify stage calls after a notice went
-// out, and POST /v1/cases/{id}/check for a check on demand.
+// consumers, and the start hook the notify stage calls after a notice
+// went out. A check on demand is an action (wire_actions.go).
 func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
 	cfg := a.cfg.Recheck
 	log := a.log.With("component", "recheck")
@@ -44,27 +41,6 @@ func (a *App) addRecheck(ctx context.Context, retry broker.Retrier) error {
 	a.onNoticed = func(ctx context.Context, caseID string, at time.Time) error {
 		return recheck.Start(ctx, a.store, caseID, at)
 	}
-	a.api.Handle(api.Route{Method: http.MethodPost, Path: "/v1/cases/{id}/check", Roles: api.Checkers,
-		Summary: "an immediate re-check (202; 409 when the case is not being checked)"}, a.requestCheck)
-	return nil
-}
-
-// requestCheck asks for an immediate check; it answers 202 once the
-// request is queued, since a probe may take up to the probe timeout. A
-// check of an unresolvable case is a fresh attempt at resolving it.
-func (a *App) requestCheck(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	c, _, err := a.store.GetCase(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if !recheck.Checkable(c) && c.State != takedown.StateUnresolvable {
-		return api.Errorf(http.StatusConflict, "case %s is %s: nothing to check", id, c.State)
-	}
-	if err := recheck.RequestCheck(r.Context(), a.store, id, api.Caller(r)); err != nil {
-		return err
-	}
-	api.WriteJSON(w, http.StatusAccepted, map[string]string{"case_id": id, "status": "check requested"})
 	return nil
 }
 

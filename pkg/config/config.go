@@ -118,6 +118,10 @@ type API struct {
 	// it commits to the takedown_health bucket included: a replica whose
 	// writes take longer is not ready.
 	ReadyTimeout time.Duration `yaml:"ready_timeout"`
+	// MaxPause bounds how far ahead the pause action may hold a case's
+	// notices: a pause always ends, and a forgotten one must not keep a
+	// hoster from hearing of its material for long.
+	MaxPause time.Duration `yaml:"max_pause"`
 }
 
 // Token is one API bearer token, the role it grants and what a partner or
@@ -164,7 +168,7 @@ func Default() Config {
 		API: API{
 			Listen: "127.0.0.1:8080", PageSize: 50, MaxPageSize: 1000,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
-			ReadyTimeout: 2 * time.Second,
+			ReadyTimeout: 2 * time.Second, MaxPause: 30 * 24 * time.Hour,
 		},
 		Enrich:  defaultEnrich(),
 		Route:   defaultRoute(),

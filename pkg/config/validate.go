@@ -135,6 +135,7 @@ func (cfg *Config) Validate() error {
 	for key, d := range map[string]time.Duration{
 		"api.read_header_timeout": a.ReadHeaderTimeout, "api.read_timeout": a.ReadTimeout,
 		"api.write_timeout": a.WriteTimeout, "api.idle_timeout": a.IdleTimeout, "api.ready_timeout": a.ReadyTimeout,
+		"api.max_pause": a.MaxPause,
 	} {
 		if d <= 0 {
 			c.add(key, "must be positive, got %s", d)

@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,21 +65,36 @@ func (a *apiClient) get(ctx context.Context, path string, query url.Values, out 
 	return a.do(ctx, http.MethodGet, path, query, out)
 }
 
-// post calls POST path and decodes the answer like get.
-func (a *apiClient) post(ctx context.Context, path string, out any) ([]byte, error) {
-	return a.do(ctx, http.MethodPost, path, nil, out)
+// post calls POST path with a JSON body (nil: none) and decodes the
+// answer like get.
+func (a *apiClient) post(ctx context.Context, path string, body any, out any) ([]byte, error) {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return nil, fmt.Errorf("encode request for %s: %w", path, err)
+		}
+	}
+	return a.send(ctx, http.MethodPost, path, nil, b, out)
 }
 
 func (a *apiClient) do(ctx context.Context, method, path string, query url.Values, out any) ([]byte, error) {
+	return a.send(ctx, method, path, query, nil, out)
+}
+
+func (a *apiClient) send(ctx context.Context, method, path string, query url.Values, reqBody []byte, out any) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	u := a.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(reqBody))
 	if err != nil {
 		return nil, usagef("build request for %s: %w", path, err)
+	}
+	if reqBody != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	req.Header.Set("Accept", "application/json")
@@ -119,6 +135,8 @@ func (a *apiClient) statusError(call string, status int, body []byte) error {
 		return withCode(ExitNotFound, fmt.Errorf("%s: %w", call, ae))
 	case status == http.StatusBadRequest:
 		return withCode(ExitUsage, fmt.Errorf("the API rejected the request: %w", ae))
+	case status == http.StatusConflict:
+		return withCode(ExitRefused, fmt.Errorf("refused: %w", ae))
 	}
 	return withCode(ExitError, fmt.Errorf("%s: %w", call, ae))
 }

@@ -57,27 +57,6 @@ func runShow(ctx context.Context, c *cli, args []string) error {
 
 // runCheck asks for an immediate re-check of a case (the API answers at
 // once; the result appears on the case's timeline).
-func runCheck(ctx context.Context, c *cli, args []string) error {
-	fs := c.flagSet("check")
-	pos, err := parse(fs, args, c.env.Stderr)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("check needs one CASE_ID")
-	}
-	client, err := c.apiClient()
-	if err != nil {
-		return err
-	}
-	id := strings.ToUpper(pos[0])
-	if _, err := client.post(ctx, "/v1/cases/"+url.PathEscape(id)+"/check", nil); err != nil {
-		return notFound(err, "case %s not found", id)
-	}
-	fmt.Fprintf(c.env.Stdout, "%s\tcheck requested; the result appears in: takedownctl show %s\n", id, id)
-	return nil
-}
-
 // writeRaw writes an API answer as it came, indented, ending in a newline.
 func writeRaw(w io.Writer, body []byte) error {
 	var buf bytes.Buffer

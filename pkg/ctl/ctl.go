@@ -23,6 +23,7 @@ const (
 	ExitUsage        = 2 // bad flags or arguments, or an invalid report
 	ExitNotFound     = 3 // no such case or dead letter
 	ExitUnauthorized = 4 // the API refused the token (401/403) or NATS the credentials, or no token was found
+	ExitRefused      = 5 // the action does not fit the case as it stands (409)
 )
 
 // Env is the outside world of one invocation. Tests fill it with buffers
@@ -138,11 +139,12 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return withCode(ExitUsage, errors.New("no command given"))
 	}
 	commands := map[string]command{
-		"submit": runSubmit,
-		"show":   runShow,
-		"list":   runList,
-		"dlq":    runDLQ,
-		"check":  runCheck,
+		"submit":   runSubmit,
+		"show":     runShow,
+		"list":     runList,
+		"dlq":      runDLQ,
+		"tokens":   runTokens,
+		"contacts": runContacts,
 		// review is the review queue: the cases routing could not send to
 		// anyone, which a person must decide on.
 		"review": func(ctx context.Context, c *cli, args []string) error {
@@ -155,9 +157,15 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		fmt.Fprint(c.env.Stdout, usageText)
 		return nil
 	}
+	for verb := range actionVerbs {
+		commands[verb] = runAction
+	}
 	cmd, ok := commands[name]
 	if !ok {
-		return usagef("unknown command %q (want submit, show, list, review, check, dlq or help)", name)
+		return usagef("unknown command %q (want submit, show, list, review, dlq, tokens, contacts, an action — %s — or help)", name, verbList())
+	}
+	if _, isAction := actionVerbs[name]; isAction {
+		rest = append([]string{name}, rest...)
 	}
 	return cmd(ctx, c, rest)
 }

@@ -26,7 +26,8 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) (int
 func TestUsageNamesEveryFlag(t *testing.T) {
 	t.Parallel()
 	flagLine := regexp.MustCompile(`(?m)^  (-[a-z0-9-]+)`)
-	for _, cmd := range [][]string{{"submit"}, {"show"}, {"list"}, {"dlq", "list"}, {"dlq", "show"}, {"dlq", "resubmit"}} {
+	for _, cmd := range [][]string{{"submit"}, {"show"}, {"list"}, {"dlq", "list"}, {"dlq", "show"}, {"dlq", "resubmit"},
+		{"check"}, {"enrich"}, {"route"}, {"add-contact"}, {"removed"}, {"pause"}, {"resume"}, {"close"}, {"partner-status"}, {"tokens"}, {"contacts"}} {
 		code, _, stderr := run(t, nil, "", append(cmd, "-h")...)
 		if code != ExitOK {
 			t.Errorf("%s -h: exit %d", cmd, code)

@@ -17,10 +17,42 @@ Commands:
   list [-state S] [-since T] [-until T] [-limit N] [-cursor ID] [-all] [-urls] [-json]
                                    cases received in a time range, oldest first;
                                    prints the host of each case, or its URL with -urls
-  check CASE_ID                    ask for an immediate re-check (analyst token); the
-                                   result appears on the case's timeline
   review [-urls] [-json]           the review queue: cases nobody could be told about
                                    (the same as list -state review -all)
+  tokens [-json]                   the API's tokens: names, roles, bindings (admin token)
+  contacts [-json]                 the contacts remembered for hosters (add-contact -remember)
+  contacts forget KEY              forget one (analyst or admin token)
+
+Actions on a case (POST /v1/cases/{id}/actions; analyst or admin token, except
+where a partner or hoster token may), each recorded on the case's timeline with
+the token's name; each prints CASE_ID, the state after it and what it queued,
+or with -json the API's answer:
+  check CASE_ID [-note T]          an immediate re-check; the result appears on the
+                                   case's timeline
+  enrich CASE_ID [-note T]         look the host up again (DNS, RDAP, GeoIP, CDN);
+                                   routing follows
+  route CASE_ID -contact EMAIL [-name N] [-lang L] [-reason T]
+  route CASE_ID -partner CC [-reason T]
+                                   tell this contact (as the hoster), or forward to the
+                                   partner hotline of CC, instead of what routing decided
+  add-contact CASE_ID -contact EMAIL [-name N] [-lang L] [-remember domain|network|asn] [-note T]
+                                   add a contact in front of the ones found; with
+                                   -remember also for later cases of the hoster
+                                   (the runtime contact book); a case in review is
+                                   routed again at once
+  removed CASE_ID [-note T]        report that the material is gone: recorded, and a
+                                   check asked for; only re-checks confirm a removal
+                                   (a hoster token may, on its own cases)
+  pause CASE_ID -until T -reason T hold first notices, reminders and escalations until
+                                   T (RFC 3339, or a duration: 48h); re-checks go on
+  resume CASE_ID [-reason T]       release them now
+  close CASE_ID -as not_actionable -reason T
+  close CASE_ID -as duplicate -duplicate-of ID -reason T
+                                   close the case; a new report of the URL opens a new one
+  partner-status CASE_ID -status removed|in_progress|not_illegal [-note T]
+                                   what the partner hotline reports (a partner token may,
+                                   on the cases forwarded to it); not_illegal puts the
+                                   case in the review queue
   dlq list [-after SEQ] [-limit N] [-all] [-json]
                                    rejected messages, with the reason
   dlq show SEQ [-json]             one rejected message: reason, headers, payload
@@ -83,7 +115,8 @@ Connection flags (before or after the command), each with its variable:
   A flag beats its variable. The API token is taken from the first of:
   -token, -token-file, TAKEDOWN_TOKEN, TAKEDOWN_TOKEN_FILE, DIR/api-token
   (the file the daemon writes at first start when its config names no token).
-  show and list need a reader token, dlq and check an analyst or admin token; submit
+  show, list and review need any token (each sees its scope), dlq and the actions an
+  analyst or admin token, tokens an admin token; submit
   talks to NATS only and needs no API token, but a NATS key: the daemon's
   embedded NATS lets in only clients with one, and takedownctl's may publish
   reports only (to the daemon's intake.subject).
@@ -95,4 +128,6 @@ Exit codes:
   3  not found: unknown case, URL or dead letter
   4  unauthorized: the API refused the token (401/403), or no token was found;
      NATS refused the credentials, or a publish to the subject
+  5  refused: the action does not fit the case as it stands (the API's 409, with
+     the case's state)
 `

@@ -43,7 +43,11 @@ func (e *Enricher) fromBook(enr *takedown.Enrichment, addrs []netip.Addr, asns [
 	if m.Kind == contactbook.KindDomain {
 		role = RoleHoster
 	}
-	note := fmt.Sprintf("contact book: %s, matched by %s (%s line %d)", m.Entry.Name, m.By, m.File, m.Entry.Line)
+	where := m.File
+	if m.Entry.Line > 0 {
+		where += fmt.Sprintf(" line %d", m.Entry.Line)
+	}
+	note := fmt.Sprintf("contact book: %s, matched by %s (%s)", m.Entry.Name, m.By, where)
 	if m.Entry.Note != "" {
 		note += "; " + m.Entry.Note
 	}

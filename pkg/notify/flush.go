@@ -41,6 +41,12 @@ func (s *Stage) handleFlush(ctx context.Context, msg jetstream.Msg) {
 			_ = msg.NakWithDelay(min(wait, maxNak))
 			return
 		}
+		if id, err := s.followUpPaused(ctx, rec); err != nil && rec.State == takedown.NoticeOpen {
+			if !s.hold(ctx, msg, id, err) {
+				_ = msg.NakWithDelay(s.backoff(1))
+			}
+			return
+		}
 		if rec, err = s.seal(ctx, rec.Ref); err != nil {
 			s.log.Warn("seal notice, will retry", "notice", ref, "err", err)
 			_ = msg.NakWithDelay(s.backoff(1))
@@ -101,7 +107,8 @@ func (s *Stage) seal(ctx context.Context, ref string) (takedown.Notice, error) {
 			case !c.State.Open() || c.State == takedown.StateRemoved:
 				return nil, store.ErrNoChange
 			case rec.Kind == string(notice.KindFirst) || rec.Kind == string(notice.KindForward):
-				if !rec.StillRoutedTo(*c) || alreadyNoticed(*c, rec) {
+				// A paused case waits for its own routing (pause.go).
+				if !rec.StillRoutedTo(*c) || alreadyNoticed(*c, rec) || c.NoticesPaused(now) {
 					return nil, store.ErrNoChange
 				}
 			}

@@ -24,6 +24,9 @@ func (s *Stage) handleFollowUp(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	if err := s.followUp(ctx, id, req); err != nil {
+		if s.hold(ctx, msg, id, err) {
+			return
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			_ = msg.TermWithReason("case not found")
 			return
@@ -38,6 +41,9 @@ func (s *Stage) handleFollowUp(ctx context.Context, msg jetstream.Msg) {
 func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequest) error {
 	c, _, err := s.store.GetCase(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := s.paused(c); err != nil {
 		return err
 	}
 	if c.Routing == nil {

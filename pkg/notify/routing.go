@@ -28,6 +28,9 @@ func (s *Stage) handleRoute(ctx context.Context, msg jetstream.Msg) {
 		}
 	}
 	if err := s.routeCase(ctx, id, req); err != nil {
+		if s.hold(ctx, msg, id, err) {
+			return
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			_ = msg.TermWithReason("case not found")
 			return
@@ -54,6 +57,9 @@ func (s *Stage) routeCase(ctx context.Context, id string, req takedown.RouteRequ
 	case after && c.State.Open():
 	default:
 		return nil // stale work: the case moved on
+	}
+	if err := s.paused(c); err != nil {
+		return err
 	}
 	failing, err := s.failing(ctx, c)
 	if err != nil {
@@ -92,6 +98,9 @@ func (s *Stage) routeCase(ctx context.Context, id string, req takedown.RouteRequ
 	}
 	ev := takedown.Event{ID: evID, CaseID: id, Type: typ, Actor: "route", Reason: p.reason, From: c.State, To: next}.WithData(data)
 	c, err = s.store.Update(ctx, id, func(c *takedown.Case) ([]takedown.Event, error) {
+		if err := s.paused(*c); err != nil {
+			return nil, err
+		}
 		if c.State == next && (!after || sameRouting(c.Routing, p.routing)) {
 			return []takedown.Event{ev}, store.ErrNoChange
 		}

@@ -68,6 +68,9 @@ type Options struct {
 	VERP *verp.Signer
 	// RouteWorkers is the concurrency of routing.
 	RouteWorkers int
+	// HoldStep bounds one wait of work a pause holds (pause.go); 0 means a
+	// minute.
+	HoldStep time.Duration
 	// Health is the contact-health record of every replica: routing skips
 	// an address it marks failing. Nil: only each case's own failures.
 	Health ContactHealth

@@ -191,7 +191,7 @@ func (h *harness) waitState(id string, want takedown.State) takedown.Case {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	h.t.Fatalf("case %s in state %s, want %s", id, c.State, want)
+	h.t.Fatalf("case %s in state %s (%s), want %s", id, c.State, c.StateReason, want)
 	return c
 }
 

@@ -126,9 +126,7 @@ var errRetry = errors.New("probe held back")
 // Checkable reports whether a check of the case may run: it is watched
 // (takedown.Case.Watched: noticed or forwarded at some point, and open),
 // or its first notice is queued.
-func Checkable(c takedown.Case) bool {
-	return c.Watched() || c.State == takedown.StateRouted
-}
+func Checkable(c takedown.Case) bool { return c.Checkable() }
 
 // retrying reports whether the case's schedule is the slow retry of an
 // unresolvable host rather than a probe.

@@ -69,12 +69,40 @@ func (d Decision) Routing() takedown.Routing {
 
 // Decide routes an enriched case. failing lists contact addresses that
 // refused our mail for good; they are skipped so the next contact is tried.
+//
+// A person's choice of route (takedown.Case.RouteTo) comes first, while
+// the case is hosted where it was when the choice was made; contacts a
+// person added to the case (takedown.Case.AddedContacts) go before the
+// enrichment's, and are told even when the policy alone would leave the
+// case to a person: behind a CDN, with no enrichment or no known country.
 func Decide(c takedown.Case, p Policy, failing []string) Decision {
+	lapsed := ""
+	if ch := c.RouteTo; ch != nil {
+		if ch.AppliesTo(c.Enrichment) {
+			return chosen(c, *ch, p, failing)
+		}
+		lapsed = fmt.Sprintf("the route %s chose no longer applies (the material moved); ", ch.By)
+	}
+	d := decide(c, p, failing)
+	d.Reason = lapsed + d.Reason
+	return d
+}
+
+func decide(c takedown.Case, p Policy, failing []string) Decision {
 	e := c.Enrichment
+	added := hosterContacts(c.AddedContacts, failing)
 	if e == nil {
+		if len(added) > 0 {
+			return Decision{Kind: takedown.RouteHoster, Lang: langOf(added, "en"), Contacts: added,
+				Reason: fmt.Sprintf("no enrichment, but %s added the hoster's contact: notice to it", added[0].Source.Handle)}
+		}
 		return review("case has no enrichment")
 	}
 	if e.CDN != nil {
+		if len(added) > 0 {
+			return Decision{Kind: takedown.RouteHoster, Country: e.HostingCountry(), Lang: langOf(added, "en"), Contacts: added,
+				Reason: fmt.Sprintf("behind %s, but %s added the site's operator's contact: notice to it directly", e.CDN.Name, added[0].Source.Handle)}
+		}
 		if book := bookHosters(e.Contacts, failing); len(book) > 0 {
 			// The hotline's own contact book names the site's operator: it
 			// knows the origin the CDN hides, so that operator is told
@@ -95,6 +123,10 @@ func Decide(c takedown.Case, p Policy, failing []string) Decision {
 		}
 	}
 	country := strings.ToUpper(e.HostingCountry())
+	if country == "" && len(added) > 0 {
+		return Decision{Kind: takedown.RouteHoster, Lang: langOf(added, "en"), Contacts: added,
+			Reason: fmt.Sprintf("hosting country unknown, but %s added the hoster's contact: notice to it", added[0].Source.Handle)}
+	}
 	if country == "" {
 		why := "hosting country unknown"
 		if e.Country.Disagree {
@@ -103,7 +135,7 @@ func Decide(c takedown.Case, p Policy, failing []string) Decision {
 		return review(why)
 	}
 	home := strings.ToUpper(p.HotlineCountry)
-	contacts := hosterContacts(e.Contacts, failing)
+	contacts := hosterContacts(append(slices.Clone(c.AddedContacts), e.Contacts...), failing)
 	if country == home {
 		if len(contacts) == 0 {
 			return review(fmt.Sprintf("hosted in %s but no working abuse contact found", country))
@@ -148,6 +180,38 @@ func bookHosters(all []takedown.Contact, failing []string) []takedown.Contact {
 		}
 	}
 	return out
+}
+
+// chosen is the decision a person's choice of route makes: the contact
+// chosen (unless it is failing) or the partner hotline chosen (unless it
+// takes no forwards), else review with the reason.
+func chosen(c takedown.Case, ch takedown.RouteChoice, p Policy, failing []string) Decision {
+	country := strings.ToUpper(c.Enrichment.HostingCountry())
+	why := ""
+	if ch.Reason != "" {
+		why = ": " + ch.Reason
+	}
+	if ct := ch.Contact; ct != nil {
+		if slices.ContainsFunc(failing, func(f string) bool { return strings.EqualFold(f, ct.Email) }) {
+			return review(fmt.Sprintf("the contact %s chose, %s, is failing", ch.By, ct.Email))
+		}
+		lang := "en"
+		if country != "" && country == strings.ToUpper(p.HotlineCountry) {
+			lang = p.DomesticLang
+		}
+		return Decision{Kind: takedown.RouteHoster, Country: country, Lang: langOf([]takedown.Contact{*ct}, lang), Contacts: []takedown.Contact{*ct},
+			Reason: fmt.Sprintf("routed by %s to %s%s", ch.By, ct.Email, why)}
+	}
+	partner, ok := p.Partners[strings.ToUpper(ch.Partner)]
+	if !ok || partner.Disabled || partner.Address == "" {
+		return review(fmt.Sprintf("the partner hotline %s chose (%s) takes no forwards", ch.By, ch.Partner))
+	}
+	lang := partner.Lang
+	if lang == "" {
+		lang = "en"
+	}
+	return Decision{Kind: takedown.RoutePartner, Country: partner.Country, Lang: lang, Partner: &partner,
+		Reason: fmt.Sprintf("routed by %s to the partner hotline %s by %s%s", ch.By, partner.Name, partner.Channel, why)}
 }
 
 func review(reason string) Decision {

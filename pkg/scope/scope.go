@@ -152,6 +152,14 @@ func (s Scope) Sees(c takedown.Case) bool {
 // rejected reports and unmatched mail are the hotline's to correct.
 func (s Scope) SeesDeadLetters() bool { return s.Role == Analyst || s.Role == Admin }
 
+// SeesContactBook reports whether the scope reads the contacts remembered
+// for hosters: the hotline's own knowledge of other parties' addresses.
+func (s Scope) SeesContactBook() bool { return s.All() }
+
+// EditsContactBook reports whether the scope may forget a remembered
+// contact (those who may remember one, by adding it).
+func (s Scope) EditsContactBook() bool { return s.Role == Analyst || s.Role == Admin }
+
 // SeesTokens reports whether the scope lists the API's tokens.
 func (s Scope) SeesTokens() bool { return s.Role == Admin }
 

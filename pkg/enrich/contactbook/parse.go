@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 
 	mdns "github.com/miekg/dns"
@@ -40,6 +41,21 @@ func Parse(data []byte, name string) (*Book, error) {
 	if err := yaml.Unmarshal(data, &n); err != nil {
 		return nil, fmt.Errorf("contact book %s: %w", name, err)
 	}
+	return build(f.Contacts, n.Contacts, name)
+}
+
+// FromEntries builds a book from entries kept elsewhere than in a file
+// (the runtime layer, package kvbook), checked as a file's are; name
+// stands for the file in the contacts' source and in problems.
+func FromEntries(entries []Entry, name string) (*Book, error) {
+	return build(slices.Clone(entries), nil, name)
+}
+
+// build checks the entries and indexes them; nodes, when there are any,
+// are the entries' YAML for the lines of problems.
+func build(entries []Entry, nodeList []yaml.Node, name string) (*Book, error) {
+	f := file{Contacts: entries}
+	n := nodes{Contacts: nodeList}
 	b := &Book{File: name, domains: map[string]int{}, asns: map[uint]int{}}
 	c := checker{file: name}
 	names := map[string]int{}
