@@ -6,6 +6,7 @@ import (
 
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/contacthealth"
+	"github.com/takedownd/takedownd/pkg/enrich/contactbook/kvbook"
 	"github.com/takedownd/takedownd/pkg/inbound"
 	"github.com/takedownd/takedownd/pkg/notify"
 	"github.com/takedownd/takedownd/pkg/recheck"
@@ -49,6 +50,7 @@ func storageLimits(cfg config.Config) store.Limits {
 		kv(reconcile.LeaseBucket):       {MaxBytes: b(size.Coordination), Key: key + "coordination"},
 		kv(store.HealthBucket):          {MaxBytes: b(size.Coordination), Key: key + "coordination"},
 		kv(contacthealth.Bucket):        {MaxBytes: b(size.ContactHealth), Key: key + "contact_health"},
+		kv(kvbook.BucketName):           {MaxBytes: b(size.RememberedContacts), Key: key + "remembered_contacts"},
 	}
 }
 

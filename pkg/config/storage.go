@@ -88,6 +88,10 @@ type StorageSizes struct {
 	// ContactHealth is takedown_contact_health, the abuse addresses that
 	// bounced for good (entries go after notify.contact_health_ttl).
 	ContactHealth ByteSize `yaml:"contact_health"`
+	// RememberedContacts is takedown_contacts, the contacts people
+	// remembered for hosters through the API (one entry per domain,
+	// network or AS).
+	RememberedContacts ByteSize `yaml:"remembered_contacts"`
 }
 
 // StorageAges are the age limits of the streams whose entries may go.
@@ -107,7 +111,7 @@ func defaultStorage() Storage {
 			Events: 16 << 30, DeadLetters: 1 << 30, Reports: 2 << 30, Work: 1 << 30, Checks: 1 << 30,
 			Cases: 8 << 30, URLs: 512 << 20, ReportIDs: 1 << 30, Notices: 2 << 30, Batches: 128 << 20,
 			FollowUps: 128 << 20, InboundSeen: 256 << 20, RDAPCache: 512 << 20, Coordination: 16 << 20,
-			ContactHealth: 64 << 20,
+			ContactHealth: 64 << 20, RememberedContacts: 64 << 20,
 		},
 		MaxAge:        StorageAges{DeadLetters: 30 * 24 * time.Hour, Reports: 90 * 24 * time.Hour},
 		WarnPercent:   80,
@@ -137,7 +141,7 @@ func (s StorageSizes) Sizes() []StorageSize {
 		{k + "work", s.Work}, {k + "checks", s.Checks}, {k + "cases", s.Cases}, {k + "urls", s.URLs},
 		{k + "report_ids", s.ReportIDs}, {k + "notices", s.Notices}, {k + "batches", s.Batches},
 		{k + "followups", s.FollowUps}, {k + "inbound_seen", s.InboundSeen}, {k + "rdap_cache", s.RDAPCache},
-		{k + "contact_health", s.ContactHealth},
+		{k + "contact_health", s.ContactHealth}, {k + "remembered_contacts", s.RememberedContacts},
 	}
 }
 
