@@ -303,6 +303,20 @@ func TestPauseAndResume(t *testing.T) {
 	if res.Case.Pause != nil || !slices.Equal(res.Work, []string{store.StageRoute}) || res.Event.Actor != "bob" {
 		t.Errorf("resumed: %+v, work %v", res.Case, res.Work)
 	}
+	// Routed to the next contact after a bounce: the new first notice
+	// waits in its batch, so it is held too; one being sent is not.
+	bounced := w.add(func(c *takedown.Case) {
+		c.State, c.Notices = takedown.StateRouted, []takedown.NoticeRef{{Ref: "TD-0", Kind: "first", Level: "hoster", To: "abuse@site.nl", Outcome: "failed"}}
+	})
+	if res, err := w.do(bounced, "alice", `{"action":"pause","until":"1h","reason":"hold"}`); err != nil || res.Case.State != takedown.StateEnriched {
+		t.Errorf("paused after a bounce: %v, %+v", err, res.Case)
+	}
+	sending := w.add(func(c *takedown.Case) {
+		c.State, c.Notices = takedown.StateRouted, []takedown.NoticeRef{{Ref: "TD-0", Kind: "first", Level: "hoster", To: "abuse@site.nl", Outcome: "sending"}}
+	})
+	if res, err := w.do(sending, "alice", `{"action":"pause","until":"1h","reason":"hold"}`); err != nil || res.Case.State != takedown.StateRouted || len(res.Work) != 0 {
+		t.Errorf("paused while its notice is sent: %v, %+v", err, res.Case)
+	}
 	// Noticed: only what comes due waits; the checks and the state stay.
 	noticed := w.add(func(c *takedown.Case) {
 		c.State, c.Notices = takedown.StateNoticed, []takedown.NoticeRef{{Ref: "TD-1", Kind: "first", Level: "hoster", To: "abuse@site.nl", Outcome: "sent"}}

@@ -295,10 +295,12 @@ func (a *act) pause() error {
 }
 
 // firstNoticeSealed reports whether a first notice or forward of the case
-// is past its batching window (being sent, or sent): too late to hold.
+// is past its batching window and on its way (sealed, being sent): too
+// late to hold. Earlier ones that went out or failed do not count: the
+// one queued now is still in its batch.
 func firstNoticeSealed(c takedown.Case) bool {
 	for _, n := range c.Notices {
-		if n.Kind == takedown.NoticeKindFirst || n.Kind == takedown.NoticeKindForward {
+		if (n.Kind == takedown.NoticeKindFirst || n.Kind == takedown.NoticeKindForward) && n.Outcome == "sending" {
 			return true
 		}
 	}
