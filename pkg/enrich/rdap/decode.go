@@ -34,6 +34,10 @@ func decodeObject(body []byte, class string) (any, error) {
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("decode %s: %w: %w", class, errMalformed, err)
 	}
+	if raw == nil {
+		// A body of JSON null decodes without error into no object.
+		return nil, fmt.Errorf("decode %s: %w: the answer is null, not an object", class, errMalformed)
+	}
 	raw["objectClassName"] = class
 	fixed, err := json.Marshal(raw)
 	if err != nil {
