@@ -27,7 +27,11 @@ func (s *Stage) handleRoute(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 	}
-	if err := s.routeCase(ctx, id, req); err != nil {
+	redelivered := false
+	if md, err := msg.Metadata(); err == nil {
+		redelivered = md.NumDelivered > 1
+	}
+	if err := s.routeCase(ctx, id, req, redelivered); err != nil {
 		if s.hold(ctx, msg, id, err) {
 			return
 		}
@@ -45,8 +49,10 @@ func (s *Stage) handleRoute(ctx context.Context, msg jetstream.Msg) {
 // routeCase routes an enriched case, or — when req names a notice of the
 // case that failed — tells the case's next contact (nextStep). A case
 // that was noticed keeps its state then: a failed delivery widens who is
-// told and never moves a case back or stops its checks.
-func (s *Stage) routeCase(ctx context.Context, id string, req takedown.RouteRequest) error {
+// told and never moves a case back or stops its checks. redelivered says
+// the work was handed out before: the earlier attempt may have opened the
+// case's notice and died (or lost NATS) before its flush was queued.
+func (s *Stage) routeCase(ctx context.Context, id string, req takedown.RouteRequest, redelivered bool) error {
 	c, _, err := s.store.GetCase(ctx, id)
 	if err != nil {
 		return err
@@ -131,8 +137,31 @@ func (s *Stage) routeCase(ctx context.Context, id string, req takedown.RouteRequ
 	if err != nil {
 		return err
 	}
+	if redelivered {
+		if err := s.ensureFlush(ctx, ref); err != nil {
+			return err
+		}
+	}
 	s.log.Info("case routed", "case_id", id, "route", p.routing.Kind, "level", p.notice.Level, "country", p.routing.Country, "notice", ref, "after", req.Failed)
 	return nil
+}
+
+// ensureFlush queues the flush of a notice that is not done and has none
+// pending: only whoever creates a notice queues its flush, and a creator
+// that died (or lost NATS) right after the create left it without one —
+// then the notice, and every case that joined it, would wait for ever. A
+// flush already pending is left alone, so a notice never has two.
+func (s *Stage) ensureFlush(ctx context.Context, ref string) error {
+	pending, err := s.store.WorkPending(ctx, stageFlush, ref)
+	if err != nil || pending {
+		return err
+	}
+	rec, _, err := s.rec.notices.Get(ctx, ref)
+	if err != nil || rec.State.Done() {
+		return err
+	}
+	s.log.Info("notice had no flush queued: queued now", "notice", ref)
+	return s.store.Enqueue(ctx, stageFlush, ref, "flush-"+ref+"-again-"+s.now().UTC().Format("20060102T150405.000000000"), nil)
 }
 
 // failing is every address the case must not be sent to: those that

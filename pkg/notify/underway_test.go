@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
@@ -74,5 +75,49 @@ func TestUnderwayAndResume(t *testing.T) {
 	}
 	if c = h.waitState(lost, takedown.StateNoticed); len(c.Notices) != 1 || c.Notices[0].Outcome != "sent" {
 		t.Errorf("notices %+v, want one sent after the repair", c.Notices)
+	}
+}
+
+// TestRedeliveredRoutingQueuesAMissingFlush: the replica that opened a
+// notice died before it queued the notice's flush; the case's route work,
+// handed out again, queues it — once — and the notice goes out.
+func TestRedeliveredRoutingQueuesAMissingFlush(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, nil)
+	// The dead replica's part: the case routed and in an open notice
+	// whose batch points at it, and no flush.
+	id := store.CaseID(time.Now(), 900)
+	e := &takedown.Enrichment{At: time.Now(), Host: "host.example.nl", Country: takedown.CountryDecision{Country: "NL"},
+		Contacts: []takedown.Contact{{Email: "abuse@orphan.nl", Role: "hoster"}}}
+	c := takedown.Case{ID: id, URL: "http://host.example.nl/orphan.jpg", State: takedown.StateEnriched, Classification: takedown.ClassA1, Enrichment: e, ReceivedAt: time.Now()}
+	c.AddReport(takedown.ReportRef{ReportID: "r-orphan", ConfirmedAt: time.Now(), Classification: takedown.ClassA1})
+	if _, err := h.store.CreateCase(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	p := h.stage.nextStep(c, nil, nil)
+	rec := *p.notice
+	rec.Ref, rec.State, rec.OpenedAt, rec.DueAt, rec.Cases = newRef(time.Now()), takedown.NoticeOpen, time.Now(), time.Now(), []string{id}
+	if _, err := h.stage.rec.notices.Create(t.Context(), rec.Ref, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.stage.rec.batches.Create(t.Context(), contactKey(rec), []byte(rec.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.stage.routeCase(t.Context(), id, takedown.RouteRequest{}, true); err != nil {
+		t.Fatal(err)
+	}
+	c = h.waitState(id, takedown.StateNoticed)
+	if len(c.Notices) != 1 || c.Notices[0].Ref != rec.Ref {
+		t.Errorf("notices %+v, want the orphaned notice %s sent", c.Notices, rec.Ref)
+	}
+	// Asked again, it queues nothing more.
+	if err := h.stage.ensureFlush(t.Context(), rec.Ref); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := h.store.WorkPending(t.Context(), stageFlush, rec.Ref); err != nil || pending {
+		t.Errorf("flush pending %v (%v) for a notice that is done", pending, err)
+	}
+	if n := len(h.relay.Messages()); n != 1 {
+		t.Errorf("%d messages, want 1", n)
 	}
 }
