@@ -12,7 +12,6 @@ package api
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,17 +144,19 @@ func Caller(r *http.Request) string { return scope.FromContext(r.Context()).Toke
 func (s *Server) handle(rt Route, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(rt.Roles) > 0 {
-			tok, ok := s.authenticate(r)
+			sc, ok := servedAs(r)
 			if !ok {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="takedownd"`)
-				writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or unknown bearer token"})
+				if sc, ok = s.authenticate(r); !ok {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="takedownd"`)
+					writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or unknown bearer token"})
+					return
+				}
+			}
+			if !slices.Contains(rt.Roles, sc.Role) {
+				writeJSON(w, http.StatusForbidden, errorBody{Error: fmt.Sprintf("token %s (role %s) may not call %s %s", sc.Token, sc.Role, rt.Method, rt.Path)})
 				return
 			}
-			if !slices.Contains(rt.Roles, tok.scope.Role) {
-				writeJSON(w, http.StatusForbidden, errorBody{Error: fmt.Sprintf("token %s (role %s) may not call %s %s", tok.scope.Token, tok.scope.Role, rt.Method, rt.Path)})
-				return
-			}
-			r = r.WithContext(scope.NewContext(r.Context(), tok.scope))
+			r = r.WithContext(scope.NewContext(r.Context(), sc))
 		}
 		s.render(w, r, h(w, r))
 	})
@@ -186,18 +187,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
-func (s *Server) authenticate(r *http.Request) (hashedToken, bool) {
-	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || secret == "" {
-		return hashedToken{}, false
+func (s *Server) authenticate(r *http.Request) (scope.Scope, bool) {
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return scope.Scope{}, false
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(secret)))
-	i := slices.IndexFunc(s.tokens, func(t hashedToken) bool { return subtle.ConstantTimeCompare(t.sum[:], sum[:]) == 1 })
-	if i < 0 {
-		return hashedToken{}, false
-	}
-	return s.tokens[i], true
+	return s.Authenticate(secret)
 }
 
 type errorBody struct {

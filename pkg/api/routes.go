@@ -77,4 +77,5 @@ func (s *Server) addRoutes() {
 		Summary: "one rejected message"}, s.getDLQ)
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/tokens", Roles: Admins,
 		Summary: "the API's tokens: names, roles and scopes, never secrets"}, s.listTokens)
+	s.serveOpenAPI()
 }

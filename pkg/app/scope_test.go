@@ -233,7 +233,11 @@ func TestEveryRouteEveryRole(t *testing.T) {
 					body = []byte(`{"action":"partner_status","status":"in_progress","note":"walk"}`)
 				}
 				code, got := w.call(t, rt.Method, path, tok, body)
-				answers[tok] = append(answers[tok], string(got))
+				if len(rt.Roles) > 0 {
+					// A route that needs no token answers everyone alike
+					// (the API's description holds an @ in its prose).
+					answers[tok] = append(answers[tok], string(got))
+				}
 				w.checkStatus(t, rt, path, tok, roleOf[tok], code, got)
 			}
 		}
