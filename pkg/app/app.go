@@ -73,6 +73,8 @@ type App struct {
 	notices *notify.Stage
 	checks  *recheck.Scheduler
 	stats   *stats.Aggregate
+	// dashboard is served at / beside the API (wire_dashboard.go).
+	dashboard http.Handler
 }
 
 // runFunc makes a Run method of a plain function.
@@ -157,6 +159,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.api.HandleHTTP(api.Route{Method: http.MethodGet, Path: "/metrics", Summary: "Prometheus metrics: counts only, never a URL or case id"}, metricsHandler(a.metrics))
+	if err := a.addDashboard(); err != nil {
+		return nil, err
+	}
 	a.step("api")
 	in, err := intake.New(ctx, cfg.Intake, a.store, opts.Log.With("component", "intake"))
 	if err != nil {

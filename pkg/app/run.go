@@ -112,7 +112,7 @@ func (a *App) stop(srv *http.Server, parts []*part, done map[*part]chan struct{}
 func (a *App) httpServer() *http.Server {
 	c := a.cfg.API
 	return &http.Server{
-		Handler:           a.api,
+		Handler:           a.handler(),
 		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout:       c.ReadTimeout,
 		WriteTimeout:      c.WriteTimeout,
