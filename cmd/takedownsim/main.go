@@ -2,6 +2,7 @@
 // and the tools that drive a daemon through it:
 //
 //	takedownsim world   start the world and write the daemon's config
+//	takedownsim cadence simulate re-check policies in virtual time
 //	takedownsim help    explain every sub-command and flag
 //
 // Its logic lives in pkg/simnet/world; nothing in production imports it.
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "world":
 		return runWorld(args[1:], stdout, stderr)
+	case "cadence":
+		return runCadence(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -57,6 +60,9 @@ Usage:
 
   takedownsim world [flags]   start the world, write the daemon's config, print
                               where everything is and the demo URLs
+  takedownsim cadence [flags] simulate re-checks in virtual time: removal →
+                              confirmed and the probe rate of the default
+                              policy and SCART's side by side (-h for flags)
   takedownsim help            this text
 
 Flags of world:

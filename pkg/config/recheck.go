@@ -16,11 +16,33 @@ type Recheck struct {
 	// check follows every Every.
 	Cadence []time.Duration `yaml:"cadence"`
 	Every   time.Duration   `yaml:"every"`
+	// Early checks watch closely while hosters act on a notice: during
+	// the first Until after the notice, while the material is online, a
+	// check follows every Every on top of the cadence. Every 0 switches
+	// them off.
+	Early Early `yaml:"early"`
+	// Spread shifts each case's check slots (cadence, every, early) by an
+	// offset below Spread drawn from its id, so that the URLs of one
+	// notice (one hoster) are probed spread over it instead of in the
+	// same second, which the per-host limits would hold up. It is capped
+	// at the cadence's finest step (the first offset, early.every).
+	// Reminders are sent by the first check after they are due: at most
+	// Spread late once the early checks end. 0 keeps the slots exact.
+	Spread time.Duration `yaml:"spread"`
 	// ConfirmGone consecutive gone results at least ConfirmSpacing apart
 	// confirm a removal. After a first gone the confirming checks follow at
 	// that spacing, not at the next cadence slot.
 	ConfirmGone    int           `yaml:"confirm_gone"`
 	ConfirmSpacing time.Duration `yaml:"confirm_spacing"`
+	// RecordUnchanged is how often a scheduled check that changes nothing
+	// is written to the case's timeline: one that finds the material
+	// online, as the check before it did, and decides nothing else (no
+	// reminder, escalation or re-route) is recorded once per window of
+	// this length (windows counted from midnight UTC). The case itself
+	// always holds the last check (checks, last_checked_at,
+	// last_online_at). It keeps the audit trail at a few events per case
+	// when early checks run every few minutes; 0 records every check.
+	RecordUnchanged time.Duration `yaml:"record_unchanged"`
 	// StaysGone are the checks after the removal time; when the last one
 	// still finds nothing the case closes.
 	StaysGone []time.Duration `yaml:"stays_gone"`
@@ -42,6 +64,14 @@ type Recheck struct {
 	// hoster, partner, cdn.
 	Routes map[string]Escalation `yaml:"routes"`
 	Probe  Probe                 `yaml:"probe"`
+}
+
+// Early is the close watch of the first hours after a notice.
+type Early struct {
+	// Every is the interval of early checks; 0 switches them off.
+	Every time.Duration `yaml:"every"`
+	// Until is how long after the notice early checks run.
+	Until time.Duration `yaml:"until"`
 }
 
 // Escalation is the reminder and escalation policy of one route kind.
@@ -126,6 +156,20 @@ func (x Recheck) validate(c *checker) {
 	ascending("recheck.stays_gone", x.StaysGone, c)
 	if x.Every < time.Minute {
 		c.add("recheck.every", "must be at least 1m, got %s", x.Every)
+	}
+	switch e := x.Early; {
+	case e.Every < 0:
+		c.add("recheck.early.every", "must not be negative (0 switches early checks off)")
+	case e.Every > 0 && e.Every < time.Minute:
+		c.add("recheck.early.every", "must be at least 1m (or 0 for no early checks), got %s", e.Every)
+	case e.Every > 0 && e.Until < e.Every:
+		c.add("recheck.early.until", "must be at least recheck.early.every (%s), got %s", e.Every, e.Until)
+	}
+	if x.Spread < 0 {
+		c.add("recheck.spread", "must not be negative")
+	}
+	if x.RecordUnchanged < 0 || x.RecordUnchanged > 0 && x.RecordUnchanged < time.Minute {
+		c.add("recheck.record_unchanged", "must be at least 1m (or 0 to record every check), got %s", x.RecordUnchanged)
 	}
 	c.positive("recheck.confirm_gone", x.ConfirmGone)
 	if x.ConfirmSpacing <= 0 {

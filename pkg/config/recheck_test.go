@@ -16,6 +16,13 @@ func TestRecheckValidate(t *testing.T) {
 		{"defaults", func(*Recheck) {}, ""},
 		{"no cadence", func(r *Recheck) { r.Cadence = nil }, "recheck.cadence"},
 		{"cadence out of order", func(r *Recheck) { r.Cadence = []time.Duration{time.Hour, time.Minute} }, "recheck.cadence"},
+		{"early checks off", func(r *Recheck) { r.Early = Early{} }, ""},
+		{"early checks every 30s", func(r *Recheck) { r.Early = Early{Every: 30 * time.Second, Until: time.Hour} }, "recheck.early.every"},
+		{"negative early interval", func(r *Recheck) { r.Early.Every = -time.Minute }, "recheck.early.every"},
+		{"early checks that end before the first", func(r *Recheck) { r.Early = Early{Every: time.Hour, Until: time.Minute} }, "recheck.early.until"},
+		{"negative spread", func(r *Recheck) { r.Spread = -time.Second }, "recheck.spread"},
+		{"every check recorded", func(r *Recheck) { r.RecordUnchanged = 0 }, ""},
+		{"unchanged checks recorded every second", func(r *Recheck) { r.RecordUnchanged = time.Second }, "recheck.record_unchanged"},
 		{"zero confirmations", func(r *Recheck) { r.ConfirmGone = 0 }, "recheck.confirm_gone"},
 		{"unknown route kind", func(r *Recheck) { r.Routes["review"] = Escalation{ReminderInterval: time.Hour} }, "recheck.routes.review"},
 		{"unknown escalation level", func(r *Recheck) {

@@ -12,6 +12,10 @@ import (
 // actor is the name events of this stage carry.
 const actor = "recheck"
 
+// triggerSchedule is the trigger of a check its schedule fired; any other
+// trigger (a person, a reply) asked for the check.
+const triggerSchedule = "schedule"
+
 // outcome is what one check decided beyond the case itself: the events to
 // append, the next check (zero: none, the case closed), the notify and
 // enrich work to enqueue.
@@ -23,6 +27,9 @@ type outcome struct {
 	reenrich *takedown.EnrichRequest
 	removed  bool
 	reopened bool
+	// recorded is set once the check is on record (Recheck.record): a
+	// check may record nothing on the timeline (policy.unchanged).
+	recorded bool
 }
 
 // checkedData is the data of a "checked" event. Of the final URL only the
@@ -83,12 +90,27 @@ func (p policy) apply(c *takedown.Case, res probe.Result, now time.Time, trigger
 		out = p.whileNoticed(c, res, now, prevVerdict, prevAt, ev)
 	}
 	data.GoneStreak = cs.GoneStreak
-	out.events = append([]takedown.Event{checked.WithData(data)}, out.events...)
 	if res.Verdict == probe.Online && c.State != takedown.StateRemoved {
 		p.hosterChange(c, res, now, &out, ev)
 	}
+	if !p.unchanged(out, res, trigger, prevVerdict, prevAt, now) {
+		out.events = append([]takedown.Event{checked.WithData(data)}, out.events...)
+	}
 	cs.NextCheckAt = out.next
 	return out
+}
+
+// unchanged reports whether a check stays off the timeline
+// (recheck.record_unchanged): a scheduled check that found the material
+// online, as the check before it did, decided nothing else, and falls in
+// the same window as that check. The case records it all the same
+// (checks, last_checked_at, last_online_at), and the next "checked" event
+// carries the count, so the timeline shows how many checks it stands for.
+func (p policy) unchanged(out outcome, res probe.Result, trigger, prevVerdict string, prevAt, now time.Time) bool {
+	w := p.recordUnchanged
+	return w > 0 && trigger == triggerSchedule && res.Verdict == probe.Online && prevVerdict == string(probe.Online) &&
+		len(out.events) == 0 && len(out.notify) == 0 && out.reenrich == nil &&
+		now.Truncate(w).Equal(prevAt.Truncate(w))
 }
 
 // whileNoticed handles a result for a case whose notice went out.
@@ -107,7 +129,7 @@ func (p policy) whileNoticed(c *takedown.Case, res probe.Result, now time.Time, 
 			}
 			out.events = append(out.events, ev(t, s.req.Kind+" to "+s.req.Level).WithData(s.req))
 		}
-		out.next = p.nextSlot(cadenceBase(c), now)
+		out.next = p.nextSlot(c.ID, cadenceBase(c), now)
 	case probe.Gone:
 		switch {
 		case cs.GoneStreak == 0:
@@ -123,7 +145,7 @@ func (p policy) whileNoticed(c *takedown.Case, res probe.Result, now time.Time, 
 		if cs.GoneStreak > 0 {
 			out.next = p.confirmAt(cs, now)
 		} else {
-			out.next = p.nextSlot(cadenceBase(c), now)
+			out.next = p.nextSlot(c.ID, cadenceBase(c), now)
 		}
 	}
 	return out
@@ -202,7 +224,9 @@ func (p policy) afterRemoval(c *takedown.Case, res probe.Result, now time.Time, 
 		out.events = append(out.events, reopened.WithData(req))
 		out.notify = append(out.notify, step{req: req, dedup: dedupID(c.ID, "reappeared", cs.Reopened)})
 		out.reopened = true
-		out.next = now.Add(p.cadence[0])
+		// The reappearance notice goes out now: the cadence starts again
+		// from it, early checks included.
+		out.next = p.nextSlot(c.ID, now, now)
 		return out
 	}
 	if at, ok := p.staysGoneSlot(cs.RemovedAt, now); ok {

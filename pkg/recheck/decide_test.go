@@ -21,27 +21,96 @@ func noticedCase(kind string) *takedown.Case {
 	}
 }
 
+// classicConfig is the cadence the scenarios below are written against:
+// checks 15m, 1h, 4h, 12h and 24h after the notice, then daily, at those
+// exact times, no early checks, every check on the timeline. The
+// scenarios are about streaks, removals and reopening; the default
+// cadence has tests of its own.
+func classicConfig() config.Recheck {
+	cfg := config.Default().Recheck
+	cfg.Cadence = []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour, 12 * time.Hour, 24 * time.Hour}
+	cfg.Every = 24 * time.Hour
+	cfg.Early = config.Early{}
+	cfg.Spread = 0
+	cfg.RecordUnchanged = 0
+	return cfg
+}
+
+// earlyConfig checks every 10 minutes for the first 72 hours, once at
+// 24h and daily after, each case at its offset below 10 minutes.
+func earlyConfig() config.Recheck {
+	cfg := classicConfig()
+	cfg.Cadence = []time.Duration{24 * time.Hour}
+	cfg.Early = config.Early{Every: 10 * time.Minute, Until: 72 * time.Hour}
+	cfg.Spread = 10 * time.Minute
+	return cfg
+}
+
 func TestNextSlot(t *testing.T) {
 	t.Parallel()
-	p := testPolicy()
+	const m, h = time.Minute, time.Hour
+	id := "0000000000000001"
+	ph := slotOffset(id, 10*m)
+	if ph != 90*time.Second {
+		t.Fatalf("offset of %s is %s; the table below is written for 1m30s", id, ph)
+	}
+	spreadClassic := classicConfig()
+	spreadClassic.Spread = 10 * m
+	classic, shifted, early := newPolicy(classicConfig()), newPolicy(spreadClassic), newPolicy(earlyConfig())
 	tests := []struct {
 		name string
+		p    policy
 		now  time.Duration
 		want time.Duration
 	}{
-		{"at notice", 0, 15 * time.Minute},
-		{"after first", 20 * time.Minute, time.Hour},
-		{"after 12h", 13 * time.Hour, 24 * time.Hour},
-		{"exactly at 24h", 24 * time.Hour, 48 * time.Hour},
-		{"days later", 100 * time.Hour, 120 * time.Hour},
+		{"classic at notice", classic, 0, 15 * m},
+		{"classic after first", classic, 20 * m, h},
+		{"classic after 12h", classic, 13 * h, 24 * h},
+		{"classic exactly at 24h", classic, 24 * h, 48 * h},
+		{"classic days later", classic, 100 * h, 120 * h},
+		{"classic: a slot half a second away is kept, a second from now", classic, 15*m - time.Second/2, 15*m + time.Second/2},
+		{"shifted classic at notice", shifted, 0, 15*m + ph},
+		{"shifted classic days later", shifted, 100 * h, 120*h + ph},
+		{"early at notice: its offset", early, 0, ph},
+		{"early on its tick: the next", early, ph, ph + 10*m},
+		{"early half a second before its tick: a second later", early, ph - time.Second/2, ph + time.Second/2},
+		{"early mid-interval", early, 5 * h, 5*h + ph},
+		{"early: the 24h slot", early, 24*h + ph - 5*time.Second, 24*h + ph},
+		{"early: the last tick is at 72h", early, 72*h - time.Second, 72*h + ph},
+		{"early over: daily from the last offset", early, 72*h + ph, 96*h + ph},
+		{"early over, days later", early, 100 * h, 120*h + ph},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := p.nextSlot(t0, t0.Add(tt.now)); !got.Equal(t0.Add(tt.want)) {
+			if got := tt.p.nextSlot(id, t0, t0.Add(tt.now)); !got.Equal(t0.Add(tt.want)) {
 				t.Errorf("nextSlot(+%s) = +%s, want +%s", tt.now, got.Sub(t0), tt.want)
 			}
 		})
+	}
+}
+
+// The check slots of cases noticed together spread over recheck.spread:
+// 6,000 ids over 10 minutes, no minute with far more than its share.
+func TestSlotOffsetsSpread(t *testing.T) {
+	t.Parallel()
+	const n, spread = 6000, 10 * time.Minute
+	var perMinute [10]int
+	for i := range n {
+		ph := slotOffset(caseID(i+1), spread)
+		if ph < 0 || ph >= spread || ph%time.Second != 0 {
+			t.Fatalf("offset of %s is %s, want whole seconds in [0, %s)", caseID(i+1), ph, spread)
+		}
+		perMinute[ph/time.Minute]++
+	}
+	for i, got := range perMinute {
+		// 600 expected; 4 standard deviations is about ±93.
+		if got < 500 || got > 700 {
+			t.Errorf("minute %d of the spread holds %d of %d offsets, want about 600: %v", i, got, n, perMinute)
+		}
+	}
+	if got := slotOffset(caseID(1), 0); got != 0 {
+		t.Errorf("offset with no spread: %s", got)
 	}
 }
 
@@ -141,7 +210,7 @@ func TestApplyScenarios(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := testPolicy()
+			p := newPolicy(classicConfig())
 			kind := tt.kind
 			if kind == "" {
 				kind = takedown.RouteHoster
@@ -319,5 +388,85 @@ func TestFirstRemovalIsKept(t *testing.T) {
 	removeAt(40 * time.Hour)
 	if cs := c.Checks; !cs.FirstRemovedAt.Equal(t0.Add(time.Hour)) || !cs.RemovedAt.Equal(t0.Add(40*time.Hour)) {
 		t.Errorf("first removal +%s, removal +%s; want +1h and +40h", cs.FirstRemovedAt.Sub(t0), cs.RemovedAt.Sub(t0))
+	}
+}
+
+// With record_unchanged, an online check after an online one that decides
+// nothing else stays off the timeline within its window; the case still
+// counts it, and anything that is news is recorded.
+func TestUnchangedChecksStayOffTheTimeline(t *testing.T) {
+	t.Parallel()
+	const m, h = time.Minute, time.Hour
+	cfg := earlyConfig()
+	cfg.RecordUnchanged = 4 * h
+	p := newPolicy(cfg)
+	c := noticedCase(takedown.RouteHoster) // noticed at t0, 03:00 UTC
+	steps := []struct {
+		name     string
+		at       time.Duration
+		verdict  probe.Verdict
+		trigger  string
+		recorded bool
+	}{
+		{"first check", 10 * m, probe.Online, triggerSchedule, true},
+		{"online again in the same window", 20 * m, probe.Online, triggerSchedule, false},
+		{"and again", 30 * m, probe.Online, triggerSchedule, false},
+		{"asked for by a person", 35 * m, probe.Online, "demand:analyst", true},
+		{"first of the 04:00 window", 70 * m, probe.Online, triggerSchedule, true},
+		{"inside it", 80 * m, probe.Online, triggerSchedule, false},
+		{"inconclusive", 90 * m, probe.Inconclusive, triggerSchedule, true},
+		{"online after inconclusive", 100 * m, probe.Online, triggerSchedule, true},
+		{"gone", 110 * m, probe.Gone, triggerSchedule, true},
+		{"back online", 113 * m, probe.Online, triggerSchedule, true},
+		{"unchanged", 120 * m, probe.Online, triggerSchedule, false},
+		{"first of its window, a day later", 24*h - 5*m, probe.Online, triggerSchedule, true},
+		{"the 24h reminder, in the same window", 24 * h, probe.Online, triggerSchedule, true},
+		{"unchanged after it", 24*h + 10*m, probe.Online, triggerSchedule, false},
+	}
+	for i, s := range steps {
+		out := p.apply(c, probe.Result{Verdict: s.verdict, Reason: "test"}, t0.Add(s.at), s.trigger)
+		if got := len(out.events) > 0 && out.events[0].Type == takedown.EventChecked; got != s.recorded {
+			t.Errorf("step %d (%s): checked event %v, want %v (events %v)", i, s.name, got, s.recorded, eventTypes(out.events))
+		}
+		if c.Checks.Checks != i+1 || !c.Checks.LastCheckedAt.Equal(t0.Add(s.at)) {
+			t.Errorf("step %d (%s): case holds %d checks, last at %v; want %d at %v", i, s.name, c.Checks.Checks, c.Checks.LastCheckedAt, i+1, t0.Add(s.at))
+		}
+		if out.next.IsZero() || !c.Checks.NextCheckAt.Equal(out.next) {
+			t.Errorf("step %d (%s): next %v, planned %v", i, s.name, out.next, c.Checks.NextCheckAt)
+		}
+	}
+	// 0 records every check.
+	c = noticedCase(takedown.RouteHoster)
+	every := newPolicy(earlyConfig())
+	for i := range 5 {
+		if out := every.apply(c, probe.Result{Verdict: probe.Online}, t0.Add(time.Duration(i+1)*10*m), triggerSchedule); len(out.events) == 0 {
+			t.Errorf("check %d not recorded with record_unchanged 0", i+1)
+		}
+	}
+}
+
+// The spread never exceeds the cadence's finest step: a demo cadence of
+// minutes, or a test's of milliseconds, keeps its pace.
+func TestSpreadIsCapped(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		cadence []time.Duration
+		early   time.Duration
+		want    time.Duration
+	}{
+		{"daily cadence, early checks every 10m", []time.Duration{24 * time.Hour}, 10 * time.Minute, 10 * time.Minute},
+		{"early checks every 5m", []time.Duration{24 * time.Hour}, 5 * time.Minute, 5 * time.Minute},
+		{"first check after a minute", []time.Duration{time.Minute, time.Hour}, 0, time.Minute},
+		{"milliseconds", []time.Duration{300 * time.Millisecond, 2 * time.Second}, 0, 300 * time.Millisecond},
+	} {
+		cfg := classicConfig()
+		cfg.Cadence, cfg.Early, cfg.Spread = tt.cadence, config.Early{Every: tt.early, Until: 72 * time.Hour}, 10*time.Minute
+		if got := newPolicy(cfg).spread; got != tt.want {
+			t.Errorf("%s: spread %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	if got := slotOffset(caseID(2), 300*time.Millisecond); got != 0 {
+		t.Errorf("offset under a second: %s, want none", got)
 	}
 }

@@ -93,7 +93,7 @@ func (r *Recheck) plan(c *takedown.Case, now, at time.Time) (time.Time, bool) {
 		// now closes it.
 		return now.Add(minGap).UTC(), true
 	}
-	return r.pol.nextSlot(cadenceBase(c), now).UTC(), true
+	return r.pol.nextSlot(c.ID, cadenceBase(c), now).UTC(), true
 }
 
 // retryUnresolvable runs the slow retry of an unresolvable host: it asks

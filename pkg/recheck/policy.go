@@ -1,6 +1,7 @@
 package recheck
 
 import (
+	"hash/fnv"
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/config"
@@ -9,18 +10,31 @@ import (
 
 // policy is the re-check configuration in the form the decisions use.
 type policy struct {
-	cadence        []time.Duration
-	every          time.Duration
-	confirmGone    int
-	confirmSpacing time.Duration
-	staysGone      []time.Duration
-	refreshHoster  time.Duration
-	routes         map[string]config.Escalation
+	cadence         []time.Duration
+	every           time.Duration
+	early           config.Early
+	spread          time.Duration
+	recordUnchanged time.Duration
+	confirmGone     int
+	confirmSpacing  time.Duration
+	staysGone       []time.Duration
+	refreshHoster   time.Duration
+	routes          map[string]config.Escalation
 }
 
 func newPolicy(cfg config.Recheck) policy {
+	// The spread stays below the cadence's finest step, so that it never
+	// delays a check by more than the cadence itself would.
+	spread := cfg.Spread
+	if len(cfg.Cadence) > 0 {
+		spread = min(spread, cfg.Cadence[0])
+	}
+	if cfg.Early.Every > 0 {
+		spread = min(spread, cfg.Early.Every)
+	}
 	return policy{
-		cadence: cfg.Cadence, every: cfg.Every, confirmGone: max(cfg.ConfirmGone, 1),
+		cadence: cfg.Cadence, every: cfg.Every, early: cfg.Early, spread: spread, recordUnchanged: cfg.RecordUnchanged,
+		confirmGone:    max(cfg.ConfirmGone, 1),
 		confirmSpacing: cfg.ConfirmSpacing, staysGone: cfg.StaysGone,
 		refreshHoster: cfg.RefreshHoster, routes: cfg.Routes,
 	}
@@ -30,12 +44,28 @@ func newPolicy(cfg config.Recheck) policy {
 // of the check that computed it, whatever the clocks say.
 const minGap = time.Second
 
-// nextSlot is the first cadence slot after now, counted from base: the
-// configured offsets, then every p.every after the last offset.
-func (p policy) nextSlot(base, now time.Time) time.Time {
-	floor := now.Add(minGap)
+// nextSlot is the first check time after now for the case id whose
+// cadence counts from base: the earlier of the next cadence slot and the
+// next early check, both shifted by the case's offset (slotOffset). A
+// slot less than minGap away is kept, minGap from now: skipping it could
+// skip the check a reminder is due at.
+func (p policy) nextSlot(id string, base, now time.Time) time.Time {
+	base = base.Add(slotOffset(id, p.spread))
+	next := p.cadenceSlot(base, now)
+	if t, ok := p.earlySlot(base, now); ok && t.Before(next) {
+		next = t
+	}
+	if floor := now.Add(minGap); next.Before(floor) {
+		next = floor
+	}
+	return next
+}
+
+// cadenceSlot is the first cadence slot after now, counted from base:
+// the configured offsets, then every p.every after the last offset.
+func (p policy) cadenceSlot(base, now time.Time) time.Time {
 	for _, off := range p.cadence {
-		if t := base.Add(off); t.After(floor) {
+		if t := base.Add(off); t.After(now) {
 			return t
 		}
 	}
@@ -43,8 +73,41 @@ func (p policy) nextSlot(base, now time.Time) time.Time {
 	if n := len(p.cadence); n > 0 {
 		last = base.Add(p.cadence[n-1])
 	}
-	k := floor.Sub(last)/p.every + 1
+	k := now.Sub(last)/p.every + 1
 	return last.Add(k * p.every)
+}
+
+// earlySlot is the first early check after now, counted from base, and
+// false when early checks are off or over: they fall at base + k·every
+// up to base + until.
+func (p policy) earlySlot(base, now time.Time) (time.Time, bool) {
+	every := p.early.Every
+	if every <= 0 {
+		return time.Time{}, false
+	}
+	t := base
+	if !now.Before(base) {
+		t = base.Add((now.Sub(base)/every + 1) * every)
+	}
+	if t.After(base.Add(p.early.Until)) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// slotOffset is how far the case id's check slots are shifted: a share
+// of spread drawn from the id, in whole seconds. The URLs of one notice
+// (one hoster) share their cadence base; unshifted, every check of theirs
+// would reach the hoster in the same second, far over its per-host
+// limit, and hold the prober's workers while the limit makes them wait.
+func slotOffset(id string, spread time.Duration) time.Duration {
+	secs := int64(spread / time.Second)
+	if secs <= 1 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return time.Duration(h.Sum64()%uint64(secs)) * time.Second
 }
 
 // staysGoneSlot is the next "stays gone" check after now, counted from

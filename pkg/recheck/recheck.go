@@ -179,7 +179,7 @@ func (r *Recheck) Check(ctx context.Context, caseID, trigger string, due *Due) e
 	if err != nil {
 		return err
 	}
-	if out.events == nil {
+	if !out.recorded {
 		return nil // Update swallows ErrNoChange: nothing was recorded
 	}
 	r.logOutcome(updated, res, out)
@@ -230,6 +230,7 @@ func (r *Recheck) record(ctx context.Context, c takedown.Case, seen int, res pro
 			if (len(p.Work) > 0 || len(q.Work) > 0) && !sameDecision(p, q) {
 				return nil, errDecisionChanged
 			}
+			o.recorded = true
 			out = o
 			return o.events, nil
 		})
@@ -300,10 +301,7 @@ func (r *Recheck) logOutcome(c takedown.Case, res probe.Result, out outcome) {
 // case is watched (CheckState.WatchedSince) until it closes.
 func (r *Recheck) Begin(ctx context.Context, caseID string, noticeAt time.Time) error {
 	now := r.now()
-	first := noticeAt.Add(r.pol.cadence[0])
-	if !first.After(now) {
-		first = r.pol.nextSlot(noticeAt, now)
-	}
+	first := r.pol.nextSlot(caseID, noticeAt, now)
 	c, err := r.store.Update(ctx, caseID, func(c *takedown.Case) ([]takedown.Event, error) {
 		if !c.Watched() || c.State == takedown.StateRemoved {
 			return nil, store.ErrNoChange

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/natstest"
 	"github.com/takedownd/takedownd/pkg/probe"
 	"github.com/takedownd/takedownd/pkg/simnet/hostersim"
@@ -138,5 +139,56 @@ func TestCloseCancelsSchedule(t *testing.T) {
 	}
 	if after := p.counts()["http://hoster.test/x"]; after != before {
 		t.Errorf("closed case probed again (%d → %d)", before, after)
+	}
+}
+
+// TestUnchangedChecksKeepTheirSchedule: a check that leaves nothing on the
+// timeline (recheck.record_unchanged) is still recorded on the case and
+// schedules the next one, and the timeline holds one "checked" event per
+// window of unchanged checks.
+func TestUnchangedChecksKeepTheirSchedule(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	clock := &stepClock{t: time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)}
+	st := openStore(t, ns, clock.Now)
+	cfg := testRecheckConfig()
+	cfg.Cadence, cfg.Every = []time.Duration{24 * time.Hour}, 24*time.Hour
+	cfg.Early = config.Early{Every: 10 * time.Minute, Until: 72 * time.Hour}
+	cfg.RecordUnchanged = 4 * time.Hour
+	r := newRecheck(t, st, cfg, &countingProber{verdict: probe.Online, calls: map[string]int{}}, clock.Now)
+	id := caseID(3000)
+	noticedAt(t, st, id, "http://hoster.test/u", clock.Now())
+	if err := r.Begin(t.Context(), id, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	const checks = 40 // 6 h 40 min of checks every 10 minutes
+	windows := map[time.Time]bool{}
+	for j := range checks {
+		next := getCase(t, st, id).Checks.NextCheckAt
+		if pending, ok, err := r.Scheduler().Pending(t.Context(), id); err != nil || !ok || !pending.Equal(next) {
+			t.Fatalf("check %d: pending schedule %v (%v, %v), want %v", j, pending, ok, err, next)
+		}
+		windows[next.Truncate(cfg.RecordUnchanged)] = true
+		clock.Set(next)
+		if err := r.Check(t.Context(), id, "schedule", &Due{CaseID: id, At: next}); err != nil {
+			t.Fatalf("check %d: %v", j, err)
+		}
+	}
+	c := getCase(t, st, id)
+	if c.Checks.Checks != checks || !c.Checks.LastOnlineAt.Equal(clock.Now()) {
+		t.Errorf("case holds %d checks, last online %v; want %d, %v", c.Checks.Checks, c.Checks.LastOnlineAt, checks, clock.Now())
+	}
+	events, err := st.Timeline(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, e := range events {
+		if e.Type == takedown.EventChecked {
+			checked++
+		}
+	}
+	if checked != len(windows) {
+		t.Errorf("%d checked events for %d checks over %d windows of %s, want one per window", checked, checks, len(windows), cfg.RecordUnchanged)
 	}
 }

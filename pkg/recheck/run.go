@@ -81,9 +81,9 @@ func (r *Recheck) dispatch(ctx context.Context, caseID string, msg jetstream.Msg
 		var d Due
 		if err := json.Unmarshal(msg.Data(), &d); err != nil {
 			// A fired check we cannot read is still a check that is due.
-			return r.Check(ctx, caseID, "schedule", nil)
+			return r.Check(ctx, caseID, triggerSchedule, nil)
 		}
-		return r.Check(ctx, caseID, "schedule", &d)
+		return r.Check(ctx, caseID, triggerSchedule, &d)
 	}
 	req := takedown.CheckRequest{Kind: CheckStart}
 	if len(msg.Data()) > 0 {

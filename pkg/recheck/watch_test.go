@@ -201,7 +201,9 @@ func TestResumePlans(t *testing.T) {
 	}{
 		{"overdue noticed case", func(c *takedown.Case) { c.Checks = &takedown.CheckState{NextCheckAt: now.Add(-time.Hour)} }, now.Add(-time.Hour)},
 		{"planned noticed case", func(c *takedown.Case) { c.Checks = &takedown.CheckState{NextCheckAt: now.Add(time.Hour)} }, now.Add(time.Hour)},
-		{"never planned noticed case", nil, r.pol.nextSlot(noticeAt, now)},
+		// The third case of the table is caseID(4002): its slots are
+		// shifted by its own offset (recheck.spread).
+		{"never planned noticed case", nil, r.pol.nextSlot(caseID(4002), noticeAt, now)},
 		{"removed case, never planned", func(c *takedown.Case) {
 			c.State, c.Checks = takedown.StateRemoved, &takedown.CheckState{RemovedAt: now.Add(-2 * time.Hour)}
 		}, now.Add(-2*time.Hour + 24*time.Hour)},
