@@ -89,13 +89,7 @@ func TestHosterScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checked := 0
-			for _, e := range events {
-				if e.Type == takedown.EventChecked {
-					checked++
-				}
-			}
-			if checked != len(tt.steps) {
+			if checked := countEvents(events, takedown.EventChecked); checked != len(tt.steps) {
 				t.Errorf("%d checked events, want %d", checked, len(tt.steps))
 			}
 			if removed := hasEvent(events, takedown.EventRemoved); removed != (tt.wantState == takedown.StateRemoved) {
@@ -182,13 +176,17 @@ func TestUnchangedChecksKeepTheirSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked := 0
-	for _, e := range events {
-		if e.Type == takedown.EventChecked {
-			checked++
-		}
-	}
-	if checked != len(windows) {
+	if checked := countEvents(events, takedown.EventChecked); checked != len(windows) {
 		t.Errorf("%d checked events for %d checks over %d windows of %s, want one per window", checked, checks, len(windows), cfg.RecordUnchanged)
 	}
+}
+
+func countEvents(evs []takedown.Event, typ takedown.EventType) int {
+	n := 0
+	for _, e := range evs {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
 }

@@ -192,17 +192,28 @@ func WriteTable(w io.Writer, rs []Result) error {
 	return nil
 }
 
-// short prints a duration without trailing zero units: 14m30s, 2h, 1h3m.
+// short prints a duration to the second without zero units: 14m30s,
+// 2h, 1h06m, 1h06m14s.
 func short(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
 	d = d.Round(time.Second)
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
+	h, m, sec := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+	switch {
+	case h > 0 && m == 0 && sec == 0:
+		return fmt.Sprintf("%s%dh", sign, h)
+	case h > 0 && sec == 0:
+		return fmt.Sprintf("%s%dh%02dm", sign, h, m)
+	case h > 0:
+		return fmt.Sprintf("%s%dh%02dm%02ds", sign, h, m, sec)
+	case m > 0 && sec == 0:
+		return fmt.Sprintf("%s%dm", sign, m)
+	case m > 0:
+		return fmt.Sprintf("%s%dm%02ds", sign, m, sec)
 	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
+	return fmt.Sprintf("%s%ds", sign, sec)
 }
 
 func thousands(n int) string {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/takedownd/takedownd/pkg/config"
 	"github.com/takedownd/takedownd/pkg/recheck"
+	"github.com/takedownd/takedownd/pkg/simnet/world"
 	"github.com/takedownd/takedownd/pkg/store"
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
@@ -43,7 +44,7 @@ type Options struct {
 	// (default Uniform: evenly over 72 h).
 	Removal Dist
 	// Mix weighs the behaviours (default DefaultMix).
-	Mix []Share
+	Mix []world.Share
 	// FlapPeriod is each spell of a flapping hoster (default 1m, as the
 	// load tool's generated hosts).
 	FlapPeriod time.Duration
@@ -123,6 +124,7 @@ func Run(ctx context.Context, opts Options, pol Policy) (Result, error) {
 		return Result{}, fmt.Errorf("simulate %s: horizon %s is shorter than the spread and 72 h", pol.Name, opts.Horizon)
 	}
 	p := recheck.NewPolicy(pol.Config)
+	mix := newMixer(opts.Mix)
 	hosts := (opts.Cases + opts.URLsPerHost - 1) / opts.URLsPerHost
 	next := make(chan int)
 	accs := make([]*acc, opts.Workers)
@@ -131,7 +133,7 @@ func Run(ctx context.Context, opts Options, pol Policy) (Result, error) {
 		accs[w] = newAcc(opts)
 		wg.Go(func() {
 			for h := range next {
-				simulateHost(p, pol, opts, h, accs[w])
+				simulateHost(p, pol, opts, mix, h, accs[w])
 			}
 		})
 	}
@@ -158,14 +160,14 @@ feed:
 }
 
 // simulateHost runs the cases of hoster h, all noticed together.
-func simulateHost(p recheck.Policy, pol Policy, opts Options, h int, a *acc) {
+func simulateHost(p recheck.Policy, pol Policy, opts Options, mix mixer, h int, a *acc) {
 	rng := rand.New(rand.NewPCG(opts.Seed, uint64(h)))
 	noticeAt := Start.Add(time.Duration(rng.Float64() * float64(opts.NoticeSpread))).Truncate(time.Second)
 	lo, hi := h*opts.URLsPerHost, min((h+1)*opts.URLsPerHost, opts.Cases)
 	var traffic []hit
 	for i := lo; i < hi; i++ {
 		crng := rand.New(rand.NewPCG(opts.Seed, uint64(i)<<1|1<<63))
-		hs := &hoster{kind: pick(opts.Mix, crng.Float64()), noticeAt: noticeAt, inconclusive: opts.Inconclusive, rng: crng}
+		hs := &hoster{kind: mix.pick(crng.Float64()), noticeAt: noticeAt, inconclusive: opts.Inconclusive, rng: crng}
 		if hs.kind != KindNever {
 			hs.removeAt = noticeAt.Add(opts.Removal.draw(crng.Float64(), crng.Float64()))
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/config"
+	"github.com/takedownd/takedownd/pkg/simnet/world"
 )
 
 // fixed is a policy whose checks are computable by hand: every n for the
@@ -23,7 +24,7 @@ func fixed(n time.Duration) Policy {
 	return Policy{Name: "fixed", Config: cfg}
 }
 
-func mix(t *testing.T, s string) []Share {
+func mix(t *testing.T, s string) []world.Share {
 	t.Helper()
 	m, err := ParseMix(s)
 	if err != nil {
@@ -163,6 +164,32 @@ func TestPeak(t *testing.T) {
 	}{{time.Millisecond, 2}, {time.Second, 5}, {10 * time.Second, 9}} {
 		if got := peak(hits, tt.w); got != tt.want {
 			t.Errorf("peak over %s = %d, want %d", tt.w, got, tt.want)
+		}
+	}
+}
+
+func TestShort(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		0: "0s", 45 * time.Second: "45s", 14*time.Minute + 30*time.Second: "14m30s", 15 * time.Minute: "15m",
+		2 * time.Hour: "2h", time.Hour + 6*time.Minute: "1h06m", time.Hour + 6*time.Minute + 14*time.Second: "1h06m14s",
+		72 * time.Hour: "72h", -3 * time.Minute: "-3m", 1499 * time.Millisecond: "1s",
+	} {
+		if got := short(d); got != want {
+			t.Errorf("short(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
+
+func TestMixer(t *testing.T) {
+	t.Parallel()
+	m := newMixer(mix(t, "remove=92,flap=0,never=8"))
+	for _, tt := range []struct {
+		u    float64
+		want string
+	}{{0, KindRemove}, {0.5, KindRemove}, {0.92, KindNever}, {0.9999, KindNever}} {
+		if got := m.pick(tt.u); got != tt.want {
+			t.Errorf("pick(%v) = %s, want %s", tt.u, got, tt.want)
 		}
 	}
 }

@@ -3,11 +3,13 @@ package cadence
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/probe"
+	"github.com/takedownd/takedownd/pkg/simnet/world"
 )
 
 // The behaviours a simulated hoster can have, as the load tool's world
@@ -27,58 +29,39 @@ const (
 // Kinds lists the behaviours, for flags.
 var Kinds = []string{KindRemove, KindFlap, KindNever}
 
-// Share is a name with a weight, as in "remove=92".
-type Share struct {
-	Name   string
-	Weight float64
-}
-
 // DefaultMix mirrors the load tool's default (remove 85, move 4 and cdn 3
 // all remove; flap 3; never 5).
-var DefaultMix = []Share{{KindRemove, 92}, {KindFlap, 3}, {KindNever, 5}}
+var DefaultMix = []world.Share{{Name: KindRemove, Weight: 92}, {Name: KindFlap, Weight: 3}, {Name: KindNever, Weight: 5}}
 
-// ParseMix reads "remove=92,flap=3,never=5".
-func ParseMix(s string) ([]Share, error) {
-	var out []Share
-	total := 0.0
-	for _, part := range strings.Split(s, ",") {
-		name, w, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			return nil, fmt.Errorf("parse mix %q: want name=weight", part)
-		}
-		known := false
-		for _, k := range Kinds {
-			known = known || k == name
-		}
-		if !known {
-			return nil, fmt.Errorf("parse mix %q: %s is not one of %s", part, name, strings.Join(Kinds, ", "))
-		}
-		v, err := strconv.ParseFloat(w, 64)
-		if err != nil || v < 0 || v > 1e9 {
-			return nil, fmt.Errorf("parse mix %q: weight must be a number >= 0", part)
-		}
-		out = append(out, Share{name, v})
-		total += v
-	}
-	if total <= 0 {
-		return nil, fmt.Errorf("parse mix %q: the weights add up to nothing", s)
-	}
-	return out, nil
+// ParseMix reads "remove=92,flap=3,never=5" as the load tool reads -mix.
+func ParseMix(s string) ([]world.Share, error) { return world.ParseShares(s, Kinds...) }
+
+// mixer picks a behaviour for a uniform draw, by the cumulative weights.
+type mixer struct {
+	names []string
+	upto  []float64 // cumulative shares, the last 1
 }
 
-func pick(shares []Share, u float64) string {
+func newMixer(shares []world.Share) mixer {
+	var m mixer
 	total := 0.0
 	for _, s := range shares {
 		total += s.Weight
 	}
-	at := u * total
+	acc := 0.0
 	for _, s := range shares {
-		if at < s.Weight {
-			return s.Name
-		}
-		at -= s.Weight
+		acc += s.Weight
+		m.names, m.upto = append(m.names, s.Name), append(m.upto, acc/total)
 	}
-	return shares[len(shares)-1].Name
+	return m
+}
+
+func (m mixer) pick(u float64) string {
+	i, _ := slices.BinarySearch(m.upto, u)
+	for i < len(m.upto)-1 && m.upto[i] <= u {
+		i++ // a share of weight 0 is never picked
+	}
+	return m.names[min(i, len(m.names)-1)]
 }
 
 // Dist is a distribution of removal delays after the notice: bins up to
