@@ -3,7 +3,6 @@ package dashboard
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/takedownd/takedownd/pkg/actions"
@@ -59,5 +58,3 @@ func formRequest(r *http.Request) actions.Request {
 	}
 	return req
 }
-
-func formatSeq(seq uint64) string { return strconv.FormatUint(seq, 10) }

@@ -1,9 +1,11 @@
 package dashboard
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 
 	"github.com/takedownd/takedownd/pkg/api"
 	"github.com/takedownd/takedownd/pkg/stats"
@@ -30,7 +32,8 @@ type stateCount struct {
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	var st stats.Stats
 	if _, err := d.call(r.Context(), s.scope, http.MethodGet, "/v1/stats", nil, &st); err != nil {
-		if ae, ok := err.(*apiError); ok && ae.Status == http.StatusServiceUnavailable {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
 			d.render(w, r, http.StatusOK, "overview", s, overviewData{Loading: true})
 			return
 		}
@@ -152,7 +155,7 @@ type deadLettersData struct {
 const dlqPage = 50
 
 func (d *Dashboard) deadLetters(w http.ResponseWriter, r *http.Request, s *session) {
-	q := url.Values{"limit": {"50"}}
+	q := url.Values{"limit": {strconv.Itoa(dlqPage)}}
 	if a := r.URL.Query().Get("after"); a != "" {
 		q.Set("after", a)
 	}
@@ -165,7 +168,7 @@ func (d *Dashboard) deadLetters(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	data := deadLettersData{DeadLetters: list.DeadLetters}
 	if n := len(list.DeadLetters); n == dlqPage {
-		data.Next = "/dlq?after=" + url.QueryEscape(formatSeq(list.DeadLetters[n-1].Seq))
+		data.Next = "/dlq?after=" + strconv.FormatUint(list.DeadLetters[n-1].Seq, 10)
 	}
 	d.render(w, r, http.StatusOK, "dlq", s, data)
 }

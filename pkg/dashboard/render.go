@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -112,7 +113,8 @@ func (d *Dashboard) plainError(w http.ResponseWriter, status int, msg string) {
 // apiFailure shows what the API answered instead of the page.
 func (d *Dashboard) apiFailure(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	status, msg := http.StatusInternalServerError, "The daemon could not answer."
-	if ae, ok := err.(*apiError); ok {
+	var ae *apiError
+	if errors.As(err, &ae) {
 		status, msg = ae.Status, ae.Msg
 		if status == http.StatusNotFound {
 			msg = "Not found (or not yours to see)."

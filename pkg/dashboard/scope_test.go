@@ -16,12 +16,13 @@ func TestEveryPageEveryToken(t *testing.T) {
 	t.Parallel()
 	w := startWorld(t)
 	sees := map[string][]string{
-		"alice": {"a1", "a2", "b1", "b2", "review"}, "vera": {"a1", "a2", "b1", "b2", "review"}, "admin": {"a1", "a2", "b1", "b2", "review"},
-		"hoster-a": {"a1", "a2"}, "hoster-b": {"b1", "b2"},
+		"alice": {"a1", "a2", "b1", "b2", "de", "review"}, "vera": {"a1", "a2", "b1", "b2", "de", "review"}, "admin": {"a1", "a2", "b1", "b2", "de", "review"},
+		"hoster-a": {"a1", "a2"}, "hoster-b": {"b1", "b2"}, "hotline-de": {"de"},
 	}
 	never := map[string][]string{
-		"hoster-a": {"hoster-b.example", "dlq.example", "analyst-17"},
-		"hoster-b": {"hoster-a.example", "dlq.example", "analyst-17"},
+		"hoster-a":   {"hoster-b.example", "hotline.example", "dlq.example", "analyst-17"},
+		"hoster-b":   {"hoster-a.example", "hotline.example", "dlq.example", "analyst-17"},
+		"hotline-de": {"hoster-a.example", "hoster-b.example", "dlq.example", "analyst-17"},
 	}
 	pages := []string{"/", "/review", "/cases", "/hosters", "/dlq", "/cases?state=removed", "/cases?state=noticed", "/cases?state=review"}
 	for name, mine := range sees {
@@ -60,6 +61,10 @@ func TestEveryPageEveryToken(t *testing.T) {
 				case "hoster-a", "hoster-b":
 					if c.State != "closed" && (forms != 1 || !strings.Contains(page, `data-action="mark_removed"`)) {
 						t.Errorf("%s is offered %d forms on case %s, want mark_removed only", name, forms, cname)
+					}
+				case "hotline-de":
+					if forms != 1 || !strings.Contains(page, `data-action="partner_status"`) {
+						t.Errorf("%s is offered %d forms on case %s, want partner_status only", name, forms, cname)
 					}
 				}
 			}

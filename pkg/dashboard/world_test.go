@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +43,7 @@ var worldTokens = []config.Token{
 	{Name: "admin", Role: "admin"},
 	{Name: "hoster-a", Role: "hoster", Domains: []string{"hoster-a.example"}},
 	{Name: "hoster-b", Role: "hoster", ASNs: []uint{64501}},
+	{Name: "hotline-de", Role: "partner", Partner: "DE"},
 }
 
 func secret(name string) string { return "dashboard-test-token-" + name + "-0123456789" }
@@ -52,6 +55,10 @@ func startWorld(t *testing.T) *world {
 	cfg.NATS.Embedded.Listen = "127.0.0.1:0"
 	cfg.API.Listen = "127.0.0.1:0"
 	cfg.Enrich.Enabled = false
+	cfg.Route.PartnersFile = filepath.Join(cfg.DataDir, "partners.yaml")
+	if err := os.WriteFile(cfg.Route.PartnersFile, []byte("partners:\n  - {country: DE, name: Hotline DE, channel: email, address: forward@hotline.example.de}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// Re-checks the daemon makes of the seeded cases resolve nothing
 	// (NXDOMAIN from a loopback DNS): no probe leaves the machine.
 	cfg.Enrich.DNS.Servers = []string{dnssim.Start(t).Addr()}
@@ -107,7 +114,13 @@ func (w *world) seed(t *testing.T, dataDir string) {
 		if e != nil && len(e.Contacts) > 0 {
 			c.Routing = &takedown.Routing{At: confirmed, Kind: takedown.RouteHoster, Country: "NL", Reason: "hosted in NL", Contacts: e.Contacts}
 		}
-		if noticeAfter > 0 {
+		if noticeAfter > 0 && state == takedown.StateForwarded {
+			at := confirmed.Add(noticeAfter)
+			c.Routing = &takedown.Routing{At: confirmed, Kind: takedown.RoutePartner, Country: "DE", Partner: "Hotline DE", Channel: "email", Reason: "hosted in DE"}
+			c.Notices = []takedown.NoticeRef{{Ref: "TD-" + name, Kind: takedown.NoticeKindForward, Level: "partner", Channel: "email", To: "forward@hotline.example.de", Partner: "DE", At: at, Outcome: "sent"}}
+			c.Checks = &takedown.CheckState{WatchedSince: at}
+			events = append(events, takedown.Event{ID: "seed-forwarded-" + c.ID, CaseID: c.ID, Type: takedown.EventForwarded, At: at, Actor: "notify", Reason: "forwarded to Hotline DE", From: takedown.StateRouted, To: takedown.StateForwarded})
+		} else if noticeAfter > 0 {
 			at := confirmed.Add(noticeAfter)
 			to := e.Contacts[0].Email
 			c.Notices = []takedown.NoticeRef{{Ref: "TD-" + name, Kind: takedown.NoticeKindFirst, Level: "hoster", Channel: "email", To: to, At: at, Outcome: "sent"}}
@@ -138,12 +151,17 @@ func (w *world) seed(t *testing.T, dataDir string) {
 		}
 		w.cases[name] = c
 	}
-	// To removal: 3 h, 30 h, 8 d → p50 30 h; to first notice: 30 m, 1 h,
-	// 1 h, 2 h → p50 1 h.
+	// To removal: 3 h, 30 h, 8 d → p50 30 h; to first notice (or
+	// forward): 30 m, 1 h, 1 h, 1 h, 2 h → p50 1 h.
 	mk("a1", "http://www.hoster-a.example/one.jpg", 1, takedown.StateRemoved, hoster("abuse@hoster-a.example", 64500), time.Hour, 3*time.Hour)
 	mk("a2", "http://files.hoster-a.example/two.jpg", 2, takedown.StateNoticed, hoster("abuse@hoster-a.example", 64500), 30*time.Minute, 0)
 	mk("b1", "http://cdn.hoster-b.example/three.jpg", 3, takedown.StateRemoved, hoster("abuse@hoster-b.example", 64501), 2*time.Hour, 30*time.Hour)
 	mk("b2", "http://img.hoster-b.example/four.jpg", 4, takedown.StateRemoved, hoster("abuse@hoster-b.example", 64501), time.Hour, 8*24*time.Hour)
+	mk("de", "http://www.hoster.example.de/six.jpg", 6, takedown.StateForwarded, &takedown.Enrichment{
+		Country:   takedown.CountryDecision{Country: "DE"},
+		Addresses: []takedown.AddressInfo{{IP: "198.51.100.7", ASN: 64999}},
+		Contacts:  []takedown.Contact{{Email: "abuse@hoster.example.de", Role: "hoster"}},
+	}, time.Hour, 0)
 	mk("review", "http://review.example/five.jpg", 5, takedown.StateReview, &takedown.Enrichment{Country: takedown.CountryDecision{Country: "NL"}}, 0, 0)
 
 	// A rejected report, which only the analysts and admins see.
