@@ -76,11 +76,16 @@ func (d *Dashboard) review(w http.ResponseWriter, r *http.Request, s *session) {
 func (d *Dashboard) cases(w http.ResponseWriter, r *http.Request, s *session) {
 	in := r.URL.Query()
 	q := url.Values{}
+	// One state at a time, noticed by default: a list of every state (or
+	// of closed cases) reads every key of the cases bucket per page, which
+	// on a big store is for those who ask for it.
 	state := in.Get("state")
-	if state != "" && !takedown.State(state).Valid() {
-		state = ""
+	switch {
+	case state == "all":
+	case state == "" || !takedown.State(state).Valid():
+		state = string(takedown.StateNoticed)
 	}
-	if state != "" {
+	if state != "all" {
 		q.Set("state", state)
 	}
 	if c := in.Get("cursor"); c != "" {
@@ -93,10 +98,7 @@ func (d *Dashboard) cases(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	data := listData{Cases: list.Cases, State: state, States: takedown.States}
 	if list.NextCursor != "" {
-		next := url.Values{"cursor": {list.NextCursor}}
-		if state != "" {
-			next.Set("state", state)
-		}
+		next := url.Values{"cursor": {list.NextCursor}, "state": {state}}
 		data.Next = "/cases?" + next.Encode()
 	}
 	d.render(w, r, http.StatusOK, "cases", s, data)

@@ -24,7 +24,7 @@ func TestEveryPageEveryToken(t *testing.T) {
 		"hoster-b":   {"hoster-a.example", "hotline.example", "dlq.example", "analyst-17"},
 		"hotline-de": {"hoster-a.example", "hoster-b.example", "dlq.example", "analyst-17"},
 	}
-	pages := []string{"/", "/review", "/cases", "/hosters", "/dlq", "/cases?state=removed", "/cases?state=noticed", "/cases?state=review"}
+	pages := []string{"/", "/review", "/cases", "/hosters", "/dlq", "/cases?state=removed", "/cases?state=all", "/cases?state=review"}
 	for name, mine := range sees {
 		b := newBrowser(t, w.base, nil)
 		b.login(secret(name))
