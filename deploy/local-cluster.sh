@@ -5,11 +5,13 @@
 # deploy/takedownd-replica.yaml, one report through them to a notice, and
 # then the load tool (takedownsim load) against the same three nodes.
 #
-#   deploy/local-cluster.sh [-reports N] [-no-load] [-keep]
+#   deploy/local-cluster.sh [-reports N] [-no-load] [-keep] [-- LOAD FLAGS…]
 #
 #   -reports N  reports the load step publishes (default 2000)
 #   -no-load    stop after the report went through the replicas
 #   -keep       at the end, keep everything running until Ctrl-C
+#   -- …        the rest goes to takedownsim load (e.g. -hosts 500
+#               -rdap-latency 50ms -settle 20m; takedownsim help lists them)
 #
 # Nothing leaves the machine: nats-server is built from the module cache
 # (the version go.mod names), and the replicas reach DNS, RDAP, the hosters
@@ -21,8 +23,10 @@ set -euo pipefail
 reports=2000
 load=1
 keep=0
+load_flags=()
 while (($#)); do
 	case $1 in
+	--) shift; load_flags=("$@"); break ;;
 	-reports) reports=$2; shift 2 ;;
 	-no-load) load=0; shift ;;
 	-keep) keep=1; shift ;;
@@ -290,7 +294,7 @@ if ((load)); then
 		start_nodes
 		"$bin/takedownsim" load -daemon "$bin/takedownd" -replicas 2 -nats "$nats_urls" \
 			-nkey "$creds/nats-takedownd.nk" -analyst-nkey "$creds/nats-analyst.nk" \
-			-reports "$reports" -dir "$run/load" -json "$run/load/result.json"
+			-reports "$reports" -dir "$run/load" -json "$run/load/result.json" "${load_flags[@]}"
 		echo "  result: $run/load/result.json"
 	fi
 fi
