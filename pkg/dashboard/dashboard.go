@@ -73,6 +73,7 @@ type Dashboard struct {
 	now      func() time.Time
 	refresh  time.Duration
 	sessions *sessions
+	throttle *throttle
 	pages    map[string]*pageTemplate
 	mux      *http.ServeMux
 	cop      *http.CrossOriginProtection
@@ -101,8 +102,8 @@ func New(opts Options) (*Dashboard, error) {
 	}
 	d := &Dashboard{
 		api: opts.API, log: opts.Log, now: opts.Now, refresh: opts.Refresh, pages: pages,
-		sessions: newSessions(opts.SessionIdle, opts.SessionMax, opts.MaxSessions, opts.Now),
-		mux:      http.NewServeMux(), cop: http.NewCrossOriginProtection(),
+		sessions: newSessions(opts.SessionIdle, opts.SessionMax, opts.MaxSessions, opts.Now), throttle: newThrottle(opts.Now),
+		mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
 	}
 	d.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d.log.Warn("dashboard request refused: cross-origin", "path", r.URL.Path, "remote", r.RemoteAddr)

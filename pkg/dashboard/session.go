@@ -219,12 +219,20 @@ type loginData struct {
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	next := localPath(r.PostFormValue("next"))
+	client := clientOf(r)
+	if d.throttle.blocked(client) {
+		d.log.Warn("dashboard login refused: too many failures", "remote", client)
+		d.render(w, r, http.StatusTooManyRequests, "login", nil, loginData{Next: next, Error: "Too many failed logins from here: try again in a few minutes."})
+		return
+	}
 	sc, ok := d.api.Authenticate(r.PostFormValue("token"))
 	if !ok {
-		d.log.Warn("dashboard login refused", "remote", r.RemoteAddr)
+		d.throttle.failed(client)
+		d.log.Warn("dashboard login refused", "remote", client)
 		d.render(w, r, http.StatusUnauthorized, "login", nil, loginData{Next: next, Error: "That token is not known."})
 		return
 	}
+	d.throttle.succeeded(client)
 	_, id := d.sessions.start(sc)
 	d.setCookie(w, r, id, int(d.sessions.max/time.Second))
 	d.log.Info("dashboard login", "token", sc.Token, "role", sc.Role)

@@ -311,3 +311,41 @@ func TestOutsideTokensAct(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedLoginsAreLimited: ten failed logins from one address refuse
+// the next, even with a good token, until ten minutes have passed; a
+// good login before the limit clears the count.
+func TestFailedLoginsAreLimited(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	d, err := dashboard.New(dashboard.Options{API: fakeAPI{}, Now: now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	t.Cleanup(srv.Close)
+	b := newBrowser(t, srv.URL, nil)
+	try := func(token string) int {
+		resp, _ := b.do(http.MethodPost, "/login", url.Values{"token": {token}}, nil)
+		return resp.StatusCode
+	}
+	for range 9 {
+		try("bad")
+	}
+	if got := try("good"); got != http.StatusSeeOther {
+		t.Fatalf("a good login after 9 failures: %d", got)
+	}
+	for i := range 10 {
+		if got := try("bad"); got != http.StatusUnauthorized {
+			t.Fatalf("failure %d after a good login: %d, want 401 (the good login cleared the count)", i+1, got)
+		}
+	}
+	if got := try("good"); got != http.StatusTooManyRequests {
+		t.Errorf("a good login after 10 failures: %d, want 429", got)
+	}
+	offset.Store(int64(11 * time.Minute))
+	if got := try("good"); got != http.StatusSeeOther {
+		t.Errorf("a good login 11 minutes later: %d", got)
+	}
+}
