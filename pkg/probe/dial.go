@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -120,7 +121,9 @@ func (d *dialer) dialHost(ctx context.Context, network, host, port string, mappe
 			err  error
 		)
 		if target, ok := d.connectTo[net.JoinHostPort(a.String(), port)]; ok && mapped {
-			conn, err = d.dialTarget(ctx, network, target)
+			if conn, err = d.dialTarget(ctx, network, target); err == nil {
+				conn = asFrom(conn, a, port)
+			}
 		} else if err = d.policy.check(a); err == nil {
 			conn, err = d.net.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
 		}
@@ -178,4 +181,23 @@ func (d *dialer) resolve(ctx context.Context, host string) ([]netip.Addr, error)
 		return nil, fmt.Errorf("resolve %s: %w", host, err)
 	}
 	return addrs, nil
+}
+
+// mappedConn is a connection to a connect_to stand-in for address from:
+// it names from as its remote end, so what the prober reports (and a
+// re-check compares with the enrichment) is the address DNS gave, as on
+// the internet, not the stand-in's.
+type mappedConn struct {
+	net.Conn
+	from net.Addr
+}
+
+func (c mappedConn) RemoteAddr() net.Addr { return c.from }
+
+func asFrom(c net.Conn, a netip.Addr, port string) net.Conn {
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return c
+	}
+	return mappedConn{Conn: c, from: net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(p)))}
 }

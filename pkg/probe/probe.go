@@ -150,7 +150,8 @@ type Result struct {
 	FinalURL string
 	// Redirects is how many redirects were followed.
 	Redirects int
-	// RemoteAddr is the "ip:port" the final answer came from.
+	// RemoteAddr is the "ip:port" the final answer came from: through a
+	// connect_to mapped from an address DNS gave, that address.
 	RemoteAddr string
 	// HostChanged is set when ConfirmedHost was given and RemoteAddr is
 	// another address: the material may have moved.

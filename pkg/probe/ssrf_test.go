@@ -187,6 +187,9 @@ func TestConnectToTargetsAsWritten(t *testing.T) {
 			got := newTestProber(t, Config{ConnectTo: connectTo}, tt.resolver).Probe(t.Context(), Request{URL: tt.url})
 			if tt.reached {
 				checkResult(t, got, Online, ReasonOK)
+				if tt.resolver != nil && got.RemoteAddr != "192.0.2.7:80" {
+					t.Errorf("RemoteAddr = %s, want the address DNS gave, 192.0.2.7:80", got.RemoteAddr)
+				}
 			} else {
 				checkResult(t, got, Inconclusive, ReasonAddressRefused)
 			}
