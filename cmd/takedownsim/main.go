@@ -2,27 +2,20 @@
 // and the tools that drive a daemon through it:
 //
 //	takedownsim world   start the world and write the daemon's config
+//	takedownsim load    drive a daemon through a world of a given size
+//	takedownsim fault   the same with crashes and faults, checking invariants
 //	takedownsim cadence simulate re-check policies in virtual time
 //	takedownsim help    explain every sub-command and flag
 //
-// Its logic lives in pkg/simnet/world; nothing in production imports it.
+// Its logic lives in pkg/simnet/world, pkg/simnet/load and
+// pkg/simnet/cadence; nothing in production imports them.
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"strings"
-	"syscall"
-	"time"
-
-	"github.com/takedownd/takedownd/pkg/simnet/world"
 )
 
 func main() {
@@ -37,6 +30,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "world":
 		return runWorld(args[1:], stdout, stderr)
+	case "load":
+		return runLoad(args[1:], stdout, stderr)
+	case "fault":
+		return runFault(args[1:], stdout, stderr)
 	case "cadence":
 		return runCadence(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -58,155 +55,72 @@ webhook, all on loopback. Nothing it runs reaches the real internet.
 
 Usage:
 
-  takedownsim world [flags]   start the world, write the daemon's config, print
-                              where everything is and the demo URLs
-  takedownsim cadence [flags] simulate re-checks in virtual time: removal →
-                              confirmed and the probe rate of the default
-                              policy and SCART's side by side (-h for flags)
-  takedownsim help            this text
+  takedownsim world [flags]          start the world, write the daemon's config, print
+                                     where everything is and the demo URLs
+  takedownsim load [flags]           a world of the size the flags say, a daemon (started
+                                     with -daemon, or attached), N reports; prints what
+                                     it measured and checks the invariants
+  takedownsim fault SCENARIO [flags] a load run with faults: kill (SIGKILL the daemon
+                                     -kills times and start it again), smtp (the relay
+                                     answers 4xx to -smtp-4xx of its commands and is gone
+                                     for -smtp-down), rdap (every registry answers 429 with
+                                     Retry-After, then RIPE and Verisign are gone), node
+                                     (a NATS node and a replica lost, on a cluster you run:
+                                     -nats, -node-down, -node-up)
+  takedownsim cadence [flags]        simulate re-checks in virtual time: removal →
+                                     confirmed and the probe rate of the default
+                                     policy and SCART's side by side (-h for flags)
+  takedownsim help                   this text
+
+load and fault exit 0 when every invariant held, 1 when one broke (or the
+run failed), 2 on bad flags. The invariants: no acknowledged report lost,
+none in two cases, no URL with two open cases, no case stuck (in received,
+enriched or routed, or noticed after the hoster removed, for -stuck-after),
+no second first notice to the same contact, no removal confirmed while the
+material was online, no RDAP request faster than the server's published limit
+or before its Retry-After (the simulated servers time every request).
 
 Flags of world:
 `)
 	fs, _ := worldFlags()
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+	fmt.Fprint(w, "\nFlags of load and fault (besides world's -hosts … -seed, -fixtures, -cadence, -batch-window and\n-confirm-spacing, which size the world and the schedule the same way; load makes 200 hosts by default):\n")
+	shared := map[string]bool{}
+	var pf planFlags
+	var sf scheduleFlags
+	probe := flag.NewFlagSet("", flag.ContinueOnError)
+	pf.register(probe, 0)
+	sf.register(probe)
+	probe.VisitAll(func(f *flag.Flag) { shared[f.Name] = true })
+	lfs, _ := loadFlags("load", 2000, 0)
+	lfs.VisitAll(func(f *flag.Flag) {
+		if !shared[f.Name] {
+			fmt.Fprintf(w, "  -%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+		}
+	})
 	fmt.Fprint(w, `
+Flags of fault, besides those of load:
+  -kills 5                kill: SIGKILLs of the daemon (started again each time)
+  -smtp-4xx 0.3           smtp: share of MAIL, RCPT and DATA answered 4xx
+  -smtp-down 1m           smtp: how long the relay is gone, from halfway through
+  -smtp-4xx-after 1m      smtp: how long the 4xx go on after it is back
+  -rdap-retry-after 20s   rdap: the Retry-After of the 429s
+  -rdap-limited 1m        rdap: how long every server answers 429
+  -rdap-down 1m           rdap: how long RIPE's and Verisign's servers are gone
+  -node-down CMD          node: stops one NATS node
+  -node-up CMD            node: starts it again
+  -node-back 1m           node: how long the node and the last replica stay down
+
 Behaviours (-mix, and the demo sites):
   remove        removed -remove-after after the first notice or forward naming the URL
   never         stays online: reminders, then escalation
-  flap          gone and back every minute after the notice, removed for good after -remove-after
-  move          moves to Germany (DNS to a German network) a minute after the notice;
-                removed -remove-after after the forward to the German partner
+  flap          gone and back in spells of half the quickest -remove-after, then removed
+  move          moves to Germany (DNS to a German network) half the quickest -remove-after
+                after the notice; removed -remove-after after the forward to the German partner
   cdn           behind Cloudflare (CNAME into its network): the CDN is noticed
   unresolvable  no DNS record: the case stays unresolvable
 
 Generated hosts are h<i>.sim<d>.com, URLs http://h<i>.sim<d>.com/c/<n>.jpg.
 `)
-}
-
-// worldOpts are the flags of the world command.
-type worldOpts struct {
-	dir, data, ports, fixtures            string
-	dns, rdap, smtp, webhook, hoster, web string
-	natsListen, apiListen                 string
-	hosts, networks, domains              int
-	split, mix, removeAfter, cadence      string
-	rdapLatency                           time.Duration
-	keepMail                              bool
-	seed                                  uint64
-}
-
-func worldFlags() (*flag.FlagSet, *worldOpts) {
-	o := &worldOpts{}
-	fs := flag.NewFlagSet("world", flag.ContinueOnError)
-	fs.StringVar(&o.dir, "dir", "world", "directory for the world's files: the daemon config (takedownd.yaml), GeoIP databases, partners.yaml, partner-secret, mail/")
-	fs.StringVar(&o.data, "data", "data", "the daemon's data dir, written into its config")
-	fs.StringVar(&o.fixtures, "fixtures", "", "directory of the captured RDAP answers (default: $TAKEDOWND_FIXTURES, else shared/fixtures/rdap above the working directory)")
-	fs.StringVar(&o.ports, "ports", "fixed", "fixed: the default ports below; free: a free port for every server (the config names them)")
-	fs.StringVar(&o.dns, "dns", world.DefaultAddrs.DNS, "DNS server address")
-	fs.StringVar(&o.rdap, "rdap", world.DefaultAddrs.RDAP, "RDAP servers' address")
-	fs.StringVar(&o.smtp, "smtp", world.DefaultAddrs.SMTP, "mail relay address")
-	fs.StringVar(&o.webhook, "webhook", world.DefaultAddrs.Webhook, "partner webhook address")
-	fs.StringVar(&o.hoster, "hoster", world.DefaultAddrs.Hoster, "hosters' web server address")
-	fs.StringVar(&o.web, "web", world.DefaultAddrs.Web, "address of the world's own pages")
-	fs.StringVar(&o.natsListen, "nats", "127.0.0.1:4222", "the daemon's embedded NATS listen address, written into its config")
-	fs.StringVar(&o.apiListen, "api", "127.0.0.1:8080", "the daemon's API listen address, written into its config")
-	fs.IntVar(&o.hosts, "hosts", 0, "generated hosts (0: the demo sites only)")
-	fs.IntVar(&o.networks, "networks", 100, "generated networks (one /24 each, at the RIRs by -split)")
-	fs.IntVar(&o.domains, "domains", 50, "generated .com domains (every second one with a registrar follow-up)")
-	fs.StringVar(&o.split, "split", "ripe=75,arin=15,apnic=6,lacnic=2,afrinic=2", "how generated networks spread over the RIRs")
-	fs.StringVar(&o.mix, "mix", "remove=85,never=5,flap=3,move=4,cdn=3", "behaviours of generated hosts, weighted")
-	fs.StringVar(&o.removeAfter, "remove-after", "1m-5m", "removal delay after the notice for generated hosts, a range drawn from per URL")
-	fs.StringVar(&o.cadence, "cadence", "demo", "re-check schedule in the daemon's config: demo (checks 1m, 2m, 3m, 5m … after the notice, misses 30s apart, stays-gone checks from 5m, a 20s batching window) or default (the daemon's own)")
-	fs.DurationVar(&o.rdapLatency, "rdap-latency", 0, "delay of every RDAP answer")
-	fs.BoolVar(&o.keepMail, "keep-mail", true, "write every mail the relay accepts to <dir>/mail/")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated part (the same seed, the same world)")
-	return fs, o
-}
-
-func (o *worldOpts) options(log *slog.Logger) (world.Options, world.Daemon, error) {
-	addrs := world.Addrs{DNS: o.dns, RDAP: o.rdap, SMTP: o.smtp, Webhook: o.webhook, Hoster: o.hoster, Web: o.web}
-	switch o.ports {
-	case "fixed":
-	case "free":
-		addrs = world.FreeAddrs
-	default:
-		return world.Options{}, world.Daemon{}, fmt.Errorf("-ports %q: want fixed or free", o.ports)
-	}
-	split, err := world.ParseShares(o.split, world.RIRNames...)
-	if err != nil {
-		return world.Options{}, world.Daemon{}, fmt.Errorf("-split: %w", err)
-	}
-	mix, err := world.ParseShares(o.mix, world.Kinds...)
-	if err != nil {
-		return world.Options{}, world.Daemon{}, fmt.Errorf("-mix: %w", err)
-	}
-	ra, err := parseRange(o.removeAfter)
-	if err != nil {
-		return world.Options{}, world.Daemon{}, fmt.Errorf("-remove-after: %w", err)
-	}
-	d := world.Daemon{DataDir: o.data, NATSListen: o.natsListen, APIListen: o.apiListen}
-	switch o.cadence {
-	case "demo":
-		c := world.DemoCadence
-		c.DataDir, c.NATSListen, c.APIListen = d.DataDir, d.NATSListen, d.APIListen
-		d = c
-	case "default":
-	default:
-		return world.Options{}, world.Daemon{}, fmt.Errorf("-cadence %q: want demo or default", o.cadence)
-	}
-	return world.Options{
-		Dir: o.dir, Listen: addrs, Fixtures: o.fixtures, RDAPLatency: o.rdapLatency, KeepMail: o.keepMail, Log: log,
-		Plan: world.Plan{Hosts: o.hosts, Networks: o.networks, Domains: o.domains, Split: split, Mix: mix, RemoveAfter: ra, Seed: o.seed},
-	}, d, nil
-}
-
-// parseRange reads "1m-5m" or a single duration.
-func parseRange(s string) ([2]time.Duration, error) {
-	lo, hi, found := strings.Cut(s, "-")
-	a, err := time.ParseDuration(lo)
-	if err != nil {
-		return [2]time.Duration{}, err
-	}
-	if !found {
-		return [2]time.Duration{a, a}, nil
-	}
-	b, err := time.ParseDuration(hi)
-	if err != nil {
-		return [2]time.Duration{}, err
-	}
-	if b < a {
-		return [2]time.Duration{}, errors.New("the range ends before it starts")
-	}
-	return [2]time.Duration{a, b}, nil
-}
-
-func runWorld(args []string, stdout, stderr io.Writer) int {
-	fs, o := worldFlags()
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts, d, err := o.options(log)
-	if err != nil {
-		fmt.Fprintln(stderr, "takedownsim world:", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	w, err := world.Start(ctx, opts)
-	if err != nil {
-		fmt.Fprintln(stderr, "takedownsim world:", err)
-		return 1
-	}
-	defer w.Close()
-	cfgPath := filepath.Join(o.dir, "takedownd.yaml")
-	if err := w.WriteConfig(cfgPath, d); err != nil {
-		fmt.Fprintln(stderr, "takedownsim world:", err)
-		return 1
-	}
-	w.Describe(stdout, cfgPath, d)
-	<-ctx.Done()
-	return 0
 }

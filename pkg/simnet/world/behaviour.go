@@ -186,10 +186,18 @@ func (w *World) serve(r *http.Request) hostersim.Behaviour {
 		return hostersim.Status(http.StatusNotFound)
 	}
 	on, _ := s.behaviour.online(st, w.removeAfter(s, n), s.movedAt.Load(), w.now())
+	b := hostersim.Content(Content("http://" + host + r.URL.Path))
 	if !on {
-		return hostersim.Status(http.StatusNotFound)
+		b = hostersim.Status(http.StatusNotFound)
 	}
-	return hostersim.Content(Content("http://" + host + r.URL.Path))
+	if s.movedAt.Load() != 0 {
+		// One server answers for both addresses of a moved site; closing
+		// each connection after its answer keeps a client from holding on
+		// to one it opened to the old address, so it learns of the move
+		// the next time it resolves the name, as it would on the internet.
+		b = hostersim.WithHeader("Connection", "close", b)
+	}
+	return b
 }
 
 // removeAfter is the removal delay of URL n (-1 for one outside the

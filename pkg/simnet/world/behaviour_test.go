@@ -109,3 +109,18 @@ func TestParseNotices(t *testing.T) {
 		t.Errorf("forward = %+v, %v", fwd, err)
 	}
 }
+
+func TestPlanDrawsTheMix(t *testing.T) {
+	t.Parallel()
+	p := Plan{Hosts: 2000, Mix: DefaultMix, Seed: 1}
+	got := map[string]int{}
+	for i := range p.Hosts {
+		got[p.hostKind(i)]++
+	}
+	// 85/5/3/4/3 of 2,000, each within a generous band.
+	for kind, want := range map[string]int{KindRemove: 1700, KindNever: 100, KindFlap: 60, KindMove: 80, KindCDN: 60} {
+		if got[kind] < want/2 || got[kind] > want*3/2 {
+			t.Errorf("%s: %d hosts of 2000, want about %d (all: %v)", kind, got[kind], want, got)
+		}
+	}
+}

@@ -31,6 +31,13 @@ type Daemon struct {
 	ConfirmGone    int
 	ConfirmSpacing time.Duration
 	StaysGone      []time.Duration
+	// NotifyRetryBackoff and EnrichBackoff are notify.retry_backoff and
+	// enrich.backoff; empty keeps the daemon's defaults. Fault runs in CI
+	// shorten them, so a notice refused with a 4xx goes again in seconds.
+	NotifyRetryBackoff []time.Duration
+	EnrichBackoff      []time.Duration
+	// DNSMinTTL is enrich.dns.min_ttl (zero: the daemon's default, 30 s).
+	DNSMinTTL time.Duration
 	// LogLevel is log.level.
 	LogLevel string
 }
@@ -97,8 +104,14 @@ func (w *World) configYAML(d Daemon, partners string) string {
 	}
 	line("api: {listen: %s}", q(or(d.APIListen, "127.0.0.1:8080")))
 	line("enrich:")
+	if len(d.EnrichBackoff) > 0 {
+		line("  backoff: [%s]", durations(d.EnrichBackoff))
+	}
 	line("  dns:")
 	line("    servers: [%s]  # the world's resolver", q(a.DNS))
+	if d.DNSMinTTL > 0 {
+		line("    min_ttl: %s", d.DNSMinTTL)
+	}
 	line("  rdap:")
 	line("    bootstrap_url: \"\"  # the IANA files built into takedownd, never IANA itself")
 	line("    # Every registry to its stand-in; \"*\" catches any other server.")
@@ -122,6 +135,9 @@ func (w *World) configYAML(d Daemon, partners string) string {
 		line("  batch_window: %s", d.BatchWindow)
 	case d.BatchWindow < 0:
 		line("  batch_window: 0s")
+	}
+	if len(d.NotifyRetryBackoff) > 0 {
+		line("  retry_backoff: [%s]", durations(d.NotifyRetryBackoff))
 	}
 	line("  smtp: {host: %s, port: %d, tls: none}  # the world's relay keeps every message", q(w.Relay.Host()), w.Relay.Port())
 	line("recheck:")

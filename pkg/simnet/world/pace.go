@@ -1,6 +1,7 @@
 package world
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"sync"
@@ -19,7 +20,9 @@ import (
 // two requests sent the right time apart may arrive closer together on a
 // busy machine. A request that arrives before the Retry-After of an
 // earlier answer ran out (counted from that request's arrival, which
-// forgives the answer's own latency) came too early.
+// forgives the answer's own latency), and more than the slack after that
+// answer went out (before, it may have been on its way), came too early. Requests to a server that is down (connections cut)
+// are counted apart and cost no token.
 type Pace struct {
 	limits map[string]config.RDAPLimit
 	def    config.RDAPLimit
@@ -35,8 +38,10 @@ type serverPace struct {
 	limit  config.RDAPLimit
 	tokens float64
 	last   time.Time
-	until  time.Time // no request before this (Retry-After)
-	r      PaceReport
+	// A Retry-After answered at from asks for no request before until;
+	// requests already on their way when it was answered are not early.
+	from, until time.Time
+	r           PaceReport
 }
 
 // PaceReport is what one server saw.
@@ -60,7 +65,13 @@ type PaceReport struct {
 	// First and Last are the first and last arrival.
 	First time.Time `json:"first"`
 	Last  time.Time `json:"last"`
+	// Examples describe the first few violations, for a person to look
+	// them up in the daemon's log.
+	Examples []string `json:"examples,omitempty"`
 }
+
+// maxExamples bounds PaceReport.Examples.
+const maxExamples = 5
 
 func newPace(limits map[string]config.RDAPLimit, def config.RDAPLimit, slack time.Duration, now func() time.Time) *Pace {
 	return &Pace{limits: limits, def: def, slack: slack, now: now, servers: map[string]*serverPace{}}
@@ -77,7 +88,7 @@ func (p *Pace) observe(host string, t time.Time, status int, ra string) {
 		if !ok {
 			lim = p.def
 		}
-		s = &serverPace{limit: lim, tokens: float64(max(lim.Burst, 1)), last: t}
+		s = &serverPace{limit: lim, tokens: p.capacity(lim), last: t}
 		s.r = PaceReport{Server: host, PerMinute: lim.PerMinute, Burst: lim.Burst, First: t}
 		p.servers[host] = s
 	}
@@ -85,31 +96,52 @@ func (p *Pace) observe(host string, t time.Time, status int, ra string) {
 	if t.After(s.r.Last) {
 		s.r.Last = t
 	}
-	if t.Before(s.until) {
+	if !t.Before(s.from.Add(p.slack)) && t.Before(s.until) {
 		s.r.Early++
 		s.r.EarliestBy = max(s.r.EarliestBy, s.until.Sub(t))
+		s.example("%s: asked %s before the Retry-After ran out", t, s.until.Sub(t).Round(time.Millisecond))
 	}
-	rate := s.limit.PerMinute / 60
-	capacity := float64(max(s.limit.Burst, 1)) + 1 + rate*p.slack.Seconds()
+	if status == 0 {
+		// The server is gone: like a refused connection, the request
+		// never reached it and costs it nothing. (Go's transport also
+		// sends an idempotent request again by itself when a reused
+		// connection drops before an answer, which would count twice.)
+		s.r.Dropped++
+		return
+	}
 	if t.After(s.last) {
-		s.tokens = min(capacity, s.tokens+t.Sub(s.last).Seconds()*rate)
+		s.tokens = min(p.capacity(s.limit), s.tokens+t.Sub(s.last).Seconds()*s.limit.PerMinute/60)
 		s.last = t
 	}
 	if s.tokens < 1 {
 		s.r.TooFast++
+		s.example("%s: request %d, %.2f tokens left of %.1f", t, s.r.Requests, s.tokens, p.capacity(s.limit))
 	}
 	// A request beyond the limit leaves a debt, so a long burst counts
 	// every request in it, not one.
 	s.tokens--
-	switch {
-	case status == 0:
-		s.r.Dropped++
-	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		s.r.Limited++
-		if d, ok := retryafter.Parse(ra, p.now()); ok && d > 0 && t.Add(d).After(s.until) {
+		answered := p.now()
+		if d, ok := retryafter.Parse(ra, answered); ok && d > 0 && t.Add(d).After(s.until) {
+			if answered.After(s.until) {
+				s.from = answered
+			}
 			s.until = t.Add(d)
 		}
 	}
+}
+
+func (s *serverPace) example(format string, t time.Time, args ...any) {
+	if len(s.r.Examples) < maxExamples {
+		s.r.Examples = append(s.r.Examples, fmt.Sprintf(format, append([]any{t.UTC().Format("15:04:05.000")}, args...)...))
+	}
+}
+
+// capacity is the bucket the arrivals are replayed through: the burst,
+// plus one token and the slack's worth of refill for arrival jitter.
+func (p *Pace) capacity(l config.RDAPLimit) float64 {
+	return float64(max(l.Burst, 1)) + 1 + l.PerMinute/60*p.slack.Seconds()
 }
 
 // Report returns every server's record, by server name.

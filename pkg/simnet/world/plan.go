@@ -89,11 +89,17 @@ func pick(shares []Share, u float64) string {
 	return shares[len(shares)-1].Name
 }
 
-// unit is a reproducible draw in [0, 1) for (seed, what, i).
-func unit(seed uint64, what string, i int) float64 {
+// Draw is a reproducible number in [0, 1) for (seed, what, i): the same
+// world, and the same run, from the same seed. The inputs go through
+// splitmix64's finaliser, so neighbouring i draw unrelated numbers.
+func Draw(seed uint64, what string, i int) float64 {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%d/%s/%d", seed, what, i)
-	return float64(h.Sum64()>>11) / (1 << 53)
+	_, _ = h.Write([]byte(what))
+	x := seed ^ h.Sum64() ^ uint64(i)*0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }
 
 // rir is one registry's address plan: networks are /24s counted up from
@@ -156,7 +162,7 @@ func (p Plan) lay() (layout, error) {
 	perRIR := map[string]int{}
 	parentOf := map[string]int{} // registry/k>>7 -> index
 	for i := range p.Networks {
-		name := pick(p.Split, unit(p.Seed, "rir", i))
+		name := pick(p.Split, Draw(p.Seed, "rir", i))
 		r := rirs[name]
 		k := perRIR[name]
 		perRIR[name]++
@@ -208,7 +214,7 @@ func (p Plan) hostAddr(l layout, i int) netip.Addr {
 }
 
 // hostKind is the behaviour of generated host i.
-func (p Plan) hostKind(i int) string { return pick(p.Mix, unit(p.Seed, "kind", i)) }
+func (p Plan) hostKind(i int) string { return pick(p.Mix, Draw(p.Seed, "kind", i)) }
 
 // removeAfter is the removal delay of URL n, drawn from p.RemoveAfter.
 func (p Plan) removeAfter(n int) time.Duration {
@@ -216,5 +222,5 @@ func (p Plan) removeAfter(n int) time.Duration {
 	if hi <= lo {
 		return lo
 	}
-	return lo + time.Duration(unit(p.Seed, "remove", n)*float64(hi-lo))
+	return lo + time.Duration(Draw(p.Seed, "remove", n)*float64(hi-lo))
 }

@@ -62,9 +62,6 @@ var demoSites = []struct {
 	{"www.no-such-host-sim.com", "", -1, Behaviour{Kind: KindUnresolvable}, "does not resolve: the case is unresolvable"},
 }
 
-// siteTTL is the DNS TTL of every site, short so a move shows soon.
-const siteTTL = 60
-
 // populate fills DNS, RDAP and GeoIP with the demo sites and the plan.
 func (w *World) populate(ctx context.Context) error {
 	var geo []geoipsim.Network
@@ -91,11 +88,11 @@ func (w *World) populate(ctx context.Context) error {
 		case d.addr == "":
 		case d.b.Kind == KindCDN:
 			edge := d.host + ".cdn.cloudflare.net"
-			w.DNS.AddCNAME(d.host, edge, siteTTL)
-			w.DNS.AddAddr(edge, siteTTL, netip.MustParseAddr(d.addr))
+			w.DNS.AddCNAME(d.host, edge, w.siteTTL())
+			w.DNS.AddAddr(edge, w.siteTTL(), netip.MustParseAddr(d.addr))
 			w.mapAddr(d.addr)
 		default:
-			w.DNS.AddAddr(d.host, siteTTL, netip.MustParseAddr(d.addr))
+			w.DNS.AddAddr(d.host, w.siteTTL(), netip.MustParseAddr(d.addr))
 			w.mapAddr(d.addr)
 		}
 		if d.net >= 0 {
@@ -195,7 +192,10 @@ func (w *World) populatePlan(ctx context.Context) ([]geoipsim.Network, error) {
 	for i := range pl.Hosts {
 		host := pl.hostName(i)
 		kind := pl.hostKind(i)
-		s := &site{host: host, behaviour: Behaviour{Kind: kind, MoveAfter: time.Minute, FlapPeriod: time.Minute}}
+		// A site moves, or first goes away for a spell, half its quickest
+		// removal after the notice, so both happen before it removes.
+		quick := max(pl.RemoveAfter[0]/2, time.Second)
+		s := &site{host: host, behaviour: Behaviour{Kind: kind, MoveAfter: quick, FlapPeriod: quick}}
 		addr := pl.hostAddr(l, i)
 		s.contact = l.networks[i%len(l.networks)].abuse
 		switch kind {
@@ -203,12 +203,12 @@ func (w *World) populatePlan(ctx context.Context) ([]geoipsim.Network, error) {
 		case KindCDN:
 			edge := host + ".cdn.cloudflare.net"
 			a := netip.AddrFrom4([4]byte{104, 17, byte(i / 250 % 256), byte(1 + i%250)})
-			w.DNS.AddCNAME(host, edge, siteTTL)
-			w.DNS.AddAddr(edge, siteTTL, a)
+			w.DNS.AddCNAME(host, edge, w.siteTTL())
+			w.DNS.AddAddr(edge, w.siteTTL(), a)
 			w.mapAddr(a.String())
 			s.contact = demoNets[3].abuse
 		default:
-			w.DNS.AddAddr(host, siteTTL, addr)
+			w.DNS.AddAddr(host, w.siteTTL(), addr)
 			w.mapAddr(addr.String())
 		}
 		if kind == KindMove {
@@ -216,6 +216,7 @@ func (w *World) populatePlan(ctx context.Context) ([]geoipsim.Network, error) {
 			w.mapAddr(s.abroad)
 		}
 		w.sites[host] = s
+		w.gen = append(w.gen, s)
 	}
 	return geo, nil
 }
@@ -231,13 +232,13 @@ func lowerHandle(h string) string {
 }
 
 // scheduleMove points the site's name at its address abroad MoveAfter
-// from now (the first notice).
+// from now (the first notice of any of its URLs).
 func (w *World) scheduleMove(s *site) {
-	if s.abroad == "" {
-		return
+	if s.abroad == "" || !s.moving.CompareAndSwap(false, true) {
+		return // nowhere to go, or the site's first notice was another URL's
 	}
 	t := time.AfterFunc(s.behaviour.MoveAfter, func() {
-		w.DNS.SetAddrs(s.host, siteTTL, netip.MustParseAddr(s.abroad))
+		w.DNS.SetAddrs(s.host, w.siteTTL(), netip.MustParseAddr(s.abroad))
 		s.movedAt.Store(w.now().UnixNano())
 		w.log.Info("site moved abroad", "host", s.host, "addr", s.abroad)
 	})
@@ -263,3 +264,6 @@ func (w *World) configDir() string { return w.opts.Dir }
 
 // file is a path in the world's directory.
 func (w *World) file(name string) string { return filepath.Join(w.opts.Dir, name) }
+
+// siteTTL is the TTL of the sites' DNS records, in seconds.
+func (w *World) siteTTL() uint32 { return uint32(max(w.opts.SiteTTL/time.Second, 1)) }

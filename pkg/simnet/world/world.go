@@ -82,6 +82,9 @@ type Options struct {
 	// PaceSlack is the arrival jitter forgiven before a request counts as
 	// faster than the limit.
 	PaceSlack time.Duration
+	// SiteTTL is the DNS TTL of every site (default 60 s): how soon a
+	// resolver sees a site that moved.
+	SiteTTL time.Duration
 	// KeepMail writes every message the relay accepts to Dir/mail/ as
 	// <n>-<ref>.eml.
 	KeepMail bool
@@ -110,6 +113,7 @@ type World struct {
 	asnDB      string
 	connectTo  map[string]string // "ip:80" -> hoster
 	sites      map[string]*site  // by host name
+	gen        []*site           // the plan's hosts, by index
 	demo       []DemoURL
 	urls       *urlTable
 	pace       *Pace
@@ -130,6 +134,7 @@ type site struct {
 	contact   string // who its notices should reach first
 	abroad    string // the address it moves to, for KindMove
 	movedAt   atomic.Int64
+	moving    atomic.Bool // the move is scheduled
 	demo      bool
 }
 
@@ -147,6 +152,9 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	}
 	if opts.PaceSlack == 0 {
 		opts.PaceSlack = time.Second
+	}
+	if opts.SiteTTL <= 0 {
+		opts.SiteTTL = 60 * time.Second
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create world dir: %w", err)
@@ -317,7 +325,7 @@ func (w *World) record(n Notice) {
 		if st.noticed.CompareAndSwap(0, at) && s.behaviour.Kind == KindMove {
 			w.scheduleMove(s)
 		}
-		if moved := s.movedAt.Load(); moved != 0 && at >= moved {
+		if moved := s.movedAt.Load(); moved != 0 && at >= moved && reachesAbroad(n) {
 			st.renoticed.CompareAndSwap(0, at)
 		}
 	}
@@ -332,6 +340,12 @@ func (w *World) record(n Notice) {
 	for _, fn := range watchers {
 		fn(n)
 	}
+}
+
+// reachesAbroad says whether n went where a moved site now is: the German
+// partner's webhook, or the German network's abuse contact.
+func reachesAbroad(n Notice) bool {
+	return n.Channel == "webhook" || contains(n.To, demoNets[abroadNet].abuse)
 }
 
 // splitURL returns the lower-case host and the path of an http URL.
@@ -387,7 +401,7 @@ func (w *World) RemovedAt(u string) (time.Time, bool) {
 // RemovedAtN is RemovedAt for numbered URL n on generated host h, without
 // building the URL: the load tool asks it for every report.
 func (w *World) RemovedAtN(h, n int) (time.Time, bool) {
-	s := w.sites[w.plan.hostName(h)]
+	s := w.genSite(h)
 	if s == nil || n < 0 || n >= len(w.urls.dense) {
 		return time.Time{}, false
 	}
@@ -403,12 +417,42 @@ func (w *World) RemovedAtN(h, n int) (time.Time, bool) {
 // t, as far as the world knows now: a removal the daemon confirms at a
 // time the material was served is a false one.
 func (w *World) OnlineAtN(h, n int, t time.Time) bool {
-	s := w.sites[w.plan.hostName(h)]
+	s := w.genSite(h)
 	if s == nil || n < 0 || n >= len(w.urls.dense) || s.behaviour.Kind == KindUnresolvable {
 		return false
 	}
 	on, _ := s.behaviour.online(&w.urls.dense[n], w.removeAfter(s, n), s.movedAt.Load(), t)
 	return on
+}
+
+// WillRemoveN says whether generated host h takes its material down once
+// noticed (every behaviour but never and unresolvable).
+func (w *World) WillRemoveN(h int) bool {
+	s := w.genSite(h)
+	return s != nil && s.behaviour.Kind != KindNever && s.behaviour.Kind != KindUnresolvable
+}
+
+// ResolvesN says whether generated host h has a DNS record.
+func (w *World) ResolvesN(h int) bool {
+	s := w.genSite(h)
+	return s != nil && s.behaviour.Kind != KindUnresolvable
+}
+
+// genSite is generated host h, or nil.
+func (w *World) genSite(h int) *site {
+	if h < 0 || h >= len(w.gen) {
+		return nil
+	}
+	return w.gen[h]
+}
+
+// KindCounts is how many generated hosts have each behaviour.
+func (w *World) KindCounts() map[string]int {
+	out := map[string]int{}
+	for _, s := range w.gen {
+		out[s.behaviour.Kind]++
+	}
+	return out
 }
 
 // SiteKind is the behaviour of the site at host, or "".

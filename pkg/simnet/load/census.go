@@ -1,0 +1,116 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// census is what the daemon's API says of every case at the end of a run:
+// the truth the invariants are checked against.
+type census struct {
+	cases       int
+	states      map[string]int
+	lost        int // acked reports in no case
+	doubledRep  int // reports in more than one case
+	doubledCase int // URLs with more than one open case
+	stuck       map[string]int
+	truncated   int // cases listing fewer reports than they counted
+}
+
+// caseLite is the part of a case the census reads.
+type caseLite struct {
+	ID      string    `json:"id"`
+	URL     string    `json:"url"`
+	State   string    `json:"state"`
+	Updated time.Time `json:"updated_at"`
+	Reports []struct {
+		ReportID string `json:"report_id"`
+	} `json:"reports"`
+	ReportCount int `json:"report_count"`
+}
+
+// transient are the states a case passes through on its way to a notice;
+// a case that sits in one of them longer than the bound is stuck.
+var transient = map[string]bool{"received": true, "enriched": true, "routed": true}
+
+// takeCensus pages through GET /v1/cases (1,000 a page) and checks every
+// case against what the run published and what the world did.
+func takeCensus(ctx context.Context, api, token string, st *stats, stuckAfter time.Duration, now time.Time) (census, error) {
+	cs := census{states: map[string]int{}, stuck: map[string]int{}}
+	st.mu.Lock()
+	nReports := len(st.reportURL)
+	st.mu.Unlock()
+	seen := make([]uint8, nReports)
+	open := map[int]uint8{}
+	c := &http.Client{Timeout: time.Minute}
+	for cursor := ""; ; {
+		q := url.Values{"limit": {"1000"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+api+"/v1/cases?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			return cs, fmt.Errorf("list cases: %w", err)
+		}
+		var page struct {
+			Cases []caseLite `json:"cases"`
+			Next  string     `json:"next_cursor"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			return cs, fmt.Errorf("list cases: status %d: %v", resp.StatusCode, err)
+		}
+		for _, k := range page.Cases {
+			n, ours := st.urlIndex(k.URL)
+			if !ours {
+				continue
+			}
+			cs.cases++
+			cs.states[k.State]++
+			if k.State != "closed" {
+				open[n]++
+				if open[n] == 2 {
+					cs.doubledCase++
+				}
+			}
+			if len(k.Reports) < k.ReportCount {
+				cs.truncated++
+			}
+			for _, r := range k.Reports {
+				if i, ok := st.reportIndex(r.ReportID); ok && seen[i] < 255 {
+					seen[i]++
+				}
+			}
+			switch {
+			case transient[k.State] && now.Sub(k.Updated) > stuckAfter:
+				cs.stuck[k.State]++
+			case k.State == "noticed" || k.State == "forwarded" || k.State == "routed":
+				if gone, ok := st.w.RemovedAtN(st.host(n), n); ok && now.Sub(gone) > stuckAfter {
+					cs.stuck[k.State+" (removed by the hoster)"]++
+				}
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for i, s := range seen {
+		switch {
+		case s == 0 && st.acked[i]:
+			cs.lost++
+		case s > 1:
+			cs.doubledRep++
+		}
+	}
+	return cs, nil
+}
