@@ -55,7 +55,7 @@ func loadFlags(name string, reports int, rate float64) (*flag.FlagSet, *loadOpts
 	fs.StringVar(&o.nkey, "nkey", "", "with -nats: the daemons' nkey seed file (also used to read the audit trail)")
 	fs.StringVar(&o.analystNKey, "analyst-nkey", "", "with -nats: the analyst tool's nkey seed file, to publish")
 	fs.StringVar(&o.daemonLog, "daemon-log", "info", "log level of the daemons (their logs are in -dir)")
-	fs.DurationVar(&o.settle, "settle", 10*time.Minute, "after the last report, wait at most this long for every URL to be noticed and every removal confirmed")
+	fs.DurationVar(&o.settle, "settle", 20*time.Minute, "after the last report, wait at most this long for every URL to be noticed and every removal confirmed")
 	fs.DurationVar(&o.stuckAfter, "stuck-after", 5*time.Minute, "a case that sits this long in received, enriched or routed, or in noticed after the hoster removed, is stuck")
 	fs.DurationVar(&o.ready, "ready", 2*time.Minute, "bound on each daemon start")
 	fs.StringVar(&o.retryBackoff, "retry-backoff", "", "notify.retry_backoff in the daemon's config, e.g. 5s,15s,30s (empty: the daemon's default)")
