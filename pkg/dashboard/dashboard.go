@@ -70,13 +70,13 @@ var files embed.FS
 type Dashboard struct {
 	api      API
 	log      *slog.Logger
-	now      func() time.Time
 	refresh  time.Duration
 	sessions *sessions
 	throttle *throttle
 	pages    map[string]*pageTemplate
 	mux      *http.ServeMux
-	cop      *http.CrossOriginProtection
+	// handler is mux behind the cross-origin check.
+	handler http.Handler
 }
 
 // New builds the dashboard.
@@ -101,20 +101,27 @@ func New(opts Options) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{
-		api: opts.API, log: opts.Log, now: opts.Now, refresh: opts.Refresh, pages: pages,
+		api: opts.API, log: opts.Log, refresh: opts.Refresh, pages: pages,
 		sessions: newSessions(opts.SessionIdle, opts.SessionMax, opts.MaxSessions, opts.Now), throttle: newThrottle(opts.Now),
-		mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
+		mux: http.NewServeMux(),
 	}
-	d.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d.log.Warn("dashboard request refused: cross-origin", "path", r.URL.Path, "remote", r.RemoteAddr)
 		d.plainError(w, http.StatusForbidden, "This request came from another site and is refused.")
 	}))
-	d.routes()
+	d.handler = cop.Handler(d.mux)
+	if err := d.routes(); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
-func (d *Dashboard) routes() {
-	assets, _ := fs.Sub(files, "assets")
+func (d *Dashboard) routes() error {
+	assets, err := fs.Sub(files, "assets")
+	if err != nil {
+		return fmt.Errorf("dashboard assets: %w", err)
+	}
 	d.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 	d.mux.HandleFunc("GET /login", d.loginPage)
 	d.mux.HandleFunc("POST /login", d.login)
@@ -129,6 +136,7 @@ func (d *Dashboard) routes() {
 	d.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		d.plainError(w, http.StatusNotFound, "No such page.")
 	})
+	return nil
 }
 
 // ServeHTTP implements http.Handler: every answer carries headers that
@@ -142,7 +150,7 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
-	d.cop.Handler(d.mux).ServeHTTP(w, r)
+	d.handler.ServeHTTP(w, r)
 }
 
 // apiError is an answer of the API that is not a success.
