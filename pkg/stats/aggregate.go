@@ -7,6 +7,7 @@
 package stats
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"slices"
@@ -51,6 +52,8 @@ type Aggregate struct {
 	// loadedIn is how long the last load took; rev is the last revision.
 	loadedIn time.Duration
 	rev      atomic.Uint64
+	// bufs are the requests' scratch slices.
+	bufs bufferPool
 }
 
 // change is one case written (f set) or deleted.
@@ -114,31 +117,34 @@ type feed struct {
 }
 
 func (f *feed) Put(rev uint64, c *takedown.Case) {
-	f.a.rev.Store(rev)
 	facts, ok := factsOf(c, f.a.opts.HotlineCountry, f.a.opts.Hasher)
 	if !ok {
 		return
 	}
-	f.apply(change{key: facts.key, f: &facts})
+	f.apply(rev, change{key: facts.key, f: &facts})
 }
 
 func (f *feed) Delete(rev uint64, id string) {
-	f.a.rev.Store(rev)
 	if k, ok := keyOf(id); ok {
-		f.apply(change{key: k})
+		f.apply(rev, change{key: k})
 	}
 }
 
-func (f *feed) apply(ch change) {
+func (f *feed) apply(rev uint64, ch change) {
 	a := f.a
+	if rev > a.rev.Load() {
+		a.rev.Store(rev)
+	}
 	if !f.loaded {
-		// While loading, cases arrive (almost) in key order and each
-		// once; a case changed meanwhile comes again, later.
+		// While loading, cases arrive in no set order, each once; a case
+		// changed meanwhile comes again, with a higher revision.
+		t := a.loading
 		if ch.f == nil {
-			a.loading.entries = append(a.loading.entries, entry{key: ch.key, state: tombstone})
-			return
+			t.entries = append(t.entries, entry{key: ch.key, state: tombstone})
+		} else {
+			t.entries = append(t.entries, t.entryOf(*ch.f, a.opts.HotlineCountry))
 		}
-		a.loading.entries = append(a.loading.entries, a.loading.entryOf(*ch.f, a.opts.HotlineCountry))
+		t.revs = append(t.revs, rev)
 		return
 	}
 	a.mu.Lock()
@@ -182,6 +188,8 @@ type table struct {
 	plain    map[uint32]string
 	networks *interner
 	asNames  map[uint32]string
+	// revs are the revisions of entries while loading (then nil).
+	revs []uint64
 	// about holds what each hoster (by id) was seen with: its networks,
 	// ASes and abuse addresses. It only grows: it names the hoster, and
 	// a network a hoster once used is still its network.
@@ -314,16 +322,23 @@ func (t *table) remove(k caseKey) {
 const tombstone = 0xFF
 
 // finishLoading sorts what the load appended and keeps, of a case that
-// came more than once, the last (dropping it when that was a deletion).
+// came more than once, the one of the highest revision (dropping it when
+// that was a deletion).
 func (t *table) finishLoading() {
-	slices.SortStableFunc(t.entries, func(a, b entry) int { return compareKeys(a.key, b.key) })
-	out := t.entries[:0]
-	for i, e := range t.entries {
-		if i+1 < len(t.entries) && t.entries[i+1].key == e.key || e.state == tombstone {
+	order := make([]int32, len(t.entries))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int {
+		return cmp.Or(compareKeys(t.entries[x].key, t.entries[y].key), cmp.Compare(t.revs[x], t.revs[y]))
+	})
+	out := make([]entry, 0, len(t.entries))
+	for i, idx := range order {
+		e := t.entries[idx]
+		if i+1 < len(order) && t.entries[order[i+1]].key == e.key || e.state == tombstone {
 			continue
 		}
 		out = append(out, e)
 	}
-	clear(t.entries[len(out):])
-	t.entries = out
+	t.entries, t.revs = out, nil
 }

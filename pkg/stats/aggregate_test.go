@@ -84,6 +84,9 @@ func TestLoadKeepsTheLastOfEachCase(t *testing.T) {
 		f.Put(4, caseOf(1, takedown.StateNoticed))
 		f.Delete(5, idAt(2))
 		f.Put(6, &takedown.Case{ID: "not a case id"})
+		// Decoded on two cores: the newer may come first.
+		f.Put(12, caseOf(5, takedown.StateReview))
+		f.Put(11, caseOf(5, takedown.StateReceived))
 		f.Loaded()
 		f.Put(7, caseOf(0, takedown.StateReview))
 		f.Put(8, caseOf(3, takedown.StateClosed))
@@ -94,14 +97,14 @@ func TestLoadKeepsTheLastOfEachCase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"review": 1, "closed": 1}
+	want := map[string]int{"review": 2, "closed": 1}
 	for st, n := range s.ByState {
 		if n != want[st] {
 			t.Errorf("%s: %d cases, want %d", st, n, want[st])
 		}
 	}
-	if s.Cases != 2 || s.Open != 1 || a.Size() != 2 {
-		t.Errorf("%d cases, %d open, size %d; want 2, 1, 2", s.Cases, s.Open, a.Size())
+	if s.Cases != 3 || s.Open != 2 || a.Size() != 3 {
+		t.Errorf("%d cases, %d open, size %d; want 3, 2, 3", s.Cases, s.Open, a.Size())
 	}
 	ids := a.Due(t0.Add(time.Hour), 10)
 	if !slices.Equal(ids, []string{idAt(3)}) {
@@ -149,8 +152,8 @@ func TestNoDataGivesNulls(t *testing.T) {
 
 func TestPercentilesAreNearestRank(t *testing.T) {
 	t.Parallel()
-	sec := func(n ...int64) []int64 {
-		out := make([]int64, len(n))
+	sec := func(n ...uint64) []uint64 {
+		out := make([]uint64, len(n))
 		for i, v := range n {
 			out[i] = v * 1e9
 		}
@@ -158,16 +161,16 @@ func TestPercentilesAreNearestRank(t *testing.T) {
 	}
 	tests := []struct {
 		name          string
-		values        []int64
+		values        []uint64
 		p50, p90, p99 float64
 	}{
 		{"one value", sec(7), 7, 7, 7},
 		{"ten", sec(10, 9, 8, 7, 6, 5, 4, 3, 2, 1), 5, 9, 10},
 		{"two", sec(1, 100), 1, 100, 100},
-		{"hundred and one", func() []int64 {
-			var v []int64
+		{"hundred and one", func() []uint64 {
+			var v []uint64
 			for i := range 101 {
-				v = append(v, int64(i+1)*1e9)
+				v = append(v, uint64(i+1)*1e9)
 			}
 			return v
 		}(), 51, 91, 100},
@@ -179,6 +182,36 @@ func TestPercentilesAreNearestRank(t *testing.T) {
 				t.Errorf("p50 %v p90 %v p99 %v, want %v %v %v", *d.P50, *d.P90, *d.P99, tt.p50, tt.p90, tt.p99)
 			}
 		})
+	}
+}
+
+func TestSelectAndCountDistinct(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 2, 17, 1000, 100000} {
+		for _, spread := range []uint64{1, 3, 1 << 16, ^uint64(0)} {
+			v := make([]uint64, n)
+			for i := range v {
+				v[i] = rng.Uint64() % spread
+				if spread == ^uint64(0) {
+					v[i] = rng.Uint64()
+				}
+			}
+			if spread == 3 && n > 2 {
+				slices.Sort(v) // sorted input: the pivot's worst case
+			}
+			sorted := slices.Sorted(slices.Values(v))
+			for _, k := range []int{0, n / 2, n * 9 / 10, n - 1} {
+				w := slices.Clone(v)
+				selectNth(w, k)
+				if w[k] != sorted[k] {
+					t.Fatalf("%d values below %d: element %d is %d, want %d", n, spread, k, w[k], sorted[k])
+				}
+			}
+			if got, want := countDistinct(slices.Clone(v), make([]uint64, n)), distinctSorted(sorted); got != want {
+				t.Errorf("%d values below %d: %d distinct, want %d", n, spread, got, want)
+			}
+		}
 	}
 }
 

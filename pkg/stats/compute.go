@@ -24,11 +24,11 @@ type tally struct {
 	byState   []int
 	byRoute   []int
 	byCountry []int
-	notice    []int64 // confirmation → first notice, ns
-	removal   []int64 // confirmation → first removal
-	reaction  []int64 // first notice → first removal
-	urls      []uint64
-	within    []Within
+	// b holds the durations (ns) of confirmation → first notice,
+	// confirmation → first removal and first notice → first removal, and
+	// the URL hashes.
+	b      *buffers
+	within []Within
 }
 
 // Stats computes the figures of the cases f selects, as of now. The
@@ -48,8 +48,9 @@ func (a *Aggregate) Stats(f Filter) (Stats, error) {
 	m := t.compile(f)
 	tl := tally{
 		byState: make([]int, len(takedown.States)+1), byRoute: make([]int, len(routeNames)),
-		byCountry: make([]int, t.countries.size()), within: make([]Within, len(windows)),
+		byCountry: make([]int, t.countries.size()), within: make([]Within, len(windows)), b: a.bufs.get(),
 	}
+	defer a.bufs.put(tl.b)
 	nowMS := now.UnixNano()
 	for i := range t.entries {
 		if e := &t.entries[i]; m.match(e) {
@@ -86,16 +87,17 @@ func (tl *tally) add(e *entry, now int64) {
 	if e.reopened > 0 {
 		s.CasesReappeared++
 	}
+	b := tl.b
 	if e.urlHash != 0 {
-		tl.urls = append(tl.urls, e.urlHash)
+		b.urls = append(b.urls, e.urlHash)
 	}
 	if e.firstNotice != 0 {
-		tl.notice = append(tl.notice, max(e.firstNotice-e.confirmed, 0))
+		b.notice = append(b.notice, since(e.confirmed, e.firstNotice))
 	}
 	if e.removed != 0 {
-		tl.removal = append(tl.removal, max(e.removed-e.confirmed, 0))
+		b.removal = append(b.removal, since(e.confirmed, e.removed))
 		if e.firstNotice != 0 {
-			tl.reaction = append(tl.reaction, max(e.removed-e.firstNotice, 0))
+			b.reaction = append(b.reaction, since(e.firstNotice, e.removed))
 		}
 	}
 	if e.firstNotice == 0 && e.removed == 0 {
@@ -150,16 +152,11 @@ func (tl *tally) finish(f Filter, now time.Time, home string, countries []string
 			s.Hosting.ByCountry[orUnknown(countries[id])] = n
 		}
 	}
-	s.ToFirstNotice, s.ToRemoval, s.NoticeToRemoval = durations(tl.notice), durations(tl.removal), durations(tl.reaction)
+	b := tl.b
+	s.ToFirstNotice, s.ToRemoval, s.NoticeToRemoval = durations(b.notice), durations(b.removal), durations(b.reaction)
 	s.RemovedWithin = finishWithin(tl.within, windows)
-	slices.Sort(tl.urls)
-	for i, h := range tl.urls {
-		if i > 0 && h == tl.urls[i-1] {
-			s.RepeatedURLs++
-		} else {
-			s.DistinctURLs++
-		}
-	}
+	s.DistinctURLs = countDistinct(b.urls, b.scratch(len(b.urls)))
+	s.RepeatedURLs = len(b.urls) - s.DistinctURLs
 	return s
 }
 

@@ -93,29 +93,68 @@ func (a *Aggregate) hosters(f Filter, only string) ([]Hoster, time.Time, error) 
 		return nil, time.Time{}, err
 	}
 	now := a.opts.Now()
-	nowMS := now.UnixNano()
+	b := a.bufs.get()
+	defer a.bufs.put(b)
+	accs, err := a.scanHosters(f, only, now.UnixNano(), b)
+	if err != nil || accs == nil {
+		return nil, now, err
+	}
+	// Removal times grouped by hoster, outside the lock: counted, then
+	// placed, then each hoster's own percentiles selected.
+	for _, id := range b.ids {
+		accs[id].n++
+	}
+	off := 0
+	for _, acc := range accs {
+		if acc != nil {
+			acc.start, off = off, off+acc.n
+			acc.n = 0
+		}
+	}
+	flat := b.removal[:0]
+	flat = append(flat, make([]uint64, len(b.ids))...)
+	for i, id := range b.ids {
+		acc := accs[id]
+		flat[acc.start+acc.n] = b.reaction[i]
+		acc.n++
+	}
+	b.removal = flat
+	var out []Hoster
+	for _, acc := range accs {
+		if acc == nil {
+			continue
+		}
+		h := acc.h
+		h.NoticeToRemoval = durations(flat[acc.start : acc.start+acc.n])
+		h.P50RemovalSeconds, h.P90RemovalSeconds = h.NoticeToRemoval.P50, h.NoticeToRemoval.P90
+		h.RemovedWithin24h = finishWithin(acc.within[:], oneDay)[0]
+		out = append(out, h)
+	}
+	return out, now, nil
+}
+
+// scanHosters is the pass over the summaries, under the read lock: each
+// selected hoster's counts and description, and in b the removal times
+// (b.reaction) with their hoster ids (b.ids). Nil accs: no such hoster.
+func (a *Aggregate) scanHosters(f Filter, only string, now int64, b *buffers) ([]*hosterAcc, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	t := a.cur
 	if t == nil {
-		return nil, now, ErrLoading
+		return nil, ErrLoading
 	}
 	if only != "" {
 		if _, ok := t.hosters.lookup(only); !ok {
-			return nil, now, nil
+			return nil, nil
 		}
 		f.Hoster = only
 	}
 	m := t.compile(f)
 	listed := t.listable(f.Own)
 	accs := make([]*hosterAcc, t.hosters.size())
-	type timed struct {
-		hoster uint32
-		ns     int64
-	}
-	var times []timed
 	type bounce struct{ hoster, addr uint32 }
 	var bounces []bounce
+	b.ids = b.ids[:0]
 	for i := range t.entries {
 		e := &t.entries[i]
 		if !m.match(e) || (listed != nil && !listed[e.hoster]) {
@@ -143,55 +182,30 @@ func (a *Aggregate) hosters(f Filter, only string) ([]Hoster, time.Time, error) 
 		if e.removed != 0 {
 			h.Removed++
 			if e.firstNotice != 0 {
-				times = append(times, timed{e.hoster, max(e.removed-e.firstNotice, 0)})
+				b.ids = append(b.ids, e.hoster)
+				b.reaction = append(b.reaction, since(e.firstNotice, e.removed))
 			}
 		}
 		if e.firstNotice != 0 {
-			countWithin(acc.within[:], oneDay, e.removed, e.firstNotice, nowMS, !e.open())
+			countWithin(acc.within[:], oneDay, e.removed, e.firstNotice, now, !e.open())
 		}
-	}
-	// Removal times grouped by hoster: counted, then placed (no sort of
-	// the whole set, only of each hoster's own).
-	for _, tm := range times {
-		accs[tm.hoster].n++
-	}
-	off := 0
-	for _, acc := range accs {
-		if acc != nil {
-			acc.start, off = off, off+acc.n
-			acc.n = 0
-		}
-	}
-	flat := make([]int64, len(times))
-	for _, tm := range times {
-		acc := accs[tm.hoster]
-		flat[acc.start+acc.n] = tm.ns
-		acc.n++
 	}
 	slices.SortFunc(bounces, func(x, y bounce) int { return cmp.Or(cmp.Compare(x.hoster, y.hoster), cmp.Compare(x.addr, y.addr)) })
-	bounces = slices.Compact(bounces)
-	for _, b := range bounces {
-		h := &accs[b.hoster].h
+	for _, bc := range slices.Compact(bounces) {
+		h := &accs[bc.hoster].h
 		h.BouncedContacts++
-		if addr, ok := t.plain[b.addr]; ok {
+		if addr, ok := t.plain[bc.addr]; ok {
 			h.BouncedAddresses = append(h.BouncedAddresses, addr)
 		}
 	}
-	var out []Hoster
 	for id, acc := range accs {
-		if acc == nil {
-			continue
+		if acc != nil {
+			slices.Sort(acc.h.BouncedAddresses)
+			acc.h.ID = t.hosters.name(uint32(id))
+			t.describe(&acc.h, uint32(id))
 		}
-		slices.Sort(acc.h.BouncedAddresses)
-		h := acc.h
-		h.ID = t.hosters.name(uint32(id))
-		h.NoticeToRemoval = durations(flat[acc.start : acc.start+acc.n])
-		h.P50RemovalSeconds, h.P90RemovalSeconds = h.NoticeToRemoval.P50, h.NoticeToRemoval.P90
-		h.RemovedWithin24h = finishWithin(acc.within[:], oneDay)[0]
-		t.describe(&h, uint32(id))
-		out = append(out, h)
 	}
-	return out, now, nil
+	return accs, nil
 }
 
 // listable is, for a hoster token, which hosters may be listed: those

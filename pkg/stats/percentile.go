@@ -1,30 +1,35 @@
 package stats
 
-import "slices"
-
-// percentiles returns the nearest-rank percentiles ps (0 < p ≤ 100) of
-// values (nanoseconds), in seconds, sorting values in place: the p-th
-// percentile is the value at rank ⌈p/100 · n⌉ of the sorted values, so
-// it is always one of the values and "p90 = 3600" reads "90 % were done
-// within an hour". Nil for each when there are no values.
-func percentiles(values []int64, ps ...int) []*float64 {
+// percentiles returns the nearest-rank percentiles ps (0 < p ≤ 100, in
+// decreasing order) of values (nanoseconds), in seconds, reordering
+// values: the p-th percentile is the value at rank ⌈p/100 · n⌉ of the
+// sorted values, so it is always one of the values and "p90 = 3600"
+// reads "90 % were done within an hour". Each is selected, not sorted
+// for: the next, smaller one is looked for only among the values below
+// the last. Nil for each when there are no values.
+func percentiles(values []uint64, ps ...int) []*float64 {
 	out := make([]*float64, len(ps))
 	if len(values) == 0 {
 		return out
 	}
-	slices.Sort(values)
+	upto := len(values)
 	for i, p := range ps {
-		rank := (p*len(values) + 99) / 100 // ⌈p·n/100⌉
-		s := float64(values[max(rank, 1)-1]) / 1e9
+		k := max((p*len(values)+99)/100, 1) - 1 // ⌈p·n/100⌉, from 0
+		selectNth(values[:upto], k)
+		s := float64(values[k]) / 1e9
 		out[i] = &s
+		upto = k + 1
 	}
 	return out
 }
 
-func durations(values []int64) Durations {
-	p := percentiles(values, 50, 90, 99)
-	return Durations{Count: len(values), P50: p[0], P90: p[1], P99: p[2]}
+func durations(values []uint64) Durations {
+	p := percentiles(values, 99, 90, 50)
+	return Durations{Count: len(values), P50: p[2], P90: p[1], P99: p[0]}
 }
+
+// since is the time from a to b in nanoseconds, 0 when b is before a.
+func since(a, b int64) uint64 { return uint64(max(b-a, 0)) }
 
 func share(n, of int) *float64 {
 	if of == 0 {

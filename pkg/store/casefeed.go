@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -13,14 +15,17 @@ import (
 
 // CaseFeed receives the cases bucket from WatchCases: every case it holds,
 // then Loaded, then every change as it happens. Calls come from one
-// goroutine, in the bucket's order.
+// goroutine. Until Loaded they may come out of the bucket's order (the
+// cases are decoded on every core): a case written while the load runs
+// can come twice, and the higher rev is the newer. From Loaded on they
+// come in order.
 type CaseFeed interface {
 	// Put is a case as written at revision rev.
 	Put(rev uint64, c *takedown.Case)
 	// Delete is a case deleted or purged at revision rev.
 	Delete(rev uint64, id string)
 	// Loaded says that every case the bucket held when the watch began
-	// has been delivered (pending is 0 from then on).
+	// has been delivered.
 	Loaded()
 }
 
@@ -39,34 +44,110 @@ func (s *Store) WatchCases(ctx context.Context, f CaseFeed) error {
 		return fmt.Errorf("watch cases: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
+	if err := loadCases(ctx, w, f); err != nil || ctx.Err() != nil {
+		return err
+	}
+	f.Loaded()
 	for {
-		var e jetstream.KeyValueEntry
-		select {
-		case <-ctx.Done():
-			return nil
-		case entry, open := <-w.Updates():
-			if !open {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return errors.New("the watch of " + CasesBucket + " ended")
-			}
-			e = entry
+		e, err := nextEntry(ctx, w)
+		if e == nil {
+			return err
 		}
-		switch {
-		case e == nil:
-			f.Loaded()
-		case !ValidCaseID(e.Key()):
-		case e.Operation() != jetstream.KeyValuePut:
+		if c, del, ok := decodeEntry(e); ok && del {
 			f.Delete(e.Revision(), e.Key())
-		default:
-			var c takedown.Case
-			if err := json.Unmarshal(e.Value(), &c); err != nil || c.ID != e.Key() {
-				continue
-			}
-			f.Put(e.Revision(), &c)
+		} else if ok {
+			f.Put(e.Revision(), c)
 		}
 	}
+}
+
+// loadCases delivers what the watch holds until its end-of-initial-values
+// marker, decoding on every core: a million records take one JSON
+// decode each, which one core would do several times slower.
+func loadCases(ctx context.Context, w jetstream.KeyWatcher, f CaseFeed) error {
+	raw := make(chan jetstream.KeyValueEntry, 1024)
+	type decoded struct {
+		e   jetstream.KeyValueEntry
+		c   *takedown.Case
+		del bool
+	}
+	out := make(chan decoded, 1024)
+	var readErr error
+	go func() {
+		defer close(raw)
+		for {
+			e, err := nextEntry(ctx, w)
+			if e == nil {
+				readErr = err
+				return
+			}
+			if _, marker := e.(endOfLoad); marker {
+				return
+			}
+			raw <- e
+		}
+	}()
+	var workers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		workers.Go(func() {
+			for e := range raw {
+				if c, del, ok := decodeEntry(e); ok {
+					out <- decoded{e, c, del}
+				}
+			}
+		})
+	}
+	go func() {
+		workers.Wait()
+		close(out)
+	}()
+	for d := range out {
+		if d.del {
+			f.Delete(d.e.Revision(), d.e.Key())
+		} else {
+			f.Put(d.e.Revision(), d.c)
+		}
+	}
+	return readErr
+}
+
+// endOfLoad stands for the watch's nil marker (every existing value was
+// delivered) where an entry is expected.
+type endOfLoad struct{ jetstream.KeyValueEntry }
+
+// nextEntry waits for the watch's next entry: endOfLoad for the marker,
+// nil when ctx ended (with a nil error) or the watch ended (an error).
+func nextEntry(ctx context.Context, w jetstream.KeyWatcher) (jetstream.KeyValueEntry, error) {
+	select {
+	case <-ctx.Done():
+		return nil, nil
+	case e, open := <-w.Updates():
+		switch {
+		case !open && ctx.Err() != nil:
+			return nil, nil
+		case !open:
+			return nil, errors.New("the watch of " + CasesBucket + " ended")
+		case e == nil:
+			return endOfLoad{}, nil
+		}
+		return e, nil
+	}
+}
+
+// decodeEntry reads a case from a watch entry; del for a deletion, false
+// for anything that is not a case this version reads.
+func decodeEntry(e jetstream.KeyValueEntry) (c *takedown.Case, del, ok bool) {
+	if _, marker := e.(endOfLoad); marker || !ValidCaseID(e.Key()) {
+		return nil, false, false
+	}
+	if e.Operation() != jetstream.KeyValuePut {
+		return nil, true, true
+	}
+	c = new(takedown.Case)
+	if err := json.Unmarshal(e.Value(), c); err != nil || c.ID != e.Key() {
+		return nil, false, false
+	}
+	return c, false, true
 }
 
 // CaseCount is how many entries the cases bucket holds (a hint for

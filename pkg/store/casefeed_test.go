@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/takedownd/takedownd/pkg/takedown"
+)
+
+// recordFeed keeps the newest state of each case it was fed.
+type recordFeed struct {
+	mu     sync.Mutex
+	states map[string]takedown.State
+	revs   map[string]uint64
+	loaded bool
+}
+
+func (f *recordFeed) Put(rev uint64, c *takedown.Case) { f.set(rev, c.ID, c.State) }
+func (f *recordFeed) Delete(rev uint64, id string)     { f.set(rev, id, "") }
+func (f *recordFeed) Loaded() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.loaded = true
+}
+
+func (f *recordFeed) set(rev uint64, id string, st takedown.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rev > f.revs[id] {
+		f.revs[id], f.states[id] = rev, st
+	}
+}
+
+func (f *recordFeed) snapshot() (map[string]takedown.State, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]takedown.State{}
+	for id, st := range f.states {
+		if st != "" {
+			out[id] = st
+		}
+	}
+	return out, f.loaded
+}
+
+// WatchCases delivers the whole bucket, decoded on every core, then each
+// change; changes made while it loads end up as they were last written.
+func TestWatchCasesLoadsThenFollows(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	base := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	ids := seed(t, st, base, 300)
+	f := &recordFeed{states: map[string]takedown.State{}, revs: map[string]uint64{}}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- st.WatchCases(ctx, f) }()
+	for _, id := range ids[:50] {
+		if _, err := st.Update(t.Context(), id, func(c *takedown.Case) ([]takedown.Event, error) {
+			c.State = takedown.StateReview
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.cases.Delete(t.Context(), ids[299]); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]takedown.State{}
+	for i, id := range ids[:299] {
+		want[id] = takedown.StateReceived
+		if i%3 == 0 {
+			want[id] = takedown.StateNoticed
+		}
+		if i < 50 {
+			want[id] = takedown.StateReview
+		}
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		got, loaded := f.snapshot()
+		if loaded && len(got) == len(want) && func() bool {
+			for id, s := range want {
+				if got[id] != s {
+					return false
+				}
+			}
+			return true
+		}() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("feed holds %d cases (loaded %v), want %d as last written", len(got), loaded, len(want))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("WatchCases after the stop: %v", err)
+	}
+}
