@@ -22,53 +22,48 @@ type StatsSource interface {
 // asked with Accept: text/csv (or ?format=csv), as CSV.
 func (s *Server) ServeStats(src StatsSource) {
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/stats", Roles: Readers,
-		Summary: "the figures of the cases in scope (from, to on confirmation time; country, hoster, route); JSON or CSV"}, func(w http.ResponseWriter, r *http.Request) error {
-		f, err := statsFilter(r)
-		if err != nil {
-			return err
-		}
-		st, err := src.Stats(f)
-		if err != nil {
-			return statsError(err)
-		}
-		if wantsCSV(r) {
-			return writeCSV(w, "stats", statsRows(st))
-		}
-		writeJSON(w, http.StatusOK, st)
-		return nil
-	})
+		Summary: "the figures of the cases in scope (from, to on confirmation time; country, hoster, route); JSON or CSV"},
+		func(w http.ResponseWriter, r *http.Request) error {
+			f, err := statsFilter(r)
+			if err != nil {
+				return err
+			}
+			st, err := src.Stats(f)
+			return answer(w, r, "stats", st, err, func() [][]string { return statsRows(st) })
+		})
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/hosters", Roles: Readers,
-		Summary: "hosters of the cases in scope with their removal times, sortable (sort, order, offset, limit, and the filters of /v1/stats); JSON or CSV"}, func(w http.ResponseWriter, r *http.Request) error {
-		q, err := hosterQuery(r, s.maxPage)
-		if err != nil {
-			return err
-		}
-		list, err := src.Hosters(q)
-		if err != nil {
-			return statsError(err)
-		}
-		if wantsCSV(r) {
-			return writeCSV(w, "hosters", hosterRows(list.Hosters))
-		}
-		writeJSON(w, http.StatusOK, list)
-		return nil
-	})
+		Summary: "hosters of the cases in scope with their removal times, sortable (sort, order, offset, limit, and the filters of /v1/stats); JSON or CSV"},
+		func(w http.ResponseWriter, r *http.Request) error {
+			q, err := hosterQuery(r, s.maxPage)
+			if err != nil {
+				return err
+			}
+			list, err := src.Hosters(q)
+			return answer(w, r, "hosters", list, err, func() [][]string { return hosterRows(list.Hosters) })
+		})
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/hosters/{hoster}", Roles: Readers,
-		Summary: "one hoster's figures over the cases in scope; JSON or CSV"}, func(w http.ResponseWriter, r *http.Request) error {
-		f, err := statsFilter(r)
-		if err != nil {
-			return err
-		}
-		h, err := src.Hoster(r.PathValue("hoster"), f)
-		if err != nil {
-			return statsError(err)
-		}
-		if wantsCSV(r) {
-			return writeCSV(w, "hoster", hosterRows([]stats.Hoster{h}))
-		}
-		writeJSON(w, http.StatusOK, h)
-		return nil
-	})
+		Summary: "one hoster's figures over the cases in scope; JSON or CSV"},
+		func(w http.ResponseWriter, r *http.Request) error {
+			f, err := statsFilter(r)
+			if err != nil {
+				return err
+			}
+			h, err := src.Hoster(r.PathValue("hoster"), f)
+			return answer(w, r, "hoster", h, err, func() [][]string { return hosterRows([]stats.Hoster{h}) })
+		})
+}
+
+// answer writes v as JSON, or its rows as CSV when the client asked for
+// CSV, unless the aggregate refused (err).
+func answer(w http.ResponseWriter, r *http.Request, name string, v any, err error, rows func() [][]string) error {
+	if err != nil {
+		return statsError(err)
+	}
+	if wantsCSV(r) {
+		return writeCSV(w, name, rows())
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // statsError maps the aggregate's errors onto statuses.

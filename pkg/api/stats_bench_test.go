@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -59,15 +61,12 @@ func BenchmarkStatsMillion(b *testing.B) {
 	seedTook := time.Since(seeded)
 	b.Logf("seeded %d cases in %s (%.0f/s)", n, seedTook.Round(time.Second), float64(n)/seedTook.Seconds())
 
-	agg := stats.New(st, stats.Options{HotlineCountry: "NL", Hasher: h, Log: log})
+	snap := filepath.Join(b.TempDir(), "stats-snapshot")
+	withSnap := stats.Options{HotlineCountry: "NL", Hasher: h, Log: log, SnapshotPath: snap, SnapshotEvery: time.Hour}
+	agg := stats.New(st, withSnap)
 	cpu0 := cpuTime()
 	loading := time.Now()
-	aggCtx, stopAgg := context.WithCancel(b.Context())
-	aggDone := make(chan struct{})
-	go func() {
-		defer close(aggDone)
-		_ = agg.Run(aggCtx)
-	}()
+	stopAgg := runAggregate(b, agg)
 	for !agg.Loaded() {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -82,7 +81,11 @@ func BenchmarkStatsMillion(b *testing.B) {
 	}
 	api.ServeStats(agg)
 	srv := httptest.NewServer(api)
-	defer srv.Close()
+	b.Cleanup(func() {
+		if srv != nil {
+			srv.Close()
+		}
+	})
 	year := now.AddDate(-1, 0, 0).Format(time.DateOnly)
 	calls := []string{
 		"/v1/stats",
@@ -112,10 +115,11 @@ func BenchmarkStatsMillion(b *testing.B) {
 		const rounds = 40
 		for _, path := range calls {
 			var ds []time.Duration
+			cpu := cpuTime()
 			for range rounds {
 				ds = append(ds, get(path))
 			}
-			report(b, "seq "+path, ds)
+			report(b, fmt.Sprintf("seq %s (%s CPU each)", path, ((cpuTime()-cpu)/rounds).Round(time.Millisecond)), ds)
 		}
 		// Four clients at once while a writer keeps changing cases.
 		stop := make(chan struct{})
@@ -140,26 +144,91 @@ func BenchmarkStatsMillion(b *testing.B) {
 		report(b, "4 clients, all calls, cases changing", ds)
 	}
 	b.StopTimer()
-	// The aggregate's memory: the live heap with it, less the live heap
-	// once it is gone (taken back to back, so the server's caches and the
-	// seeding's garbage count in neither).
-	srv.Close()
-	runtime.GC()
-	runtime.GC() // the request buffers' pool is emptied by the second
-	var with runtime.MemStats
-	runtime.ReadMemStats(&with)
+	// A restart: the statistics stop, writing their snapshot, and start
+	// again from it.
+	wrote := time.Now()
 	stopAgg()
-	<-aggDone
-	api, agg = nil, nil
-	runtime.GC()
-	runtime.GC()
-	var without runtime.MemStats
-	runtime.ReadMemStats(&without)
-	perCase := float64(int64(with.HeapAlloc)-int64(without.HeapAlloc)) / float64(size)
-	b.Logf("statistics heap: %.1f MB, %.0f bytes per case", float64(int64(with.HeapAlloc)-int64(without.HeapAlloc))/1e6, perCase)
+	writeTook := time.Since(wrote)
+	fi, err := os.Stat(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	restarted := time.Now()
+	reader := stats.New(st, withSnap)
+	stopReader := runAggregate(b, reader)
+	defer stopReader()
+	for !reader.Loaded() {
+		time.Sleep(time.Millisecond)
+	}
+	b.Logf("snapshot: %.0f MB written in %s at the stop; a start from it answers after %s (from revision %d)",
+		float64(fi.Size())/1e6, writeTook.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond), reader.StartedFrom())
 	b.ReportMetric(loadTook.Seconds(), "load_s")
 	b.ReportMetric(loadCPU.Seconds(), "load_cpu_s")
-	b.ReportMetric(perCase, "heap_B/case")
+}
+
+func runAggregate(b *testing.B, a *stats.Aggregate) func() {
+	ctx, cancel := context.WithCancel(b.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// BenchmarkStatsMemory measures the heap the summaries take, fed a
+// million seeded cases straight from memory (no NATS, whose buffers would
+// blur the figure).
+//
+//	go test -run '^$' -bench BenchmarkStatsMemory -benchtime 1x ./pkg/api
+func BenchmarkStatsMemory(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("TAKEDOWN_BENCH_CASES")); err == nil && v > 0 {
+		n = v
+	}
+	h := stats.NewURLHasher([]byte("bench-secret-0123456789abcdef0123456789"))
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		agg := stats.New(generated{n: n, h: h, now: time.Now()}, stats.Options{HotlineCountry: "NL", Hasher: h})
+		stop := runAggregate(b, agg)
+		for !agg.Loaded() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perCase := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(agg.Size())
+		b.Logf("%d cases: %.1f MB of heap, %.0f bytes per case", agg.Size(), float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/1e6, perCase)
+		b.ReportMetric(perCase, "heap_B/case")
+		stop()
+	}
+}
+
+// generated is a Watcher that makes up the seeded cases as it delivers
+// them, in chunks, so that only the summaries stay in memory.
+type generated struct {
+	n   int
+	h   *stats.URLHasher
+	now time.Time
+}
+
+func (g generated) CasesBucket(context.Context) (store.BucketState, error) {
+	return store.BucketState{}, nil
+}
+
+func (g generated) WatchCases(ctx context.Context, _ uint64, f store.CaseFeed) error {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for done := 0; done < g.n; done += 20000 {
+		cases, _ := seedCases(rng, min(20000, g.n-done), g.now, g.h, uint64(done+1))
+		for i := range cases {
+			f.Put(uint64(done+i+1), &cases[i])
+		}
+	}
+	f.Loaded()
+	<-ctx.Done()
+	return nil
 }
 
 // churn rewrites random cases until stop, as the pipeline would.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -606,5 +609,65 @@ func TestCSVDefusesFormulas(t *testing.T) {
 	want := [][]string{{"a", "b"}, {"'=HYPERLINK(\"x\")", "'+1"}, {"'-2", "'@SUM(A1)"}, {"plain", ""}}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("rows %q, want %q", rows, want)
+	}
+}
+
+// A start from the snapshot answers at once and, once it has caught up
+// with what changed while it was down, gives the figures a whole load of
+// the bucket gives.
+func TestStatsResumeFromSnapshot(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+	h := stats.NewURLHasher([]byte("0123456789abcdef0123456789abcdef"))
+	cases, _ := seedCases(rand.New(rand.NewPCG(14, 4)), 300, now, h)
+	api := startStatsAPI(t, now, h, cases)
+	path := filepath.Join(t.TempDir(), "stats-snapshot")
+	opts := stats.Options{HotlineCountry: "NL", Hasher: h, Now: func() time.Time { return now }, SnapshotPath: path, SnapshotEvery: time.Hour}
+	run := func(a *stats.Aggregate) func() {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = a.Run(ctx)
+		}()
+		return func() { cancel(); <-done }
+	}
+	first := stats.New(api.st, opts)
+	stop := run(first)
+	waitFor(t, "the first load", func() bool { return first.Size() == len(cases) })
+	stop()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("no snapshot after the stop: %v", err)
+	}
+
+	// While it is down: a case closes, another is reported.
+	if _, err := api.st.Update(t.Context(), cases[7].ID, func(c *takedown.Case) ([]takedown.Event, error) {
+		c.State = takedown.StateClosed
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	more, _ := seedCases(rand.New(rand.NewPCG(15, 5)), 1, now, h, 100000)
+	seedStore(t, api.st, more)
+
+	resumed := stats.New(api.st, opts)
+	defer run(resumed)()
+	waitFor(t, "the resumed statistics", func() bool { return resumed.Size() == len(cases)+1 })
+	if resumed.StartedFrom() == 0 {
+		t.Error("the second start loaded the whole bucket, not the snapshot")
+	}
+	whole := stats.New(api.st, stats.Options{HotlineCountry: "NL", Hasher: h, Now: func() time.Time { return now }})
+	defer run(whole)()
+	waitFor(t, "a whole load", func() bool { return whole.Size() == len(cases)+1 })
+	for _, f := range []stats.Filter{{}, {Route: "hoster"}, {Audiences: []string{takedown.AudienceDomain("bigcloud.com")}}} {
+		got, err := resumed.Stats(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := whole.Stats(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffJSON(t, "resumed vs whole", got, want)
 	}
 }

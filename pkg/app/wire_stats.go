@@ -9,6 +9,9 @@ import (
 	"github.com/takedownd/takedownd/pkg/stats"
 )
 
+// StatsSnapshotFileName is the statistics' snapshot in the data dir.
+const StatsSnapshotFileName = "stats-snapshot"
+
 // RetentionSecretFileName is the URL-hash key's file in the data
 // directory when retention.secret_file is not set.
 const RetentionSecretFileName = "retention-secret"
@@ -23,6 +26,7 @@ func (a *App) addStats(ctx context.Context, retry broker.Retrier) error {
 	}
 	a.stats = stats.New(a.store, stats.Options{
 		HotlineCountry: a.cfg.Route.HotlineCountry, Hasher: hasher, Now: a.now,
+		SnapshotPath: filepath.Join(a.cfg.DataDir, StatsSnapshotFileName), SnapshotEvery: a.cfg.Stats.SnapshotEvery,
 		Log: a.log.With("component", "stats"),
 	})
 	a.addRunner("statistics", a.stats)

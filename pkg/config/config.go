@@ -39,6 +39,8 @@ type Config struct {
 	Inbound Inbound `yaml:"inbound"`
 	// Reconcile finds open cases without a next step and repairs them.
 	Reconcile Reconcile `yaml:"reconcile"`
+	// Stats keeps the figures of GET /v1/stats and /v1/hosters.
+	Stats Stats `yaml:"stats"`
 	// Retention anonymises closed cases after a while.
 	Retention Retention `yaml:"retention"`
 	// Storage bounds every stream and bucket in JetStream. At its limit
@@ -178,6 +180,7 @@ func Default() Config {
 		Storage: defaultStorage(),
 
 		Reconcile: defaultReconcile(),
+		Stats:     defaultStats(),
 		Retention: defaultRetention(),
 
 		ShutdownTimeout: 20 * time.Second,

@@ -170,6 +170,7 @@ func (cfg *Config) Validate() error {
 	cfg.Recheck.validate(c)
 	cfg.Inbound.validate(c)
 	cfg.Reconcile.validate(c)
+	cfg.Stats.validate(c)
 	cfg.Retention.validate(c)
 	cfg.validateStorage(c)
 	if len(c.problems) > 0 {

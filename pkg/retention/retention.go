@@ -124,7 +124,7 @@ func (r *Retention) Anonymise(ctx context.Context, id string) (bool, error) {
 		return false, nil
 	}
 	if c.Anonymised == nil {
-		if now.Sub(c.UpdatedAt) < r.opts.AnonymiseAfter {
+		if now.Sub(stats.LastChange(&c)) < r.opts.AnonymiseAfter {
 			return false, nil
 		}
 		if c.URL != "" {

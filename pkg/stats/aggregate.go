@@ -7,10 +7,11 @@
 package stats
 
 import (
-	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,9 +21,13 @@ import (
 	"github.com/takedownd/takedownd/pkg/takedown"
 )
 
-// Watcher delivers the cases bucket (store.Store.WatchCases).
+// Watcher delivers the cases bucket (store.Store is one).
 type Watcher interface {
-	WatchCases(ctx context.Context, f store.CaseFeed) error
+	// WatchCases delivers the bucket from revision from on (the whole
+	// bucket when 0), then its changes.
+	WatchCases(ctx context.Context, from uint64, f store.CaseFeed) error
+	// CasesBucket says which bucket it is and how far it has come.
+	CasesBucket(ctx context.Context) (store.BucketState, error)
 }
 
 // Options configure an Aggregate.
@@ -34,8 +39,13 @@ type Options struct {
 	// again joins its earlier cases, anonymised or not; nil counts no
 	// repeated URLs.
 	Hasher *URLHasher
-	Now    func() time.Time
-	Log    *slog.Logger
+	// SnapshotPath is where the summaries are written every SnapshotEvery
+	// and at the stop, and read at the start (snapshot.go); "" or a zero
+	// SnapshotEvery writes none.
+	SnapshotPath  string
+	SnapshotEvery time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // Aggregate is the in-memory summary of every case. Run keeps it up to
@@ -46,12 +56,20 @@ type Aggregate struct {
 
 	mu  sync.RWMutex
 	cur *table // nil until the first load completes
+	// curRev is the revision of the bucket cur is at: a snapshot of cur
+	// resumes the watch after it. created names the bucket (its stream's
+	// creation time).
+	curRev  uint64
+	created time.Time
 	// loading is the table the running watch fills until Loaded; only
 	// the watch's goroutine touches it.
 	loading *table
-	// loadedIn is how long the last load took; rev is the last revision.
+	// loadedIn is how long the last load took.
 	loadedIn time.Duration
-	rev      atomic.Uint64
+	// written is the revision of the last snapshot written; from the
+	// revision the last run started from (0: a whole load).
+	written atomic.Uint64
+	from    atomic.Uint64
 	// bufs are the requests' scratch slices.
 	bufs bufferPool
 }
@@ -74,16 +92,104 @@ func New(w Watcher, opts Options) *Aggregate {
 	return &Aggregate{opts: opts, watcher: w}
 }
 
-// Run keeps the aggregate up to date until ctx ends. Each run loads the
-// whole bucket into a fresh table, swapped in once complete: until then
-// the previous one (if any) keeps answering. It returns an error when the
-// watch ends while ctx lasts.
+// Run keeps the aggregate up to date until ctx ends. The first run
+// starts from the snapshot when there is one that fits, answering from it
+// at once and following the bucket from the revision after it; otherwise
+// it loads the whole bucket into a fresh table, swapped in once complete.
+// A later run (after the watch failed) resumes after the revision the
+// table is at. It returns an error when the watch ends while ctx lasts.
 func (a *Aggregate) Run(ctx context.Context) error {
 	started := a.opts.Now()
-	a.loading = newTable()
-	feed := &feed{a: a, started: started}
-	return a.watcher.WatchCases(ctx, feed)
+	bs, err := a.watcher.CasesBucket(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	a.mu.Lock()
+	from, have := a.curRev+1, a.cur != nil
+	if have && !bs.Created.Equal(a.created) {
+		from = 0 // the bucket was made anew: load it whole
+	}
+	a.created = bs.Created
+	a.mu.Unlock()
+	if !have {
+		from = a.resume(bs)
+	}
+	a.from.Store(from)
+	f := &feed{a: a, started: started, loaded: from > 0}
+	if from == 0 {
+		a.loading = newTable()
+	}
+	if a.opts.SnapshotPath != "" && a.opts.SnapshotEvery > 0 {
+		done := make(chan struct{})
+		defer func() {
+			close(done)
+			a.snapshotNow() // at the stop: the next start has little to catch up
+		}()
+		go a.snapshotLoop(done)
+	}
+	return a.watcher.WatchCases(ctx, from, f)
 }
+
+// resume installs the snapshot if there is one that fits the bucket, and
+// returns the revision to watch from (0: load the whole bucket).
+func (a *Aggregate) resume(bs store.BucketState) uint64 {
+	if a.opts.SnapshotPath == "" {
+		return 0
+	}
+	s, err := readSnapshot(a.opts.SnapshotPath, a.fingerprint())
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0
+	}
+	if err == nil && (!bs.Created.Equal(s.created) || s.rev > bs.LastRevision) {
+		err = fmt.Errorf("statistics snapshot: %w (of another bucket, or ahead of it)", errStaleSnapshot)
+	}
+	if err != nil {
+		a.opts.Log.Warn("statistics snapshot not used, loading the whole bucket", "err", err)
+		return 0
+	}
+	a.mu.Lock()
+	a.cur, a.curRev = s.t, s.rev
+	a.mu.Unlock()
+	a.written.Store(s.rev)
+	a.opts.Log.Info("statistics read from the snapshot, catching up", "cases", len(s.t.entries), "revision", s.rev)
+	return s.rev + 1
+}
+
+func (a *Aggregate) snapshotLoop(done chan struct{}) {
+	t := time.NewTicker(a.opts.SnapshotEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			a.snapshotNow()
+		}
+	}
+}
+
+// snapshotNow writes the snapshot when the table moved since the last.
+func (a *Aggregate) snapshotNow() {
+	a.mu.RLock()
+	if a.cur == nil || a.curRev == a.written.Load() {
+		a.mu.RUnlock()
+		return
+	}
+	s := snapshot{rev: a.curRev, created: a.created, print: a.fingerprint(), t: a.cur.copyTable()}
+	a.mu.RUnlock()
+	if err := writeSnapshot(a.opts.SnapshotPath, s); err != nil {
+		a.opts.Log.Warn("write statistics snapshot", "err", err)
+		return
+	}
+	a.written.Store(s.rev)
+}
+
+// StartedFrom is the revision the last run started from: 0 when it loaded
+// the whole bucket, else the one after its snapshot's (or the table's).
+func (a *Aggregate) StartedFrom() uint64 { return a.from.Load() }
 
 // Loaded reports whether the aggregate has loaded the bucket once.
 func (a *Aggregate) Loaded() bool {
@@ -113,7 +219,11 @@ func (a *Aggregate) LoadTime() time.Duration {
 type feed struct {
 	a       *Aggregate
 	started time.Time
-	loaded  bool
+	// loaded: the changes go to the current table (after a full load, or
+	// from the start when the run resumes); maxRev is the highest
+	// revision a full load saw.
+	loaded bool
+	maxRev uint64
 }
 
 func (f *feed) Put(rev uint64, c *takedown.Case) {
@@ -132,9 +242,6 @@ func (f *feed) Delete(rev uint64, id string) {
 
 func (f *feed) apply(rev uint64, ch change) {
 	a := f.a
-	if rev > a.rev.Load() {
-		a.rev.Store(rev)
-	}
 	if !f.loaded {
 		// While loading, cases arrive in no set order, each once; a case
 		// changed meanwhile comes again, with a higher revision.
@@ -145,10 +252,12 @@ func (f *feed) apply(rev uint64, ch change) {
 			t.entries = append(t.entries, t.entryOf(*ch.f, a.opts.HotlineCountry))
 		}
 		t.revs = append(t.revs, rev)
+		f.maxRev = max(f.maxRev, rev)
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.curRev = max(a.curRev, rev)
 	if ch.f == nil {
 		a.cur.remove(ch.key)
 		return
@@ -157,188 +266,18 @@ func (f *feed) apply(rev uint64, ch change) {
 }
 
 func (f *feed) Loaded() {
+	a := f.a
 	if f.loaded {
+		a.opts.Log.Info("statistics caught up", "took", a.opts.Now().Sub(f.started).Round(time.Millisecond))
 		return
 	}
 	f.loaded = true
-	a := f.a
 	t := a.loading
 	t.finishLoading()
 	a.loading = nil
 	a.mu.Lock()
-	a.cur = t
+	a.cur, a.curRev = t, f.maxRev
 	a.loadedIn = a.opts.Now().Sub(f.started)
 	a.mu.Unlock()
 	a.opts.Log.Info("statistics loaded", "cases", len(t.entries), "took", a.loadedIn.Round(time.Millisecond))
-}
-
-// table is one loaded generation of summaries with its string tables.
-type table struct {
-	entries   []entry // sorted by key
-	countries *interner
-	hosters   *interner
-	// audiences holds each distinct set of audience keys (joined), and
-	// audSets the same sets as lists: cases told to the same parties
-	// share one id.
-	audiences *interner
-	audSets   [][]string
-	addrs     *interner // contact addresses, and hashes of failing ones
-	// plain maps the id of a failing address's hash to the address, as
-	// far as a case not anonymised names it.
-	plain    map[uint32]string
-	networks *interner
-	asNames  map[uint32]string
-	// revs are the revisions of entries while loading (then nil).
-	revs []uint64
-	// about holds what each hoster (by id) was seen with: its networks,
-	// ASes and abuse addresses. It only grows: it names the hoster, and
-	// a network a hoster once used is still its network.
-	about []*hosterAbout
-}
-
-type hosterAbout struct {
-	asns     []uint32
-	networks []uint32
-	contacts []uint32
-}
-
-func newTable() *table {
-	return &table{
-		countries: newInterner(1 << 16), hosters: newInterner(1 << 31), audiences: newInterner(1 << 31),
-		audSets: [][]string{nil}, addrs: newInterner(1 << 31), networks: newInterner(1 << 31),
-		asNames: map[uint32]string{}, plain: map[uint32]string{},
-	}
-}
-
-// entryOf interns f.
-func (t *table) entryOf(f facts, home string) entry {
-	e := entry{
-		key: f.key, state: stateIndex(f.state), route: routeIndex(f.route),
-		country: uint16(t.countries.id(f.country)), hoster: t.hosters.id(f.hoster), audience: t.audienceSet(f.audiences),
-		reminders: clamp16(f.reminders), escalations: clamp16(f.escalations), failed: clamp16(f.failed), reopened: clamp16(f.reopened),
-		confirmed: unixNano(f.confirmed), firstNotice: unixNano(f.firstNotice), removed: unixNano(f.removed), closed: unixNano(f.closed),
-		urlHash: f.urlHash,
-	}
-	if f.country != "" {
-		e.flags |= flagCountryKnown
-		if f.country == home {
-			e.flags |= flagDomestic
-		}
-	}
-	if f.anonymised {
-		e.flags |= flagAnonymised
-	}
-	if f.complete {
-		e.flags |= flagComplete
-	}
-	if len(f.failing) > 0 {
-		x := &extra{}
-		for _, sum := range f.failing {
-			id := t.addrs.id(sum)
-			x.failing = append(x.failing, id)
-			if addr, ok := f.plain[sum]; ok {
-				t.plain[id] = addr
-			}
-		}
-		e.more = x
-	}
-	t.learn(e.hoster, f)
-	return e
-}
-
-// audienceSet is the id of a (sorted) set of audience keys.
-func (t *table) audienceSet(keys []string) uint32 {
-	if len(keys) == 0 {
-		return 0
-	}
-	joined := strings.Join(keys, "\n")
-	if id, ok := t.audiences.lookup(joined); ok {
-		return id
-	}
-	id := t.audiences.id(joined)
-	if int(id) == len(t.audSets) {
-		t.audSets = append(t.audSets, slices.Clone(keys))
-	}
-	return id
-}
-
-// learn adds what f says about its hoster.
-func (t *table) learn(hoster uint32, f facts) {
-	for int(hoster) >= len(t.about) {
-		t.about = append(t.about, nil)
-	}
-	h := t.about[hoster]
-	if h == nil {
-		h = &hosterAbout{}
-		t.about[hoster] = h
-	}
-	for i, n := range f.asns {
-		if !slices.Contains(h.asns, n) {
-			h.asns = append(h.asns, n)
-		}
-		if i < len(f.asNames) && f.asNames[i] != "" {
-			t.asNames[n] = f.asNames[i]
-		}
-	}
-	for _, n := range f.networks {
-		if id := t.networks.id(n); !slices.Contains(h.networks, id) {
-			h.networks = append(h.networks, id)
-		}
-	}
-	for _, c := range f.contacts {
-		if id := t.addrs.id(c); !slices.Contains(h.contacts, id) {
-			h.contacts = append(h.contacts, id)
-		}
-	}
-}
-
-func clamp16(n int) uint16 {
-	return uint16(min(max(n, 0), 1<<16-1))
-}
-
-func (t *table) find(k caseKey) (int, bool) {
-	return slices.BinarySearchFunc(t.entries, k, func(e entry, k caseKey) int { return compareKeys(e.key, k) })
-}
-
-func compareKeys(a, b caseKey) int { return strings.Compare(string(a[:]), string(b[:])) }
-
-func (t *table) put(f facts, home string) {
-	e := t.entryOf(f, home)
-	i, found := t.find(e.key)
-	if found {
-		t.entries[i] = e
-		return
-	}
-	t.entries = slices.Insert(t.entries, i, e)
-}
-
-func (t *table) remove(k caseKey) {
-	if i, found := t.find(k); found {
-		t.entries = slices.Delete(t.entries, i, i+1)
-	}
-}
-
-// tombstone marks, while loading, a case deleted after it was delivered.
-const tombstone = 0xFF
-
-// finishLoading sorts what the load appended and keeps, of a case that
-// came more than once, the one of the highest revision (dropping it when
-// that was a deletion).
-func (t *table) finishLoading() {
-	order := make([]int32, len(t.entries))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(x, y int32) int {
-		return cmp.Or(compareKeys(t.entries[x].key, t.entries[y].key), cmp.Compare(t.revs[x], t.revs[y]))
-	})
-	out := make([]entry, 0, len(t.entries))
-	for i, idx := range order {
-		e := t.entries[idx]
-		if i+1 < len(order) && t.entries[order[i+1]].key == e.key || e.state == tombstone {
-			continue
-		}
-		out = append(out, e)
-	}
-	t.entries, t.revs = out, nil
 }

@@ -19,7 +19,11 @@ type scriptWatcher struct {
 	played chan struct{}
 }
 
-func (w *scriptWatcher) WatchCases(ctx context.Context, f store.CaseFeed) error {
+func (w *scriptWatcher) CasesBucket(context.Context) (store.BucketState, error) {
+	return store.BucketState{Created: t0, LastRevision: 1 << 20}, nil
+}
+
+func (w *scriptWatcher) WatchCases(ctx context.Context, _ uint64, f store.CaseFeed) error {
 	w.script(f)
 	close(w.played)
 	<-ctx.Done()

@@ -71,7 +71,8 @@ func countDistinct(hashes, tmp []uint64) int {
 		slices.Sort(hashes)
 		return distinctSorted(hashes)
 	}
-	shift := 64 - min(bits.Len(uint(len(hashes))), 20)
+	// About 16 values a bucket, at most 65,536 buckets.
+	shift := 64 - min(bits.Len(uint(len(hashes)))-4, 16)
 	starts := make([]int, 1<<(64-shift)+1)
 	for _, h := range hashes {
 		starts[(h>>shift)+1]++

@@ -158,7 +158,7 @@ func factsOf(c *takedown.Case, home string, h *URLHasher) (facts, bool) {
 		f.confirmed, _ = store.CaseIDTime(c.ID)
 	}
 	if c.State == takedown.StateClosed {
-		f.closed = c.UpdatedAt
+		f.closed = LastChange(c)
 	}
 	if r := c.Routing; r != nil {
 		f.route = r.Kind
@@ -250,6 +250,15 @@ func FiguresOf(c *takedown.Case) CaseFigures {
 		}
 	}
 	return cf
+}
+
+// LastChange is when the case last changed (its received time for a
+// record that never said): retention counts a closed case's age from it.
+func LastChange(c *takedown.Case) time.Time {
+	if c.UpdatedAt.IsZero() {
+		return c.ReceivedAt
+	}
+	return c.UpdatedAt
 }
 
 func appendNew(list []string, more ...string) []string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -30,13 +31,20 @@ type CaseFeed interface {
 }
 
 // WatchCases feeds f from a watch of the cases bucket until ctx ends
-// (then it returns nil); it returns an error when the watch ends while
-// ctx lasts, so that the caller's supervisor starts it again, and a
-// fresh run delivers the whole bucket again. Records this version cannot
-// decode are skipped. Each replica runs its own watch: it reads what its
-// NATS server holds, and may lag the leader by milliseconds.
-func (s *Store) WatchCases(ctx context.Context, f CaseFeed) error {
-	w, err := s.cases.WatchAll(ctx)
+// (then it returns nil): with from 0 the whole bucket, decoded on every
+// core, then Loaded; with from > 0 every change at or after that
+// revision, in order (Loaded once it has caught up) — a caller that holds
+// the bucket as of from-1 resumes there. It returns an error when the
+// watch ends while ctx lasts, so that the caller's supervisor starts it
+// again. Records this version cannot decode are skipped. Each replica
+// runs its own watch: it reads what its NATS server holds, and may lag
+// the leader by milliseconds.
+func (s *Store) WatchCases(ctx context.Context, from uint64, f CaseFeed) error {
+	var opts []jetstream.WatchOpt
+	if from > 0 {
+		opts = append(opts, jetstream.ResumeFromRevision(from))
+	}
+	w, err := s.cases.WatchAll(ctx, opts...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -44,14 +52,20 @@ func (s *Store) WatchCases(ctx context.Context, f CaseFeed) error {
 		return fmt.Errorf("watch cases: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
-	if err := loadCases(ctx, w, f); err != nil || ctx.Err() != nil {
-		return err
+	if from == 0 {
+		if err := loadCases(ctx, w, f); err != nil || ctx.Err() != nil {
+			return err
+		}
+		f.Loaded()
 	}
-	f.Loaded()
 	for {
 		e, err := nextEntry(ctx, w)
 		if e == nil {
 			return err
+		}
+		if _, marker := e.(endOfLoad); marker {
+			f.Loaded()
+			continue
 		}
 		if c, del, ok := decodeEntry(e); ok && del {
 			f.Delete(e.Revision(), e.Key())
@@ -150,12 +164,25 @@ func decodeEntry(e jetstream.KeyValueEntry) (c *takedown.Case, del, ok bool) {
 	return c, false, true
 }
 
-// CaseCount is how many entries the cases bucket holds (a hint for
-// sizing what mirrors it; deletions that are still markers count).
-func (s *Store) CaseCount(ctx context.Context) (uint64, error) {
+// BucketState names a bucket and says how far it has come.
+type BucketState struct {
+	// Created is when the bucket's stream was created: a bucket made
+	// anew under the same name has another.
+	Created time.Time
+	// LastRevision is the revision of its latest write.
+	LastRevision uint64
+}
+
+// CasesBucket is the cases bucket's state.
+func (s *Store) CasesBucket(ctx context.Context) (BucketState, error) {
 	st, err := s.cases.Status(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("status of %s: %w", CasesBucket, err)
+		return BucketState{}, fmt.Errorf("status of %s: %w", CasesBucket, err)
 	}
-	return st.Values(), nil
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return BucketState{}, fmt.Errorf("status of %s: no stream info", CasesBucket)
+	}
+	info := bs.StreamInfo()
+	return BucketState{Created: info.Created, LastRevision: info.State.LastSeq}, nil
 }

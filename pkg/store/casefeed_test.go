@@ -55,7 +55,7 @@ func TestWatchCasesLoadsThenFollows(t *testing.T) {
 	f := &recordFeed{states: map[string]takedown.State{}, revs: map[string]uint64{}}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- st.WatchCases(ctx, f) }()
+	go func() { done <- st.WatchCases(ctx, 0, f) }()
 	for _, id := range ids[:50] {
 		if _, err := st.Update(t.Context(), id, func(c *takedown.Case) ([]takedown.Event, error) {
 			c.State = takedown.StateReview
@@ -96,5 +96,33 @@ func TestWatchCasesLoadsThenFollows(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("WatchCases after the stop: %v", err)
+	}
+
+	// Resumed after the revision it had: only what changed since comes.
+	bs, err := st.CasesBucket(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(t.Context(), ids[100], func(c *takedown.Case) ([]takedown.Event, error) {
+		c.State = takedown.StateClosed
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	again := &recordFeed{states: map[string]takedown.State{}, revs: map[string]uint64{}}
+	ctx, cancel = context.WithCancel(t.Context())
+	defer cancel()
+	go func() { done <- st.WatchCases(ctx, bs.LastRevision+1, again) }()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		got, loaded := again.snapshot()
+		if loaded && len(got) == 1 && got[ids[100]] == takedown.StateClosed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("resumed feed holds %v (caught up %v), want only %s closed", got, loaded, ids[100])
+		}
+	}
+	if after, err := st.CasesBucket(t.Context()); err != nil || !after.Created.Equal(bs.Created) || after.LastRevision <= bs.LastRevision {
+		t.Errorf("bucket state %+v after %+v (%v)", after, bs, err)
 	}
 }
