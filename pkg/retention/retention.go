@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/stats"
@@ -63,10 +64,18 @@ func New(st *store.Store, due Candidates, opts Options) *Retention {
 	return &Retention{st: st, due: due, opts: opts}
 }
 
-// Run sweeps until ctx ends. A case that cannot be anonymised now (NATS
-// away, the trail read lagging) is logged and tried again at the next
-// sweep; that is no reason to stop the part.
+// Run sweeps until ctx ends, the first time after a random part of
+// Every: replicas that started together do not sweep in step (each step
+// is safe to run twice, but once is enough, and a replica finds in its
+// statistics the cases another finished). A case that cannot be
+// anonymised now (NATS away, the trail read lagging) is logged and tried
+// again at the next sweep; that is no reason to stop the part.
 func (r *Retention) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(rand.N(r.opts.Every)):
+	}
 	for {
 		n, err := r.Sweep(ctx)
 		if ctx.Err() != nil {

@@ -44,7 +44,9 @@ type recordingWatcher struct {
 	stopped chan struct{}
 }
 
-func (w *recordingWatcher) CasesBucket(context.Context) (store.BucketState, error) { return w.bucket, nil }
+func (w *recordingWatcher) CasesBucket(context.Context) (store.BucketState, error) {
+	return w.bucket, nil
+}
 
 func (w *recordingWatcher) WatchCases(ctx context.Context, from uint64, f store.CaseFeed) error {
 	if from == 0 {
@@ -113,7 +115,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}{
 		{"resumed after its revision", func(*Options, *recordingWatcher) {}, 41},
 		{"another hotline country", func(o *Options, _ *recordingWatcher) { o.HotlineCountry = "DE" }, 0},
-		{"another secret", func(o *Options, _ *recordingWatcher) { o.Hasher = NewURLHasher([]byte("another-secret-0123456789abcdefghij")) }, 0},
+		{"another secret", func(o *Options, _ *recordingWatcher) {
+			o.Hasher = NewURLHasher([]byte("another-secret-0123456789abcdefghij"))
+		}, 0},
 		{"a bucket made anew", func(_ *Options, w *recordingWatcher) { w.bucket.Created = t0.Add(time.Hour) }, 0},
 		{"a bucket behind the snapshot", func(_ *Options, w *recordingWatcher) { w.bucket.LastRevision = 10 }, 0},
 	}
