@@ -29,7 +29,7 @@ func (s *Server) ServeStats(src StatsSource) {
 				return err
 			}
 			st, err := src.Stats(f)
-			return answer(w, r, "stats", st, err, func() [][]string { return statsRows(st) })
+			return statsAnswer(w, r, "stats", st, err, func() [][]string { return statsRows(st) })
 		})
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/hosters", Roles: Readers,
 		Summary: "hosters of the cases in scope with their removal times, sortable (sort, order, offset, limit, and the filters of /v1/stats); JSON or CSV"},
@@ -39,7 +39,7 @@ func (s *Server) ServeStats(src StatsSource) {
 				return err
 			}
 			list, err := src.Hosters(q)
-			return answer(w, r, "hosters", list, err, func() [][]string { return hosterRows(list.Hosters) })
+			return statsAnswer(w, r, "hosters", list, err, func() [][]string { return hosterRows(list.Hosters) })
 		})
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/hosters/{hoster}", Roles: Readers,
 		Summary: "one hoster's figures over the cases in scope; JSON or CSV"},
@@ -49,13 +49,13 @@ func (s *Server) ServeStats(src StatsSource) {
 				return err
 			}
 			h, err := src.Hoster(r.PathValue("hoster"), f)
-			return answer(w, r, "hoster", h, err, func() [][]string { return hosterRows([]stats.Hoster{h}) })
+			return statsAnswer(w, r, "hoster", h, err, func() [][]string { return hosterRows([]stats.Hoster{h}) })
 		})
 }
 
-// answer writes v as JSON, or its rows as CSV when the client asked for
+// statsAnswer writes v as JSON, or its rows as CSV when the client asked for
 // CSV, unless the aggregate refused (err).
-func answer(w http.ResponseWriter, r *http.Request, name string, v any, err error, rows func() [][]string) error {
+func statsAnswer(w http.ResponseWriter, r *http.Request, name string, v any, err error, rows func() [][]string) error {
 	if err != nil {
 		return statsError(err)
 	}
