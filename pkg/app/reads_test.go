@@ -100,3 +100,38 @@ func (d *daemon) consumers() map[string]int {
 	out["(account)"] = ai.Consumers
 	return out
 }
+
+// TestEveryReadLeavesNothingOnTheServer walks every GET route in the API's
+// registry (so also the routes added after this test was written), for
+// every seeded case, notice and hoster, as an admin and as a hoster's
+// token, many times over, and checks that the server holds no more
+// consumers than before.
+func TestEveryReadLeavesNothingOnTheServer(t *testing.T) {
+	t.Parallel()
+	w := startScopeWorld(t)
+	before := w.d.consumers()
+	reads := 0
+	for range 20 {
+		for _, rt := range w.d.app.api.Routes() {
+			if rt.Method != http.MethodGet {
+				continue
+			}
+			for _, path := range w.paths(rt) {
+				for _, tok := range []string{"admin", "hoster-a"} {
+					w.call(t, rt.Method, path, tok, nil)
+					reads++
+				}
+			}
+		}
+	}
+	t.Logf("%d reads", reads)
+	deadline := time.Now().Add(30 * time.Second)
+	after := w.d.consumers()
+	for !maps.Equal(after, before) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		after = w.d.consumers()
+	}
+	if !maps.Equal(after, before) {
+		t.Errorf("consumers before %d reads %v, after %v", reads, before, after)
+	}
+}
