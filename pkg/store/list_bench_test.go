@@ -34,8 +34,10 @@ func BenchmarkList(b *testing.B) {
 	f := ListFilter{State: takedown.StateReview, Limit: 50}
 	b.Run("key_scan", func(b *testing.B) {
 		for b.Loop() {
-			if page, _, err := st.List(b.Context(), f); err != nil || len(page) != 50 {
-				b.Fatalf("%d cases, %v", len(page), err)
+			// Without the index every candidate is read: the page may end
+			// short, with its cursor, after its bound of misses.
+			if page, next, err := st.List(b.Context(), f); err != nil || len(page) == 0 || (len(page) < 50 && next == "") {
+				b.Fatalf("%d cases, next %q, %v", len(page), next, err)
 			}
 		}
 	})
