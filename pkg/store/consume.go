@@ -178,7 +178,7 @@ func (s *Store) Consume(ctx context.Context, opts ConsumeOptions, consumers ...*
 	stopAbandon := context.AfterFunc(s.work, cancel)
 	defer stopAbandon()
 	for range opts.Workers {
-		r.workers.Go(func() { r.worker(hctx) })
+		r.workers.Go(func() { r.worker(ctx, hctx) })
 	}
 	var ccs []jetstream.ConsumeContext
 	for i, h := range handles {
@@ -271,19 +271,27 @@ func (r *consumeRun) deliver(msg jetstream.Msg) {
 	}
 }
 
-func (r *consumeRun) worker(ctx context.Context) {
+// worker runs handlers with hctx until the run stops. A message taken
+// once ctx (Consume's) has ended is handed back, not started: Consume
+// closes stopping only when it gets to see ctx end, and a worker freed in
+// between (by an abandonment) would otherwise start new work.
+func (r *consumeRun) worker(ctx, hctx context.Context) {
 	for {
 		select {
 		case <-r.stopping:
 			return
 		case msg := <-r.work:
+			if ctx.Err() != nil || hctx.Err() != nil {
+				r.handBack(msg)
+				continue
+			}
 			select {
 			case <-r.stopping:
 				r.handBack(msg)
 				continue
 			default:
 			}
-			r.handle(ctx, msg)
+			r.handle(hctx, msg)
 		}
 	}
 }
