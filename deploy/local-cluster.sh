@@ -5,10 +5,14 @@
 # deploy/takedownd-replica.yaml, one report through them to a notice, and
 # then the load tool (takedownsim load) against the same three nodes.
 #
-#   deploy/local-cluster.sh [-reports N] [-no-load] [-keep] [-- LOAD FLAGS…]
+#   deploy/local-cluster.sh [-reports N] [-no-load] [-fault-node] [-keep] [-- LOAD FLAGS…]
 #
 #   -reports N  reports the load step publishes (default 2000)
 #   -no-load    stop after the report went through the replicas
+#   -fault-node the load step is the fault run `takedownsim fault node`:
+#               nats-2 is SIGKILLed and the last replica with it a third
+#               of the way in, both started again later; it prints the
+#               invariants and the script exits 1 when one broke
 #   -keep       at the end, keep everything running until Ctrl-C
 #   -- …        the rest goes to takedownsim load (e.g. -hosts 500
 #               -rdap-latency 50ms -settle 20m; takedownsim help lists them)
@@ -22,6 +26,7 @@ set -euo pipefail
 
 reports=2000
 load=1
+fault_node=0
 keep=0
 load_flags=()
 while (($#)); do
@@ -29,6 +34,7 @@ while (($#)); do
 	--) shift; load_flags=("$@"); break ;;
 	-reports) reports=$2; shift 2 ;;
 	-no-load) load=0; shift ;;
+	-fault-node) fault_node=1; shift ;;
 	-keep) keep=1; shift ;;
 	-h | -help | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "local-cluster.sh: unknown flag $1 (-h for help)" >&2; exit 2 ;;
@@ -60,6 +66,10 @@ cleanup() {
 	trap - EXIT INT TERM
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		stop_one "$i"
+	done
+	# A node the fault run started again is not one of ours: its pid file.
+	for i in "$run"/nats-?/restarted.pid; do
+		[[ -f $i ]] && kill -TERM "$(<"$i")" 2>/dev/null || true
 	done
 	echo
 	echo "stopped everything; the run's files are in $run"
@@ -145,11 +155,16 @@ derive() {
 }
 
 # --- ports: consecutive free loopback ports from a random base ---
+# The base is below the kernel's ephemeral range, so that no other
+# program's outgoing connection or :0 listener takes a port between the
+# check and the start.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_ports() {
-	local want=$1 base p tries
+	local want=$1 base p tries low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	((low > 20000 + 2 * want)) || fail "the ephemeral port range starts at $low: no room below it"
 	for ((tries = 0; tries < 50; tries++)); do
-		base=$((20000 + RANDOM % 30000))
+		base=$((20000 + RANDOM % (low - 20000 - want)))
 		for ((p = base; p < base + want; p++)); do
 			port_free "$p" || continue 2
 		done
@@ -176,6 +191,13 @@ say "credentials: takedownd -gen-credentials"
 sed -n '1,/^$/d; /^$/q; p' "$run/credentials.txt" | sed 's/^/ /'
 
 # --- the three nodes: deploy/nats/ with this machine's ports and dirs ---
+# node_command N runs node N in place of the shell (exec: the pid a caller
+# keeps is the server's, so a kill reaches it); nats.env is the nodes'
+# environment, as EnvironmentFile= makes it.
+node_command() {
+	exec env -i PATH="$PATH" bash -c 'set -a; . "$1"; set +a; exec "$2" -c "$3"' _ \
+		"$creds/nats.env" "$bin/nats-server" "$run/nats-$1/nats-$1.conf"
+}
 start_nodes() {
 	local i n
 	for i in 0 1 2; do
@@ -187,10 +209,7 @@ start_nodes() {
 			"http: 127.0.0.1:8222" "http: 127.0.0.1:${monitor[$i]}" \
 			"store_dir: /var/lib/nats" "store_dir: \"$run/nats-$n\"" \
 			"listen: 0.0.0.0:6222" "listen: 127.0.0.1:${route[$i]}"
-		# nats.env is the nodes' environment, as EnvironmentFile= makes it.
-		start "nats-$n" "$run/nats-$n/log" \
-			env -i PATH="$PATH" bash -c 'set -a; . "$1"; set +a; exec "$2" -c "$3"' _ \
-			"$creds/nats.env" "$bin/nats-server" "$run/nats-$n/nats-$n.conf"
+		start "nats-$n" "$run/nats-$n/log" node_command "$n"
 	done
 	for i in 0 1 2; do
 		n=$((i + 1))
@@ -285,18 +304,35 @@ fi
 # stop first, and the nodes start again on empty stores: the load run
 # counts every case it finds.
 if ((load)); then
-	if ! "$bin/takedownsim" help 2>&1 | grep -q 'takedownsim load'; then
-		say "load step skipped: this takedownsim has no load command yet"
+	say "load: takedownsim load, $reports reports, two replicas, on fresh nodes"
+	stop takedownd-1 takedownd-2 world nats-1 nats-2 nats-3
+	rm -rf "$run"/nats-?/jetstream  # nats-server keeps its store in <store_dir>/jetstream
+	start_nodes
+	if ((fault_node)); then
+		# What the fault run calls to lose nats-2 and to bring it back: the
+		# kill is SIGKILL (a node lost, not stopped), the start is the same
+		# command line as the first, in the background with its pid kept.
+		printf '#!/usr/bin/env bash\nkill -KILL %s "$(cat "%s" 2>/dev/null)" 2>/dev/null; exit 0\n' \
+			"$(pid_of nats-2)" "$run/nats-2/restarted.pid" >"$run/node-down.sh"
+		{
+			echo '#!/usr/bin/env bash'
+			declare -f node_command
+			printf 'creds=%q bin=%q run=%q\n' "$creds" "$bin" "$run"
+			echo 'node_command 2 >>"$run/nats-2/log" 2>&1 </dev/null &'
+			echo 'echo $! >"$run/nats-2/restarted.pid"'
+		} >"$run/node-up.sh"
+		chmod +x "$run/node-down.sh" "$run/node-up.sh"
+		say "fault node: takedownsim fault node, $reports reports, two replicas; nats-2 and takedownd-1 lost a third of the way in"
+		"$bin/takedownsim" fault node -daemon "$bin/takedownd" -replicas 2 -nats "$nats_urls" \
+			-nkey "$creds/nats-takedownd.nk" -analyst-nkey "$creds/nats-analyst.nk" \
+			-node-down "$run/node-down.sh" -node-up "$run/node-up.sh" \
+			-reports "$reports" -dir "$run/load" -json "$run/load/result.json" "${load_flags[@]}"
 	else
-		say "load: takedownsim load, $reports reports, two replicas, on fresh nodes"
-		stop takedownd-1 takedownd-2 world nats-1 nats-2 nats-3
-		rm -rf "$run"/nats-?/jetstream  # nats-server keeps its store in <store_dir>/jetstream
-		start_nodes
 		"$bin/takedownsim" load -daemon "$bin/takedownd" -replicas 2 -nats "$nats_urls" \
 			-nkey "$creds/nats-takedownd.nk" -analyst-nkey "$creds/nats-analyst.nk" \
 			-reports "$reports" -dir "$run/load" -json "$run/load/result.json" "${load_flags[@]}"
-		echo "  result: $run/load/result.json"
 	fi
+	echo "  result: $run/load/result.json"
 fi
 
 if ((keep)); then
