@@ -48,7 +48,7 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 	// many workers asking one registry, every other query would pay a TLS
 	// handshake.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 2 * cfg.Workers
+	transport.MaxIdleConnsPerHost = 2 * (cfg.Workers + cfg.EscalationWorkers)
 	// The servers' budgets are shared by every replica, and survive a
 	// restart.
 	limiter, err := rdap.OpenSharedLimiter(ctx, a.store, cfg.RDAP.LimitBucket, a.now)
@@ -99,6 +99,13 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 		return err
 	}
 	a.addRunner("enrich", stage)
+	escalation, err := enrich.NewEscalationStage(ctx, enrich.StageConfig{
+		Workers: cfg.EscalationWorkers, AckWait: cfg.AckWait, MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff,
+	}, a.store, enricher, log.With("part", "escalate"))
+	if err != nil {
+		return err
+	}
+	a.addRunner("escalate", escalation)
 	return nil
 }
 

@@ -22,6 +22,11 @@ type Enrich struct {
 	Enabled bool `yaml:"enabled"`
 	// Workers is how many cases are enriched at once per replica.
 	Workers int `yaml:"workers"`
+	// EscalationWorkers is how many cases at once get the levels above
+	// their hoster looked up (registrar, parent network, AS) after the
+	// first notice went, per replica. Those lookups wait for the
+	// registrars' rate limits, so a few workers keep them busy.
+	EscalationWorkers int `yaml:"escalation_workers"`
 	// AckWait is how long a case may be in hand without a sign of life
 	// before JetStream hands it to another replica. Progress is signalled
 	// while a case is enriched (RDAP rate limits may make that long), so
@@ -140,6 +145,7 @@ func defaultEnrich() Enrich {
 	return Enrich{
 		Enabled:           true,
 		Workers:           32,
+		EscalationWorkers: 16,
 		AckWait:           20 * time.Second,
 		MaxAttempts:       8,
 		Backoff:           []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute},
@@ -187,6 +193,7 @@ func (x Enrich) validate(c *checker) {
 		return
 	}
 	c.positive("enrich.workers", x.Workers)
+	c.positive("enrich.escalation_workers", x.EscalationWorkers)
 	if x.AckWait < time.Second {
 		c.add("enrich.ack_wait", "must be at least 1s, got %s", x.AckWait)
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -130,10 +131,65 @@ func New(opts Options) (*Enricher, error) {
 	return &Enricher{opts: opts}, nil
 }
 
-// Enrich looks u up. Errors match ErrUnresolvable, ErrTemporary or
-// ErrIncomplete; with ErrUnresolvable and ErrIncomplete the returned
-// enrichment is still worth recording.
+// Enrich looks u up in full: what a first notice needs and the levels
+// above the hoster that escalation needs. Errors match ErrUnresolvable,
+// ErrTemporary or ErrIncomplete; with ErrUnresolvable and ErrIncomplete
+// the returned enrichment is still worth recording.
 func (e *Enricher) Enrich(ctx context.Context, u urlnorm.URL) (takedown.Enrichment, error) {
+	enr, addrs, err := e.resolve(ctx, u)
+	if err != nil {
+		return enr, err
+	}
+	l := e.lookupHoster(ctx, addrs)
+	e.lookupAbove(ctx, l, u.Domain)
+	return e.build(enr, l)
+}
+
+// EnrichForNotice looks up what a first notice needs: DNS, GeoIP, the
+// RDAP networks of the addresses (their abuse contacts and country), CDN
+// detection and the contact book. The registrar, the parent networks and
+// the origin ASes only serve escalation: they are left out, the
+// enrichment says so (EscalationPending) and Escalation finds them later.
+// A registrar's rate limit (Verisign's 60 a minute against thousands of
+// domains) then never holds up a first notice.
+//
+// When the networks name no contact a first notice could go to, the
+// case goes to a person, who needs the registrar and the site's owner to
+// decide: then everything is looked up at once, as Enrich does. Errors
+// are Enrich's.
+func (e *Enricher) EnrichForNotice(ctx context.Context, u urlnorm.URL) (takedown.Enrichment, error) {
+	enr, addrs, err := e.resolve(ctx, u)
+	if err != nil {
+		return enr, err
+	}
+	l := e.lookupHoster(ctx, addrs)
+	first, err := e.build(enr, l)
+	if err != nil && !errors.Is(err, ErrIncomplete) {
+		return first, err
+	}
+	if _, retry := l.problems(); retry == nil && !Noticeable(&first) {
+		e.lookupAbove(ctx, l, u.Domain)
+		return e.build(enr, l)
+	}
+	first.EscalationPending = true
+	return first, err
+}
+
+// Noticeable reports whether an enrichment names someone a first notice
+// can go to (a hoster's or CDN's abuse contact) in a known country. One
+// that does not goes to review, where a person needs the whole chain.
+func Noticeable(enr *takedown.Enrichment) bool {
+	if enr.HostingCountry() == "" {
+		return false
+	}
+	return slices.ContainsFunc(enr.Contacts, func(c takedown.Contact) bool {
+		return c.Role == RoleHoster || c.Role == RoleCDN
+	})
+}
+
+// resolve starts an enrichment of u with its addresses (at most
+// MaxAddresses of them).
+func (e *Enricher) resolve(ctx context.Context, u urlnorm.URL) (takedown.Enrichment, []netip.Addr, error) {
 	enr := takedown.Enrichment{At: e.opts.Now().UTC(), Host: u.Host, IPLiteral: u.IsIP()}
 	var addrs []netip.Addr
 	if u.IsIP() {
@@ -144,9 +200,9 @@ func (e *Enricher) Enrich(ctx context.Context, u urlnorm.URL) (takedown.Enrichme
 		switch {
 		case errors.Is(err, dns.ErrUnresolvable):
 			enr.Problems = append(enr.Problems, "dns: "+err.Error())
-			return enr, fmt.Errorf("resolve host: %w", classified{ErrUnresolvable, err})
+			return enr, nil, fmt.Errorf("resolve host: %w", classified{ErrUnresolvable, err})
 		case err != nil:
-			return enr, fmt.Errorf("resolve host: %w", classified{ErrTemporary, err})
+			return enr, nil, fmt.Errorf("resolve host: %w", classified{ErrTemporary, err})
 		}
 		addrs = ans.Addrs
 	}
@@ -154,7 +210,14 @@ func (e *Enricher) Enrich(ctx context.Context, u urlnorm.URL) (takedown.Enrichme
 		enr.Problems = append(enr.Problems, fmt.Sprintf("host has %d addresses, looked up the first %d", len(addrs), e.opts.MaxAddresses))
 		addrs = addrs[:e.opts.MaxAddresses]
 	}
-	l := e.lookup(ctx, addrs, u.Domain)
+	return enr, addrs, nil
+}
+
+// build assembles the enrichment begun by resolve from the lookups made
+// so far.
+func (e *Enricher) build(start takedown.Enrichment, l *lookups) (takedown.Enrichment, error) {
+	enr := start
+	enr.Problems = slices.Clone(start.Problems)
 	problems, retry := l.problems()
 	enr.Problems = append(enr.Problems, problems...)
 	e.assemble(&enr, l)
@@ -185,28 +248,36 @@ type lookups struct {
 	autnumErrs []error
 }
 
-// lookup asks GeoIP, RDAP per address (then for its network's parent) and
-// per origin AS, and RDAP for the domain, the RDAP questions concurrently:
-// each may wait for a server's rate limit.
-func (e *Enricher) lookup(ctx context.Context, addrs []netip.Addr, domain string) *lookups {
+// lookupHoster asks GeoIP and RDAP about every address, the RDAP
+// questions concurrently: each may wait for a server's rate limit.
+func (e *Enricher) lookupHoster(ctx context.Context, addrs []netip.Addr) *lookups {
 	n := len(addrs)
 	l := &lookups{addrs: addrs, geo: make([]geoip.Info, n), geoErrs: make([]error, n),
 		nets: make([]*rdap.Network, n), netErrs: make([]error, n),
 		parents: make([]*rdap.Network, n), parentErrs: make([]error, n)}
-	up, _ := e.opts.Registry.(Upstream)
 	var wg sync.WaitGroup
 	for i, a := range addrs {
 		if e.opts.Locator != nil {
 			l.geo[i], l.geoErrs[i] = e.opts.Locator.Lookup(a)
 		}
-		wg.Go(func() {
-			l.nets[i], l.netErrs[i] = e.opts.Registry.LookupIP(ctx, a)
-			if up != nil && l.nets[i] != nil {
-				l.parents[i], l.parentErrs[i] = up.LookupParent(ctx, l.nets[i])
-			}
-		})
+		wg.Go(func() { l.nets[i], l.netErrs[i] = e.opts.Registry.LookupIP(ctx, a) })
 	}
+	wg.Wait()
+	return l
+}
+
+// lookupAbove asks RDAP, concurrently, for what only escalation needs:
+// each network's parent, each origin AS and the registrable domain (its
+// registrar and owner).
+func (e *Enricher) lookupAbove(ctx context.Context, l *lookups, domain string) {
+	up, _ := e.opts.Registry.(Upstream)
+	var wg sync.WaitGroup
 	if up != nil {
+		for i, n := range l.nets {
+			if n != nil {
+				wg.Go(func() { l.parents[i], l.parentErrs[i] = up.LookupParent(ctx, n) })
+			}
+		}
 		l.asns = originASNs(l.geo)
 		l.autnums, l.autnumErrs = make([]*rdap.Autnum, len(l.asns)), make([]error, len(l.asns))
 		for i, asn := range l.asns {
@@ -217,7 +288,6 @@ func (e *Enricher) lookup(ctx context.Context, addrs []netip.Addr, domain string
 		wg.Go(func() { l.domain, l.domErr = e.opts.Registry.LookupDomain(ctx, domain) })
 	}
 	wg.Wait()
-	return l
 }
 
 // problems lists what went wrong, and returns the first failure that a

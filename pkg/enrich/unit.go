@@ -99,13 +99,19 @@ func (w *unit) run(ctx context.Context) outcome {
 	if reason := u.NotActionable(); reason != "" {
 		return w.record(ctx, takedown.StateNotActionable, reason, nil)
 	}
-	enr, err := w.stage.enr.Enrich(ctx, u)
+	last := w.attempt >= uint64(w.stage.cfg.MaxAttempts)
+	enr, err := w.stage.enr.EnrichForNotice(ctx, u)
+	if errors.Is(err, ErrIncomplete) && last && !Noticeable(&enr) {
+		// The networks stayed silent to the end: the case goes to a
+		// person, who needs the registrar and the owner to decide.
+		enr, err = w.stage.enr.Enrich(ctx, u)
+	}
 	if reason := onlyRefused(enr.Addresses); reason != "" && w.req.Reason == "" && (err == nil || errors.Is(err, ErrIncomplete)) {
 		// Only at the first enrichment: once a notice went out, a hoster
 		// must not end the case by pointing its DNS at 127.0.0.1.
+		enr.EscalationPending = false // nobody is noticed, so nobody escalated to
 		return w.record(ctx, takedown.StateNotActionable, reason, &enr)
 	}
-	last := w.attempt >= uint64(w.stage.cfg.MaxAttempts)
 	switch {
 	case errors.Is(err, ErrUnresolvable):
 		out := w.record(ctx, takedown.StateUnresolvable, "host does not resolve", &enr)
@@ -222,9 +228,17 @@ func (w *unit) slowRetry(ctx context.Context) error {
 	return w.stage.store.Enqueue(ctx, store.StageCheck, w.caseID, fmt.Sprintf("check-resume-%s-unresolvable-%d", w.caseID, w.seq), body)
 }
 
-// finish hands an enriched case to routing. Both ids derive from the work
-// message, so repeating it after a crash adds nothing twice.
+// finish hands an enriched case to routing, and, when its enrichment left
+// the levels above the hoster for later, to the escalation stage first:
+// a crash after the route work then cannot leave the chain unasked for.
+// Every id derives from the work message, so repeating it after a crash
+// adds nothing twice.
 func (w *unit) finish(ctx context.Context, c takedown.Case, from takedown.State) error {
+	if c.Enrichment != nil && c.Enrichment.EscalationPending {
+		if err := w.stage.store.Enqueue(ctx, takedown.WorkEscalate, w.caseID, fmt.Sprintf("escalate-%s-%d", w.caseID, w.seq), nil); err != nil {
+			return err
+		}
+	}
 	if err := w.stage.store.AppendEvents(ctx, w.event(takedown.StateEnriched, from, c.StateReason, c.Enrichment)); err != nil {
 		return err
 	}

@@ -82,6 +82,13 @@ func (s *Stage) followUp(ctx context.Context, id string, req takedown.NotifyRequ
 	case string(notice.LevelAuthority):
 		rec.To, rec.Lang = s.cfg.Authority.Email, "nl"
 	}
+	if rec.To == "" && (rec.Level == string(notice.LevelUpstream) || rec.Level == string(notice.LevelRegistrar)) &&
+		c.Enrichment != nil && c.Enrichment.EscalationPending {
+		// The levels above the hoster are still being looked up (the
+		// first notice did not wait for them): the escalation waits, and
+		// is retried, rather than skip a level that is about to be known.
+		return fmt.Errorf("escalate case %s to %s: its escalation chain is still being looked up", c.ID, rec.Level)
+	}
 	if rec.To == "" {
 		return s.noRecipient(ctx, c, req, "no "+rec.Level+" contact known")
 	}

@@ -271,10 +271,13 @@ func (r *Reconciler) check(ctx context.Context, c takedown.Case) ([]takedown.Mis
 			return nil, err
 		}
 	}
+	// A case still waiting for the levels above its hoster needs its
+	// escalate work in the queue, whatever its state.
+	escalation := c.Enrichment != nil && c.Enrichment.EscalationPending
 	switch c.State {
 	case takedown.StateReceived, takedown.StateEnriched, takedown.StateRouted, takedown.StateUnresolvable:
 	default:
-		if !watched || p.Check {
+		if (!watched || p.Check) && !escalation {
 			return takedown.NextStep(c, p), nil
 		}
 	}
@@ -379,6 +382,8 @@ func (r *Reconciler) ask(ctx context.Context, c takedown.Case, m takedown.Missin
 		return "its re-check plan resumed", r.store.Enqueue(ctx, store.StageCheck, c.ID, "check-resume-"+c.ID+"-"+dedup, body)
 	case takedown.MissingReason:
 		return "a reason recorded", nil
+	case takedown.MissingEscalation:
+		return "its escalation chain asked for", r.store.Enqueue(ctx, takedown.WorkEscalate, c.ID, "escalate-"+c.ID+"-"+dedup, nil)
 	}
 	return "", fmt.Errorf("unknown gap %q", m)
 }

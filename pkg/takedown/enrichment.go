@@ -100,6 +100,13 @@ type Enrichment struct {
 	CDN       *CDN            `json:"cdn,omitempty"`
 	Country   CountryDecision `json:"country"`
 	Problems  []string        `json:"problems,omitempty"`
+	// EscalationPending: the enrichment holds what a first notice needs
+	// (the hoster's abuse contact and the hosting country) and the levels
+	// above it (the registrar and the site's owner, the parent network,
+	// the origin AS) are still being looked up, by the case's escalate
+	// work (WorkEscalate). Escalation reads them days later; a first
+	// notice does not wait for the registrar's rate limit.
+	EscalationPending bool `json:"escalation_pending,omitempty"`
 }
 
 // HostingCountry is the decided country, or "".

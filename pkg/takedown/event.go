@@ -41,6 +41,10 @@ const (
 	// keyed hash and dropped its addresses and contacts, on the case and
 	// on its timeline.
 	EventAnonymised EventType = "anonymised"
+	// EventEscalationChain: the levels above the hoster (registrar, the
+	// site's owner, parent network, origin AS) were looked up after the
+	// first enrichment and added to the case's contacts for escalation.
+	EventEscalationChain EventType = "escalation_chain"
 )
 
 // The events of a person's actions (POST /v1/cases/{id}/actions). Their

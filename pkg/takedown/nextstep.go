@@ -15,6 +15,10 @@ package takedown
 //   - an entry in a person's queue with a reason: review (and
 //     not_actionable, which no notice can change) with its state_reason.
 //
+// Beside its next step, an open case whose enrichment waits for the levels
+// above its hoster (Enrichment.EscalationPending) has its escalate work
+// pending, or escalation would find no one to escalate to.
+//
 // NextStep checks it for one case against what the store holds; the
 // reconciler (package reconcile) walks the open cases, repairs what is
 // missing and records the repair on the case's timeline.
@@ -43,6 +47,9 @@ const (
 	MissingRetry  Missing = "retry"  // an unresolvable case has neither enrich work nor its slow retry
 	MissingCheck  Missing = "check"  // a watched case has no pending check
 	MissingReason Missing = "reason" // a case in a person's queue says nothing of why
+	// MissingEscalation: the enrichment waits for the levels above the
+	// hoster, and no escalate work is pending to look them up.
+	MissingEscalation Missing = "escalation"
 )
 
 // The stage names of the work queue, as Pending.Work lists them. They are
@@ -53,6 +60,10 @@ const (
 	WorkRoute  = "route"
 	WorkNotify = "notify"
 	WorkCheck  = "check"
+	// WorkEscalate looks up what only escalation needs (registrar, parent
+	// network, AS) after the first notice went: a stage of its own, so
+	// that a registrar's rate limit never holds up a first notice.
+	WorkEscalate = "escalate"
 )
 
 // NextStep returns what the open case c lacks, given what the store holds
@@ -96,6 +107,9 @@ func NextStep(c Case, p Pending) []Missing {
 	}
 	if c.Watched() && !check {
 		out = append(out, MissingCheck)
+	}
+	if c.Enrichment != nil && c.Enrichment.EscalationPending && !has(WorkEscalate) {
+		out = append(out, MissingEscalation)
 	}
 	return out
 }

@@ -38,6 +38,12 @@ func TestNextStep(t *testing.T) {
 		{"review after a notice, no check", Case{State: StateReview, StateReason: "every contact failed", Checks: watching}, Pending{}, []Missing{MissingCheck}},
 		{"not actionable with a reason", Case{State: StateNotActionable, StateReason: ".onion"}, Pending{}, nil},
 		{"closed needs nothing", Case{State: StateClosed}, Pending{}, nil},
+		{"noticed, escalation chain on its way", Case{State: StateNoticed, Checks: watching, Enrichment: &Enrichment{EscalationPending: true}}, Pending{Check: true, Work: []string{WorkEscalate}}, nil},
+		{"noticed, escalation chain without its work", Case{State: StateNoticed, Checks: watching, Enrichment: &Enrichment{EscalationPending: true}}, Pending{Check: true}, []Missing{MissingEscalation}},
+		{"enriched, route and escalate work pending", Case{State: StateEnriched, Enrichment: &Enrichment{EscalationPending: true}}, work(WorkRoute, WorkEscalate), nil},
+		{"enriched, neither", Case{State: StateEnriched, Enrichment: &Enrichment{EscalationPending: true}}, Pending{}, []Missing{MissingRoute, MissingEscalation}},
+		{"escalation chain complete", Case{State: StateNoticed, Checks: watching, Enrichment: &Enrichment{}}, Pending{Check: true}, nil},
+		{"closed with the chain pending needs nothing", Case{State: StateClosed, Enrichment: &Enrichment{EscalationPending: true}}, Pending{}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
