@@ -193,6 +193,16 @@ func TestPassRepairsWhatIsMissing(t *testing.T) {
 		c.State, c.StateReason, c.Notices = takedown.StateReview, "no working abuse contact", nil
 	})
 	closed := e.add(func(c *takedown.Case) { c.State = takedown.StateClosed })
+	chainOnItsWay := e.add(func(c *takedown.Case) {
+		c.Checks = &takedown.CheckState{NextCheckAt: future}
+		c.Enrichment = &takedown.Enrichment{EscalationPending: true}
+	})
+	if err := e.sched.Schedule(t.Context(), chainOnItsWay, future); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Enqueue(t.Context(), takedown.WorkEscalate, chainOnItsWay, "escalate-"+chainOnItsWay+"-new", nil); err != nil {
+		t.Fatal(err)
+	}
 
 	// Cases that lack it.
 	lostSchedule := e.add(func(c *takedown.Case) { c.Checks = &takedown.CheckState{NextCheckAt: future} })
@@ -215,6 +225,15 @@ func TestPassRepairsWhatIsMissing(t *testing.T) {
 	reviewUnchecked := e.add(func(c *takedown.Case) {
 		c.State, c.StateReason, c.Checks = takedown.StateReview, "every contact failed", &takedown.CheckState{WatchedSince: time.Now()}
 	})
+	// Noticed with its schedule, but the escalate work that looks up the
+	// levels above its hoster is gone.
+	lostChain := e.add(func(c *takedown.Case) {
+		c.Checks = &takedown.CheckState{NextCheckAt: future}
+		c.Enrichment = &takedown.Enrichment{EscalationPending: true}
+	})
+	if err := e.sched.Schedule(t.Context(), lostChain, future); err != nil {
+		t.Fatal(err)
+	}
 
 	reg := prometheus.NewRegistry()
 	r := e.reconciler(nil, reg, "replica-1")
@@ -225,12 +244,12 @@ func TestPassRepairsWhatIsMissing(t *testing.T) {
 	want := map[string]takedown.Missing{
 		lostSchedule: takedown.MissingCheck, lostEnrich: takedown.MissingEnrich, lostRoute: takedown.MissingRoute,
 		lostNotice: takedown.MissingNotice, lostRetry: takedown.MissingRetry, noReason: takedown.MissingReason,
-		reviewUnchecked: takedown.MissingCheck,
+		reviewUnchecked: takedown.MissingCheck, lostChain: takedown.MissingEscalation,
 	}
-	if res.Without != len(want) || res.Repaired != len(want) || res.Open != 11 {
-		t.Errorf("pass %+v, want %d of 11 open cases without a next step, all repaired", res, len(want))
+	if res.Without != len(want) || res.Repaired != len(want) || res.Open != 13 {
+		t.Errorf("pass %+v, want %d of 13 open cases without a next step, all repaired", res, len(want))
 	}
-	for _, id := range []string{scheduled, inWork, underway, inReview, closed} {
+	for _, id := range []string{scheduled, inWork, underway, inReview, closed, chainOnItsWay} {
 		if evs := e.repairedEvents(id); len(evs) != 0 {
 			t.Errorf("case %s had its next step and got %+v", id, evs)
 		}
@@ -250,6 +269,7 @@ func TestPassRepairsWhatIsMissing(t *testing.T) {
 	for _, tt := range []struct{ id, stage, kind string }{
 		{lostSchedule, store.StageCheck, takedown.CheckResume}, {reviewUnchecked, store.StageCheck, takedown.CheckResume},
 		{lostRetry, store.StageCheck, takedown.CheckResume}, {lostEnrich, store.StageEnrich, ""}, {lostRoute, store.StageRoute, ""},
+		{lostChain, takedown.WorkEscalate, ""},
 	} {
 		bodies := e.work(tt.stage, tt.id)
 		if len(bodies) != 1 {
