@@ -406,9 +406,9 @@ func (r *Run) settle(ctx context.Context, started time.Time) bool {
 		p := r.st.progress(r.pub.urls)
 		if time.Since(lastLine) >= 5*time.Second {
 			lastLine = time.Now()
-			fmt.Fprintf(or2(r.opts.Progress), "%6.0fs  acked %d/%d  in %d  noticed %d/%d URLs  removed by hosters %d/%d, confirmed %d  notices %d  rdap %d\n",
-				time.Since(started).Seconds(), p.acked, r.opts.Reports, p.received, p.noticed, p.wantNotice,
-				p.removedWorld, p.wantRemoval, p.removedDaemon, p.notices, r.World.Pace().Requests())
+			fmt.Fprintf(or2(r.opts.Progress), "%6.0fs  acked %d/%d  in %d  enriched %d  routed %d  noticed %d/%d URLs  removed by hosters %d/%d, confirmed %d  notices %d  rdap %d  chains %d\n",
+				time.Since(started).Seconds(), p.acked, r.opts.Reports, p.received, p.enriched, p.routed, p.noticed, p.wantNotice,
+				p.removedWorld, p.wantRemoval, p.removedDaemon, p.notices, r.World.Pace().Requests(), p.chains)
 		}
 		if r.settled(p) {
 			fmt.Fprintf(or2(r.opts.Progress), "%6.0fs  settled: every URL noticed, every removal confirmed\n", time.Since(started).Seconds())

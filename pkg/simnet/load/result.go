@@ -38,6 +38,20 @@ type Result struct {
 	IntakePerSecond float64   `json:"intake_per_second"`
 	FirstNotice     Quantiles `json:"confirmation_to_first_notice"`
 	Noticed         int       `json:"urls_noticed"`
+	// Reachable are the URLs a notice can reach (their host resolves);
+	// WithinHour those of them first noticed within an hour of their
+	// confirmation.
+	Reachable  int `json:"urls_reachable"`
+	WithinHour int `json:"urls_noticed_within_1h"`
+	// Stages is each stage of the way to the first notice: the time a URL
+	// spent in it, and when it left it, counted from the first report.
+	Stages []StageTimes `json:"stages"`
+	// Escalation is when the escalation chains (registrar, parent
+	// network, AS) came in, counted from the first report.
+	Escalation struct {
+		Chains int64     `json:"chains"`
+		Done   Quantiles `json:"done_since_start"`
+	} `json:"escalation"`
 	RDAP            struct {
 		Queries   int64              `json:"queries"`
 		PerReport float64            `json:"per_report"`
@@ -71,6 +85,16 @@ type Result struct {
 	Steps           []string       `json:"steps"`
 	Invariants      []Invariant    `json:"invariants"`
 	Seconds         float64        `json:"seconds"`
+}
+
+// StageTimes is one stage of the way to the first notice.
+type StageTimes struct {
+	Stage string    `json:"stage"`
+	In    Quantiles `json:"time_in_stage"`
+	Done  Quantiles `json:"done_since_start"`
+	// PerSecond is the URLs that left the stage over the time from the
+	// first report to the last that left it.
+	PerSecond float64 `json:"per_second"`
 }
 
 // ContactCount is one contact and its notices.
@@ -134,6 +158,15 @@ func (r *Run) result(ctx context.Context, started, published time.Time, settled 
 	}
 	res.FirstNotice = st.noticeDelay.summary()
 	res.Noticed = int(st.noticeDelay.n)
+	res.WithinHour = int(st.withinHour)
+	for i := range nStages {
+		t := StageTimes{Stage: stageNames[i], In: st.stageDelay[i].summary(), Done: st.stageDone[i].summary()}
+		if t.Done.Max > 0 {
+			t.PerSecond = float64(t.Done.N) / t.Done.Max.Seconds()
+		}
+		res.Stages = append(res.Stages, t)
+	}
+	res.Escalation.Chains, res.Escalation.Done = st.chains, st.chainDone.summary()
 	res.Removal = st.removalDelay.summary()
 	res.RemovedInSpells = st.spellRem
 	res.Notices.Total = st.notices
@@ -165,6 +198,9 @@ func (r *Run) result(ctx context.Context, started, published time.Time, settled 
 	for n := range r.pub.urls {
 		if _, ok := r.World.RemovedAtN(st.host(n), n); ok {
 			res.RemovedByWorld++
+		}
+		if r.World.ResolvesN(st.host(n)) {
+			res.Reachable++
 		}
 	}
 	res.Relay.Connections, res.Relay.TempFailures = r.World.Relay.Connections(), r.World.Relay.TempFailures()
@@ -235,6 +271,11 @@ func (r *Result) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "reports in\t%.0f/s published and acknowledged (%d retries); %.0f/s taken into cases\n", r.Published.PerSecond, r.Published.Retries, r.IntakePerSecond)
 	fmt.Fprintf(tw, "confirmation -> first notice\t%s (%d of %d URLs)\n", quant(r.FirstNotice), r.Noticed, r.URLs)
+	fmt.Fprintf(tw, "  noticed within 1 h\t%d of %d reachable URLs (%.2f %%)\n", r.WithinHour, r.Reachable, 100*float64(r.WithinHour)/float64(max(r.Reachable, 1)))
+	for _, s := range r.Stages {
+		fmt.Fprintf(tw, "  %s\tin it %s; done since start %s (%.0f URLs/s)\n", s.Stage, quant(s.In), quant(s.Done), s.PerSecond)
+	}
+	fmt.Fprintf(tw, "escalation chains\t%d; done since start %s\n", r.Escalation.Chains, quant(r.Escalation.Done))
 	fmt.Fprintf(tw, "RDAP queries\t%d, %.2f per report\n", r.RDAP.Queries, r.RDAP.PerReport)
 	for _, p := range r.RDAP.Servers {
 		fmt.Fprintf(tw, "  %s\t%d (limit %g/min, burst %d; 429/503 %d, dropped %d, too fast %d, early %d)\n",

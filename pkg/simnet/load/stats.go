@@ -27,6 +27,9 @@ type stats struct {
 	firstTo   []uint32 // hash of that notice's recipients
 	firstRef  []uint32 // hash of its reference
 	removed   []int64  // the daemon's first removed event after the world removed
+	// The stream times of the URL's case's first received, enriched and
+	// routed events: where its way to the first notice went.
+	receivedAt, enrichedAt, routedAt []int64
 	// reportURL is the URL index of report i.
 	reportURL []int32
 	acked     []bool
@@ -35,6 +38,19 @@ type stats struct {
 
 	noticeDelay  hist // confirmation -> first notice
 	removalDelay hist // world removal -> daemon's removed event
+	// withinHour counts the first notices that came within an hour of
+	// the confirmation.
+	withinHour int64
+	// Per stage, the time each URL spent in it, and when (from the first
+	// publish) it left it: the first says where a URL waits, the second
+	// when a stage was done with the burst, and so which stage bounds it.
+	stageDelay [nStages]hist
+	stageDone  [nStages]hist
+	// escalation_chain events: how many, and when they came.
+	chains    int64
+	chainDone hist
+	// start is when the first report went out (Unix ns; 0: not yet).
+	start int64
 
 	byKind     map[string]int64
 	perContact map[string]int64
@@ -51,9 +67,23 @@ type stats struct {
 	inLast     time.Time
 }
 
+// The stages of a URL's way to its first notice, as the load tool sees
+// them: the daemon's events (intake's received, enrich's enriched,
+// route's routed) and the world's relay or webhook (the notice).
+const (
+	stageIntake = iota // confirmation -> received
+	stageEnrich        // received -> enriched
+	stageRoute         // enriched -> routed
+	stageNotify        // routed -> first notice at the world (batching window included)
+	nStages
+)
+
+var stageNames = [nStages]string{"intake", "enrich", "route", "notify"}
+
 func newStats(w *world.World, hosts, reports int, prefix string) *stats {
 	return &stats{
 		w: w, hosts: hosts, prefix: prefix,
+		receivedAt: make([]int64, reports), enrichedAt: make([]int64, reports), routedAt: make([]int64, reports),
 		confirmed: make([]int64, reports), noticed: make([]int64, reports),
 		firstTo: make([]uint32, reports), firstRef: make([]uint32, reports), removed: make([]int64, reports),
 		reportURL: make([]int32, reports), acked: make([]bool, reports),
@@ -95,6 +125,9 @@ func (s *stats) published(i, n int, t time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reportURL[i] = int32(n)
+	if s.start == 0 {
+		s.start = t.UnixNano()
+	}
 	if s.confirmed[n] == 0 {
 		s.confirmed[n] = t.UnixNano()
 	}
@@ -145,7 +178,13 @@ func (s *stats) onNotice(n world.Notice) {
 			s.noticed[u], s.firstTo[u], s.firstRef[u] = at, to, ref
 			if c := s.confirmed[u]; c != 0 {
 				s.noticeDelay.add(time.Duration(at - c))
+				if time.Duration(at-c) <= time.Hour {
+					s.withinHour++
+				}
 			}
+			// The trail may lag behind the relay: a routed event read
+			// later adds the notify stage's time then.
+			s.passed(stageNotify, u, s.routedAt[u], at)
 		case s.firstRef[u] == ref:
 			s.resent++
 		case s.firstTo[u] == to:
@@ -196,7 +235,34 @@ func (s *stats) onEvent(data []byte, stored time.Time) {
 			s.inLast = stored
 		}
 		if _, known := s.cases[ev.CaseID]; !known {
-			s.cases[ev.CaseID] = s.reportURL[i]
+			n := s.reportURL[i]
+			s.cases[ev.CaseID] = n
+			if ev.Type == "received" && s.receivedAt[n] == 0 {
+				s.receivedAt[n] = stored.UnixNano()
+				s.passed(stageIntake, int(n), s.confirmed[n], s.receivedAt[n])
+			}
+		}
+	case "enriched", "routed":
+		n, ok := s.cases[ev.CaseID]
+		if !ok {
+			return
+		}
+		at := stored.UnixNano()
+		if ev.Type == "enriched" && s.enrichedAt[n] == 0 {
+			s.enrichedAt[n] = at
+			s.passed(stageEnrich, int(n), s.receivedAt[n], at)
+		}
+		if ev.Type == "routed" && s.routedAt[n] == 0 {
+			s.routedAt[n] = at
+			s.passed(stageRoute, int(n), s.enrichedAt[n], at)
+			if s.noticed[n] != 0 {
+				s.stageDelay[stageNotify].add(time.Duration(s.noticed[n] - at))
+			}
+		}
+	case "escalation_chain":
+		s.chains++
+		if s.start != 0 {
+			s.chainDone.add(time.Duration(stored.UnixNano() - s.start))
 		}
 	case "removed":
 		n, ok := s.cases[ev.CaseID]
@@ -221,6 +287,8 @@ func (s *stats) onEvent(data []byte, stored time.Time) {
 // progress is a one-line view of the run so far.
 type progress struct {
 	published, acked, received, noticed, removedWorld, removedDaemon int
+	enriched, routed                                                 int
+	chains                                                           int64
 	// wantNotice are the URLs a notice can reach (their host resolves),
 	// wantRemoval those whose hoster will remove.
 	wantNotice, wantRemoval int
@@ -230,7 +298,7 @@ type progress struct {
 func (s *stats) progress(urls int) progress {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := progress{received: int(s.received + s.joined), notices: s.notices, events: s.events, acked: int(s.nAcked.Load())}
+	p := progress{received: int(s.received + s.joined), notices: s.notices, events: s.events, acked: int(s.nAcked.Load()), chains: s.chains}
 	for n := range urls {
 		if s.confirmed[n] == 0 {
 			continue
@@ -246,6 +314,12 @@ func (s *stats) progress(urls int) progress {
 		if s.noticed[n] != 0 {
 			p.noticed++
 		}
+		if s.enrichedAt[n] != 0 {
+			p.enriched++
+		}
+		if s.routedAt[n] != 0 {
+			p.routed++
+		}
 		if _, ok := s.w.RemovedAtN(h, n); ok {
 			p.removedWorld++
 			if s.removed[n] != 0 {
@@ -254,4 +328,16 @@ func (s *stats) progress(urls int) progress {
 		}
 	}
 	return p
+}
+
+// passed notes that URL n left stage at (Unix ns), having entered it at
+// from (0: unknown, as for a URL whose earlier event was missed). Callers
+// hold s.mu.
+func (s *stats) passed(stage, n int, from, at int64) {
+	if from != 0 {
+		s.stageDelay[stage].add(time.Duration(at - from))
+	}
+	if s.start != 0 {
+		s.stageDone[stage].add(time.Duration(at - s.start))
+	}
 }
