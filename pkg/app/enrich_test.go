@@ -149,6 +149,13 @@ func TestEnrichmentEndToEnd(t *testing.T) {
 			h.Source.Server != "rdap.db.ripe.net" || h.Source.Handle != "HOSTER-A-NET" || len(h.Source.Path) == 0 {
 			t.Errorf("first contact = %+v, want the hoster's abuse address with its source", h)
 		}
+		// The registrar only serves escalation: it follows the
+		// enrichment, in the escalation stage, with an event of its own.
+		v = d.waitChain(urls["hoster"])
+		e = v.Case.Enrichment
+		if ev := hasEvent(v, takedown.EventEscalationChain); ev == nil || ev.Actor != "enrich" || !strings.Contains(ev.Reason, "registrar Example Registrar") {
+			t.Errorf("escalation_chain event = %+v", ev)
+		}
 		r := e.Registrar
 		if r == nil || r.Name != "Example Registrar" || r.Abuse == nil || r.Abuse.Email != "abuse@registrar.example" || r.Abuse.Role != "registrar" {
 			t.Fatalf("registrar = %+v", r)
@@ -326,6 +333,23 @@ func TestEnrichmentRetries(t *testing.T) {
 }
 
 // waitState polls the case of u until it leaves state from.
+// waitChain waits until the case of u has the levels above its hoster
+// (the escalation stage's work) and returns it.
+func (d *daemon) waitChain(u string) api.CaseView {
+	d.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := d.caseByURL(u)
+		if e := v.Case.Enrichment; e != nil && !e.EscalationPending {
+			return v
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("case %s: no escalation chain after 30s", v.Case.ID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (d *daemon) waitState(u string, from takedown.State) api.CaseView {
 	d.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

@@ -35,6 +35,11 @@ type daemon struct {
 	starts int
 	// maxRSS and lastRSS are in bytes, sampled from /proc.
 	maxRSS, lastRSS int64
+	// The CPU time the process used, in seconds, sampled from /proc:
+	// cpuDone of the processes before this one (restarts), cpuLast of
+	// the one with pid cpuPID at its last sample.
+	cpuDone, cpuLast float64
+	cpuPID           int
 }
 
 // start runs the binary with its config, its output appended to logPath.
@@ -156,9 +161,61 @@ func (d *daemon) sampleRSS() {
 	if err != nil {
 		return
 	}
+	cpu, cpuErr := readCPU(pid)
 	d.mu.Lock()
 	d.lastRSS, d.maxRSS = rss, max(d.maxRSS, rss)
+	if cpuErr == nil {
+		if pid != d.cpuPID {
+			d.cpuDone, d.cpuPID = d.cpuDone+d.cpuLast, pid
+		}
+		d.cpuLast = cpu
+	}
 	d.mu.Unlock()
+}
+
+// cpuSeconds is the CPU time every process of this daemon used so far.
+func (d *daemon) cpuSeconds() float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cpuDone + d.cpuLast
+}
+
+// readCPU is the user and system CPU time of pid in seconds, from
+// /proc/<pid>/stat (in clock ticks, which Linux reports at 100 a second
+// to user space whatever the kernel's own tick).
+func readCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its end.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, errors.New("unreadable /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unreadable cpu times in /proc stat")
+	}
+	return (utime + stime) / 100, nil
+}
+
+// readLoad is the machine's one-minute load average.
+func readLoad() (float64, error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, errors.New("empty /proc/loadavg")
+	}
+	return strconv.ParseFloat(f[0], 64)
 }
 
 // readRSS is VmRSS of pid in bytes.

@@ -105,7 +105,10 @@ type Run struct {
 	pub     *publisher
 	natsURL string
 	done    []string // steps taken, for the report
-	mu      sync.Mutex
+	// The machine's one-minute load average, sampled every second.
+	loadSum, loadMax float64
+	loadN            int
+	mu               sync.Mutex
 }
 
 // Daemons is how many daemon processes the run has.
@@ -385,6 +388,11 @@ func (r *Run) sample(ctx context.Context) {
 	for {
 		for _, d := range r.daemons {
 			d.sampleRSS()
+		}
+		if l, err := readLoad(); err == nil {
+			r.mu.Lock()
+			r.loadSum, r.loadMax, r.loadN = r.loadSum+l, max(r.loadMax, l), r.loadN+1
+			r.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():

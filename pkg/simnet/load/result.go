@@ -85,6 +85,13 @@ type Result struct {
 	Steps           []string       `json:"steps"`
 	Invariants      []Invariant    `json:"invariants"`
 	Seconds         float64        `json:"seconds"`
+	// Load is the machine's one-minute load average over the run (the
+	// figures above are only as good as the share of the cores the run
+	// had).
+	Load struct {
+		Mean float64 `json:"mean"`
+		Max  float64 `json:"max"`
+	} `json:"load_average"`
 }
 
 // StageTimes is one stage of the way to the first notice.
@@ -110,6 +117,8 @@ type DaemonStat struct {
 	Starts  int    `json:"starts"`
 	MaxRSS  int64  `json:"max_rss_bytes"`
 	LastRSS int64  `json:"last_rss_bytes"`
+	// CPUSeconds is the CPU time its processes used (user and system).
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // Invariant is one property every run must keep.
@@ -220,11 +229,16 @@ func (r *Run) result(ctx context.Context, started, published time.Time, settled 
 	for _, d := range r.daemons {
 		d.sampleRSS()
 		d.mu.Lock()
-		res.Daemons = append(res.Daemons, DaemonStat{Name: d.name, PID: d.pid, Starts: d.starts, MaxRSS: d.maxRSS, LastRSS: d.lastRSS})
+		ds := DaemonStat{Name: d.name, PID: d.pid, Starts: d.starts, MaxRSS: d.maxRSS, LastRSS: d.lastRSS}
 		d.mu.Unlock()
+		ds.CPUSeconds = d.cpuSeconds()
+		res.Daemons = append(res.Daemons, ds)
 	}
 	r.mu.Lock()
 	res.Steps = append([]string(nil), r.done...)
+	if r.loadN > 0 {
+		res.Load.Mean, res.Load.Max = r.loadSum/float64(r.loadN), r.loadMax
+	}
 	r.mu.Unlock()
 	res.Invariants = []Invariant{
 		{Name: "reports lost (acknowledged, in no case)", Value: int64(cs.lost)},
@@ -294,8 +308,10 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(tw, "cases by state\t%s\n", counts(r.States))
 	fmt.Fprintf(tw, "cases stuck\t%s\n", counts(r.Stuck))
 	for _, d := range r.Daemons {
-		fmt.Fprintf(tw, "%s\tpid %d, started %d×, RSS max %d MiB, at the end %d MiB\n", d.Name, d.PID, d.Starts, d.MaxRSS>>20, d.LastRSS>>20)
+		fmt.Fprintf(tw, "%s\tpid %d, started %d×, RSS max %d MiB, at the end %d MiB; CPU %.0f s (%.2f ms per URL)\n",
+			d.Name, d.PID, d.Starts, d.MaxRSS>>20, d.LastRSS>>20, d.CPUSeconds, 1000*d.CPUSeconds/float64(max(r.URLs, 1)))
 	}
+	fmt.Fprintf(tw, "machine\tload average over the run: mean %.1f, max %.1f\n", r.Load.Mean, r.Load.Max)
 	_ = tw.Flush()
 	if len(r.Steps) > 0 {
 		fmt.Fprintln(w, "\nsteps:")
