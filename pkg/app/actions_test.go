@@ -129,7 +129,7 @@ func (w *reviewWorld) act(t *testing.T, id, token, body string) (int, api.Action
 // mailTo waits for a message to addr naming the URL.
 func (w *reviewWorld) mailTo(t *testing.T, addr, u string) smtpsim.Message {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		for _, m := range w.relay.Messages() {
 			if len(m.To) > 0 && m.To[0] == addr && bytes.Contains(m.Data, []byte(strings.TrimPrefix(u, "http://"))) {

@@ -26,6 +26,14 @@ import (
 
 const testToken = "test-token-admin"
 
+// waitBound bounds a test's wait for a condition (a case's state, a
+// message at the relay, a metric). It is not a speed claim: the tests wait
+// for the condition and go on as soon as it holds; the bound is only there
+// so that a test that would wait forever fails. It is generous because CI
+// runs on a busy 2-core machine beside other test suites, where a daemon's
+// start-up and a few pipeline steps have taken tens of seconds.
+const waitBound = 2 * time.Minute
+
 // testConfig is a daemon on loopback with random ports in dir.
 func testConfig(dir string) config.Config {
 	cfg := config.Default()
@@ -119,8 +127,8 @@ func (d *daemon) shutdown() {
 		if err != nil && !d.dead {
 			d.t.Errorf("daemon stopped with error: %v", err)
 		}
-	case <-time.After(60 * time.Second):
-		d.t.Error("daemon did not stop within 60s")
+	case <-time.After(waitBound):
+		d.t.Errorf("daemon did not stop within %s", waitBound)
 	}
 	d.stop = nil
 }
@@ -148,7 +156,7 @@ func (d *daemon) publish(v any, msgID string) {
 // settle waits until intake has acked everything published so far.
 func (d *daemon) settle() {
 	d.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		// Every message in the stream must be acked (or terminated, which
 		// intake does only after the dead letter is stored).
@@ -163,7 +171,7 @@ func (d *daemon) settle() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	d.t.Fatal("intake did not settle within 60s")
+	d.t.Fatalf("intake did not settle within %s", waitBound)
 }
 
 func (d *daemon) get(path, token string, out any) int {

@@ -117,7 +117,7 @@ func (d *daemon) waitSchedule(id string) {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		for _, subj := range []string{recheck.SchedulePrefix + id, recheck.DuePrefix + id} {
 			_, err := stream.GetLastMsgForSubject(d.t.Context(), subj)

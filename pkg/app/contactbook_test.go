@@ -42,7 +42,7 @@ func TestContactBookInTheDaemon(t *testing.T) {
 		cs[1].Email != "noc@booked.example" {
 		t.Fatalf("contacts = %+v, want the book's desk first, RDAP's behind", cs)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for v.Case.Routing == nil && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 		v = d.caseByURL(u)
@@ -57,7 +57,7 @@ func TestContactBookConfiguredButMissing(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	simnetEnrich(t, &cfg, nil)
 	cfg.Enrich.Contacts.Path = filepath.Join(t.TempDir(), "none.yaml")
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), waitBound)
 	defer cancel()
 	a, err := New(ctx, Options{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err == nil {

@@ -17,7 +17,7 @@ func (d *daemon) crash() {
 	d.stop()
 	select {
 	case <-d.done: // errors are expected here
-	case <-time.After(60 * time.Second):
+	case <-time.After(waitBound):
 		d.t.Fatal("daemon did not stop after crash")
 	}
 	d.stop = nil
@@ -81,7 +81,7 @@ func wantOneCasePerReport(t *testing.T, st *store.Store, format string, n, urls 
 
 func waitAcked(t *testing.T, d *daemon, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		c, err := d.js.Consumer(t.Context(), "TAKEDOWN_REPORTS", intake.ConsumerName)
 		if err == nil {
@@ -91,5 +91,5 @@ func waitAcked(t *testing.T, d *daemon, n uint64) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("intake did not ack %d reports within 60s", n)
+	t.Fatalf("intake did not ack %d reports within %s", n, waitBound)
 }

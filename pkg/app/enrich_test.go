@@ -352,14 +352,14 @@ func (d *daemon) waitChain(u string) api.CaseView {
 
 func (d *daemon) waitState(u string, from takedown.State) api.CaseView {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		v := d.caseByURL(u)
 		if v.Case.State != from {
 			return v
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("case %s still %s after 30s", v.Case.ID, from)
+			d.t.Fatalf("case %s still %s after %s", v.Case.ID, from, waitBound)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -121,7 +121,7 @@ func TestWholeFlow(t *testing.T) {
 // waitChecks waits until the URL's case's check state satisfies ok.
 func (d *daemon) waitChecks(u string, ok func(*takedown.CheckState) bool) {
 	d.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		var v api.CaseView
 		if d.get("/v1/cases?url="+u, testToken, &v) == http.StatusOK && v.Case.Checks != nil && ok(v.Case.Checks) {
@@ -135,7 +135,7 @@ func (d *daemon) waitChecks(u string, ok func(*takedown.CheckState) bool) {
 // waitFor waits until the URL's case is in one of the states.
 func (d *daemon) waitFor(u string, states ...takedown.State) api.CaseView {
 	d.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	var v api.CaseView
 	for time.Now().Before(deadline) {
 		v = api.CaseView{}
@@ -165,7 +165,7 @@ func TestReappearance(t *testing.T) {
 	f.d.waitFor(flowURL, takedown.StateRemoved)
 	f.hoster.Set("/img/a.jpg", hostersim.Content([]byte("confirmed material stand-in")))
 
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		for _, m := range f.relay.Messages() {
 			if bytes.Contains(m.Data, []byte("X-Takedown-Kind: reappeared")) {

@@ -120,7 +120,7 @@ func TestInboundDropDirectory(t *testing.T) {
 	if err := os.Rename(filepath.Join(cfg.Inbound.Dir, "tmp", name), filepath.Join(cfg.Inbound.Dir, "new", name)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		if _, err := os.Stat(filepath.Join(cfg.Inbound.Dir, "failed", name)); err == nil {
 			break
@@ -207,7 +207,7 @@ func createEnrichedCase(t *testing.T, d *daemon, id string, contacts ...string) 
 // waitRelayed waits for a message to rcpt at the relay.
 func (d *daemon) waitRelayed(relay *smtpsim.Server, rcpt string) smtpsim.Message {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		for _, m := range relay.Messages() {
 			if slices.Contains(m.To, rcpt) {
@@ -223,7 +223,7 @@ func (d *daemon) waitRelayed(relay *smtpsim.Server, rcpt string) smtpsim.Message
 // waitCase waits until the stored case satisfies ok.
 func (d *daemon) waitCase(id string, ok func(takedown.Case) bool) takedown.Case {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		c, _, err := d.app.Store().GetCase(d.t.Context(), id)
 		if err != nil {

@@ -78,8 +78,8 @@ func startStop(t *testing.T, cfg config.Config, stopAfter string, delay time.Dur
 			if err != nil {
 				t.Fatalf("stop after %q (delay %s): Run: %v, want a clean stop", stopAfter, delay, err)
 			}
-		case <-time.After(60 * time.Second):
-			t.Fatalf("stop after %q (delay %s): Run did not return within 60s", stopAfter, delay)
+		case <-time.After(waitBound):
+			t.Fatalf("stop after %q (delay %s): Run did not return within %s", stopAfter, delay, waitBound)
 		}
 	}
 	if nats != nil && nats.Running() {

@@ -45,7 +45,7 @@ func TestSupervisorRestartsAPartThatNeedsOnlyNATS(t *testing.T) {
 		done <- a.supervise(ctx, p, func(err error) { t.Errorf("a restartable part failed the daemon: %v", err) })
 	}()
 	sawDown := false
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for f.calls.Load() < 4 {
 		if p.downErr() != nil {
 			sawDown = true
@@ -113,7 +113,7 @@ func TestDaemonFailsWhenTheAPIListenerDies(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "api:") {
 			t.Errorf("Run returned %v, want the API's failure", err)
 		}
-	case <-time.After(60 * time.Second):
+	case <-time.After(waitBound):
 		t.Fatal("the daemon ran on without its API")
 	}
 	d.nc.Close()
@@ -139,14 +139,14 @@ func (d *daemon) readyz() (int, string) {
 // waitReady waits until /readyz answers 200.
 func (d *daemon) waitReady() {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		code, reason := d.readyz()
 		if code == http.StatusOK {
 			return
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("not ready within 30s: %d %s", code, reason)
+			d.t.Fatalf("not ready within %s: %d %s", waitBound, code, reason)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -168,7 +168,7 @@ func TestReadyzSaysWhyWritesFail(t *testing.T) {
 	if _, err := d.js.UpdateStream(t.Context(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		code, reason := d.readyz()
 		if code == http.StatusServiceUnavailable && strings.Contains(reason, "a write was not committed") {

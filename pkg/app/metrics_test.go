@@ -24,7 +24,7 @@ func TestMetrics(t *testing.T) {
 		`go_goroutines`,
 	}
 	var body string
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		body = d.scrape()
 		missing := false

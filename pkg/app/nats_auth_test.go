@@ -61,7 +61,7 @@ func TestAnalystKeyPublishesReportsAndReadsNothing(t *testing.T) {
 			if !strings.Contains(err.Error(), try.subject) {
 				t.Errorf("%s: refusal %q does not name %s", try.what, err, try.subject)
 			}
-		case <-time.After(30 * time.Second):
+		case <-time.After(waitBound):
 			t.Errorf("%s: the server let the analyst's key do it", try.what)
 		}
 	}

@@ -94,7 +94,7 @@ func TestCheckOnDemandThroughAPI(t *testing.T) {
 // waitChecked waits until the case has one check on record.
 func (d *daemon) waitChecked(id string) takedown.Case {
 	d.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		c, _, err := d.app.Store().GetCase(d.t.Context(), id)
 		if err != nil {

@@ -100,7 +100,7 @@ func createLostCase(t *testing.T, d *daemon, id string) string {
 // repairedEvent waits for the case's repaired event.
 func repairedEvent(t *testing.T, d *daemon, id string) takedown.Event {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		v := d.caseView(id)
 		if ev := hasEvent(v, takedown.EventRepaired); ev != nil {

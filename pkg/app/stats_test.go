@@ -73,7 +73,7 @@ func TestStatsAndRetentionInTheDaemon(t *testing.T) {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); !cond(); {
+	for deadline := time.Now().Add(waitBound); !cond(); {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}

@@ -40,7 +40,7 @@ func sendingConfig(dir string, relay *smtpsim.Server) config.Config {
 func (d *daemon) waitSending(id string, relay *smtpsim.Server) {
 	d.t.Helper()
 	d.waitCase(id, func(c takedown.Case) bool { return len(c.Notices) > 0 && c.Notices[0].Outcome == "sending" })
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for relay.Connections() == 0 {
 		if time.Now().After(deadline) {
 			d.t.Fatal("the daemon never connected to the relay")
@@ -69,7 +69,7 @@ func TestStopIsBoundedAndLeavesUnfinishedWorkToRedelivery(t *testing.T) {
 		if err != nil {
 			t.Errorf("stop during a send: %v, want a clean stop", err)
 		}
-	case <-time.After(60 * time.Second): // the send alone would take 10 minutes
+	case <-time.After(waitBound): // well under the 10 minutes the send alone would take
 		t.Fatal("the stop was not bounded by shutdown_timeout (2s)")
 	}
 	d.stop = nil

@@ -64,10 +64,13 @@ func TestEveryStreamHasLimits(t *testing.T) {
 		t.Errorf("embedded store of %d bytes, under the %d the limits add up to", got, min)
 	}
 
-	deadline := time.Now().Add(30 * time.Second)
+	// The storage check reads the streams one after another, in order of
+	// name: wait for the first reading of the cases bucket and of the
+	// dead letters (which comes later), not for any reading.
+	deadline := time.Now().Add(waitBound)
 	for {
 		m := d.scrape()
-		if strings.Contains(m, `takedownd_storage_bytes{stream="KV_takedown_cases"}`) {
+		if strings.Contains(m, `takedownd_storage_bytes{stream="KV_takedown_cases"}`) && strings.Contains(m, "\ntakedownd_dead_letters_messages ") {
 			for _, want := range []string{
 				`takedownd_storage_limit_bytes{stream="TAKEDOWN_EVENTS"} 1.7179869184e+10`,
 				`takedownd_dead_letters_limit_bytes 1.073741824e+09`,
@@ -120,7 +123,7 @@ func TestClosedCasesThroughAPI(t *testing.T) {
 		}
 		return out
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		gotClosed, gotAll, gotReview := ids("/v1/cases?state=closed"), ids("/v1/cases"), ids("/v1/cases?state=review")
 		m := d.scrape()

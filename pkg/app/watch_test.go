@@ -28,7 +28,7 @@ func TestUnresolvableKeepsBeingRetried(t *testing.T) {
 
 	// At least two slow retries, each on the timeline, each planned.
 	v := d.waitEnrichment(u)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for countEvents(v, takedown.EventUnresolvable, "unresolvable") < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no slow retries of the unresolvable host: %+v", v.Timeline)

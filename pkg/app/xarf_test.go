@@ -136,7 +136,7 @@ func xarfEndToEnd(t *testing.T, rcpt string, mut func(*config.Config)) {
 // waitTimeline waits until the case's timeline holds an event of typ.
 func (d *daemon) waitTimeline(id string, typ takedown.EventType) {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		var v api.CaseView
 		if d.get("/v1/cases/"+id, testToken, &v) == http.StatusOK && hasEvent(v, typ) != nil {
