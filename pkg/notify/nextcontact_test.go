@@ -122,7 +122,7 @@ func TestBounceTellsTheNextContactAndNeverMovesBack(t *testing.T) {
 		}
 		c := h.waitState(id, takedown.StateNoticed)
 		last := c.Notices[len(c.Notices)-1]
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(waitBound)
 		for last.Outcome != "sent" && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 			c, _, _ = h.store.GetCase(t.Context(), id)

@@ -43,7 +43,7 @@ func (h *harness) resumeCase(id string) {
 // it unacknowledged: what a pause does to work that comes due.
 func (h *harness) waitHeld(cons *store.Consumer) {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		ci, err := h.store.JetStream().Consumer(h.t.Context(), store.WorkStream, cons.Name())
 		if err == nil {

@@ -148,9 +148,26 @@ func (h *harness) enrichedCaseWith(country, url string, priority takedown.Priori
 	return id
 }
 
+// waitBound bounds a test's wait for a condition. It is not a speed
+// claim: the tests go on as soon as the condition holds, and the bound is
+// only there so that a test that would wait forever fails. It is generous
+// because CI runs on a busy 2-core machine beside other test suites.
+const waitBound = 2 * time.Minute
+
+// waitUntil polls cond until it holds, failing the test after waitBound.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(waitBound); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s", what, waitBound)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (h *harness) waitMessages(n int) []smtpsim.Message {
 	h.t.Helper()
-	return h.waitMessagesFor(n, 20*time.Second)
+	return h.waitMessagesFor(n, waitBound)
 }
 
 // latencies returns, per URL that reached the relay, the time from its
@@ -182,7 +199,7 @@ func (h *harness) waitMessagesFor(n int, d time.Duration) []smtpsim.Message {
 
 func (h *harness) waitState(id string, want takedown.State) takedown.Case {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	var c takedown.Case
 	for time.Now().Before(deadline) {
 		c, _, _ = h.store.GetCase(h.t.Context(), id)
@@ -339,9 +356,11 @@ func TestResendAfterLostRecordIsTheSameMessage(t *testing.T) {
 	if noticed != 1 {
 		t.Errorf("%d noticed events, want 1", noticed)
 	}
-	if v, ok := h.noticed.Load(id); !ok || v.(*atomic.Int32).Load() < 1 {
-		t.Error("re-checks were not started")
-	}
+	// The re-checks are started once the case is recorded as noticed.
+	waitUntil(t, "start of the re-checks", func() bool {
+		v, ok := h.noticed.Load(id)
+		return ok && v.(*atomic.Int32).Load() >= 1
+	})
 }
 
 func TestTemporaryFailureRetriesThenSucceeds(t *testing.T) {
@@ -349,14 +368,17 @@ func TestTemporaryFailureRetriesThenSucceeds(t *testing.T) {
 	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 0 }, nil)
 	h.relay.SetFault("abuse@busy.nl", smtpsim.TempRcpt)
 	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@busy.nl")
-	time.Sleep(300 * time.Millisecond)
-	c, _, _ := h.store.GetCase(t.Context(), id)
+	var c takedown.Case
+	waitUntil(t, "450 on the notice's record", func() bool {
+		c, _, _ = h.store.GetCase(t.Context(), id)
+		if len(c.Notices) == 0 {
+			return false
+		}
+		rec, err := h.stage.Notice(t.Context(), c.Notices[0].Ref)
+		return err == nil && rec.Attempts > 0 && strings.Contains(rec.LastError, "450")
+	})
 	if c.State != takedown.StateRouted || len(h.relay.Messages()) != 0 {
 		t.Fatalf("state %s with %d messages while the relay says 450", c.State, len(h.relay.Messages()))
-	}
-	rec, err := h.stage.Notice(t.Context(), c.Notices[0].Ref)
-	if err != nil || rec.Attempts == 0 || !strings.Contains(rec.LastError, "450") {
-		t.Errorf("notice record %+v (%v), want attempts and the 450 recorded", rec, err)
 	}
 	h.relay.SetFault("abuse@busy.nl", smtpsim.OK)
 	h.waitMessages(1)
@@ -426,7 +448,7 @@ func TestOutcomeRecordedOnCaseThatMovedOn(t *testing.T) {
 	id := h.enrichedCase("http://host.example.nl/a.jpg", takedown.PriorityNormal, "abuse@hoster.nl")
 	cm.id.Store(id)
 	h.waitMessages(1)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		c, _, _ := h.store.GetCase(t.Context(), id)
 		if len(c.Notices) == 1 && c.Notices[0].Outcome == "sent" {
@@ -481,7 +503,12 @@ func TestFollowUpRequestedTwiceIsSentOnce(t *testing.T) {
 	if err := h.store.Enqueue(t.Context(), store.StageNotify, id, "remind-b", req); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The work stream keeps a request until it is acked, which comes
+	// after the stage sent (or decided not to send) the reminder.
+	waitUntil(t, "second reminder request handled", func() bool {
+		pending, err := h.store.WorkPending(t.Context(), store.StageNotify, id)
+		return err == nil && !pending
+	})
 	msgs := h.relay.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("relay got %d messages, want the first notice and one reminder", len(msgs))
@@ -538,7 +565,7 @@ func TestEscalationWithoutContactIsRecorded(t *testing.T) {
 	if err := h.store.Enqueue(t.Context(), store.StageNotify, id, "esc", []byte(`{"kind":"escalation","level":"authority","reminder":3}`)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		tl, _ := h.store.Timeline(t.Context(), id)
 		for _, ev := range tl {

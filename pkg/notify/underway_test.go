@@ -19,7 +19,7 @@ func TestUnderwayAndResume(t *testing.T) {
 	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = time.Hour }, nil)
 	waiting := h.enrichedCase("http://host.example.nl/waiting.jpg", takedown.PriorityNormal, "abuse@waiting.nl")
 	c := h.waitState(waiting, takedown.StateRouted)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		ok, err := h.stage.Underway(t.Context(), c)
 		if err != nil {
@@ -110,7 +110,12 @@ func TestRedeliveredRoutingQueuesAMissingFlush(t *testing.T) {
 	if len(c.Notices) != 1 || c.Notices[0].Ref != rec.Ref {
 		t.Errorf("notices %+v, want the orphaned notice %s sent", c.Notices, rec.Ref)
 	}
-	// Asked again, it queues nothing more.
+	// Asked again, once the flush is acked (the case is noticed just
+	// before), it queues nothing more.
+	waitUntil(t, "flush acked", func() bool {
+		pending, err := h.store.WorkPending(t.Context(), stageFlush, rec.Ref)
+		return err == nil && !pending
+	})
 	if err := h.stage.ensureFlush(t.Context(), rec.Ref); err != nil {
 		t.Fatal(err)
 	}
