@@ -119,7 +119,7 @@ func (c *Cluster) waitPlacement(r int) {
 	c.tb.Helper()
 	cl := c.Connect()
 	defer cl.Conn.Close()
-	c.WaitFor(60*time.Second, fmt.Sprintf("placement of a stream of %d replicas", r), func() bool {
+	c.WaitFor(waitBound, fmt.Sprintf("placement of a stream of %d replicas", r), func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, err := cl.JS.CreateStream(ctx, jetstream.StreamConfig{
@@ -139,8 +139,8 @@ func (c *Cluster) start(i int) {
 		c.tb.Fatalf("start %s: %v", nd.name, err)
 	}
 	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
-		c.tb.Fatalf("%s not ready within 30s", nd.name)
+	if !srv.ReadyForConnections(waitBound) {
+		c.tb.Fatalf("%s not ready within %s", nd.name, waitBound)
 	}
 	// A restart keeps the ports, so clients reconnect where they were.
 	nd.opts.Port = srv.Addr().(*net.TCPAddr).Port
@@ -158,7 +158,7 @@ func (c *Cluster) start(i int) {
 // waitMeta waits until one node leads the meta group and sees want nodes.
 func (c *Cluster) waitMeta(want int) {
 	c.tb.Helper()
-	c.WaitFor(60*time.Second, fmt.Sprintf("a meta leader seeing %d nodes", want), func() bool {
+	c.WaitFor(waitBound, fmt.Sprintf("a meta leader seeing %d nodes", want), func() bool {
 		for i := range c.nodes {
 			if srv := c.Server(i); srv != nil && srv.JetStreamIsLeader() && len(srv.JetStreamClusterPeers()) >= want {
 				return true
@@ -167,6 +167,12 @@ func (c *Cluster) waitMeta(want int) {
 		return false
 	})
 }
+
+// waitBound bounds the helpers' waits for the cluster's state. It is not
+// a speed claim (they go on as soon as the state holds): it is generous
+// because the three nodes share a busy 2-core machine with other test
+// suites, where an election or a catch-up has taken tens of seconds.
+const waitBound = 2 * time.Minute
 
 // WaitFor polls cond until it holds, failing the test after timeout. The
 // cluster's elections and catch-up take their own time; a test waits for
@@ -261,7 +267,7 @@ func (c *Cluster) StreamLeader(stream string) int {
 func (c *Cluster) WaitStreamLeader(stream string) int {
 	c.tb.Helper()
 	leader := -1
-	c.WaitFor(30*time.Second, "leader of stream "+stream, func() bool {
+	c.WaitFor(waitBound, "leader of stream "+stream, func() bool {
 		leader = c.StreamLeader(stream)
 		return leader >= 0
 	})
@@ -354,7 +360,7 @@ func (c *Cluster) stepDown(i int) {
 	defer cl.Conn.Close()
 	type group struct{ stream, consumer string }
 	var groups []group
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
 	defer cancel()
 	// Only replicated groups have a leader to move; a single-replica one
 	// (an ordered consumer) stays where it is.
@@ -381,16 +387,28 @@ func (c *Cluster) stepDown(i int) {
 	if err := streams.Err(); err != nil {
 		c.tb.Fatalf("list streams: %v", err)
 	}
-	leads := func(g group) bool {
+	leads := func(s *server.Server, g group) bool {
 		if g.consumer == "" {
-			return srv.JetStreamIsStreamLeader(ClusterAccount, g.stream)
+			return s.JetStreamIsStreamLeader(ClusterAccount, g.stream)
 		}
-		return srv.JetStreamIsConsumerLeader(ClusterAccount, g.stream, g.consumer)
+		return s.JetStreamIsConsumerLeader(ClusterAccount, g.stream, g.consumer)
 	}
-	c.WaitFor(60*time.Second, "leaderships moved off "+c.nodes[i].name, func() bool {
+	ledElsewhere := func(g group) bool {
+		for _, j := range c.others(i) {
+			if s := c.Server(j); s != nil && leads(s, g) {
+				return true
+			}
+		}
+		return false
+	}
+	// Moved means another node leads: between the step-down and the
+	// election a group has no leader, and a publish to its stream gets
+	// "no response from stream".
+	c.WaitFor(waitBound, "leaderships moved off "+c.nodes[i].name, func() bool {
 		moved := true
 		for _, g := range groups {
-			if !leads(g) {
+			if !leads(srv, g) {
+				moved = moved && ledElsewhere(g)
 				continue
 			}
 			moved = false
@@ -451,7 +469,7 @@ func (c *Cluster) Restart(i int) {
 // every node answers (after a restart, before a test asks it anything).
 func (c *Cluster) WaitJetStream(cl *Client) {
 	c.tb.Helper()
-	c.WaitFor(30*time.Second, "JetStream answer", func() bool {
+	c.WaitFor(waitBound, "JetStream answer", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, err := cl.JS.AccountInfo(ctx)

@@ -2,7 +2,6 @@ package natstest
 
 import (
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -39,7 +38,7 @@ func TestClusterHoldLagRestart(t *testing.T) {
 		}
 		return string(e.Value())
 	}
-	c.WaitFor(30*time.Second, "follower answering direct gets", func() bool { return c.AnswersDirectGets(follower, stream) })
+	c.WaitFor(waitBound, "follower answering direct gets", func() bool { return c.AnswersDirectGets(follower, stream) })
 	if got := value(atFollower); got != "v1" {
 		t.Fatalf("follower answered %q, want v1", got)
 	}
@@ -56,7 +55,10 @@ func TestClusterHoldLagRestart(t *testing.T) {
 		t.Errorf("held follower answered %q to a direct get; want the stale v1", got)
 	}
 	c.Release(follower)
-	c.WaitFor(30*time.Second, "follower caught up", func() bool { return value(atFollower) == "v2" })
+	// A direct get through the follower may be answered by another
+	// replica: ask the follower itself whether it applied v2, since it may
+	// be the node that lags next, and must lag behind v2, not v1.
+	c.WaitFor(waitBound, "follower caught up", func() bool { return c.StreamCurrent(follower, stream) && value(atFollower) == "v2" })
 
 	// A lagging node answers its clients, stale; the others go on.
 	// The JetStream API travels with replication, so bind before.
@@ -69,6 +71,7 @@ func TestClusterHoldLagRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.WaitFor(waitBound, "node to lag current", func() bool { return c.StreamCurrent(lagging, stream) })
 	c.Lag(lagging)
 	if _, err := ahead.Put(ctx, "k", []byte("v2.5")); err != nil {
 		t.Fatalf("put with a node lagging: %v", err)
@@ -77,7 +80,7 @@ func TestClusterHoldLagRestart(t *testing.T) {
 		t.Errorf("lagging node answered %q, want the stale v2", got)
 	}
 	c.Release(lagging)
-	c.WaitFor(30*time.Second, "lagging node caught up", func() bool { return c.StreamCurrent(lagging, stream) })
+	c.WaitFor(waitBound, "lagging node caught up", func() bool { return c.StreamCurrent(lagging, stream) })
 
 	leader = c.WaitStreamLeader(stream)
 	other = (leader + 2) % c.Len()
@@ -99,7 +102,7 @@ func TestClusterHoldLagRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.WaitFor(30*time.Second, "restarted node with the last value", func() bool {
+	c.WaitFor(waitBound, "restarted node with the last value", func() bool {
 		e, err := kvBack.Get(ctx, "k")
 		return err == nil && string(e.Value()) == "v3"
 	})

@@ -6,7 +6,6 @@ package natstest
 
 import (
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -45,8 +44,8 @@ func StartIn(tb testing.TB, dir string) *Server {
 		tb.Fatalf("start nats-server: %v", err)
 	}
 	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		tb.Fatal("nats-server not ready within 10s")
+	if !srv.ReadyForConnections(waitBound) {
+		tb.Fatalf("nats-server not ready within %s", waitBound)
 	}
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
