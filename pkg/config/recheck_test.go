@@ -65,7 +65,7 @@ func TestRecheckDecode(t *testing.T) {
 	if len(r.Cadence) != 2 || r.Cadence[1] != 30*time.Minute || !r.Probe.AllowPrivate || r.Probe.ConnectTo["h.test:80"] != "127.0.0.1:8081" {
 		t.Errorf("decoded %+v", r)
 	}
-	if r.ConfirmGone != 3 || r.Every != 24*time.Hour {
-		t.Errorf("defaults lost: confirm_gone %d, every %s", r.ConfirmGone, r.Every)
+	if r.ConfirmGone != 3 || r.Every != 4*time.Hour || r.Early.Every != 10*time.Minute {
+		t.Errorf("defaults lost: confirm_gone %d, every %s, early every %s", r.ConfirmGone, r.Every, r.Early.Every)
 	}
 }

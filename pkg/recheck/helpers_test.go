@@ -72,8 +72,14 @@ func (p *countingProber) counts() map[string]int {
 	return out
 }
 
+// testRecheckConfig is classicConfig, the sparse cadence the tests of the
+// mechanics (replicas, crashes, on-demand checks) count on: a first check
+// 15 minutes after the notice and the next ones hours apart, at exact
+// slots, so that none falls inside a test unasked. The default cadence (a
+// check every 10 minutes, spread per case) is tested by what it decides
+// (decide_test.go) and by the simulation (pkg/simnet/cadence).
 func testRecheckConfig() config.Recheck {
-	cfg := config.Default().Recheck
+	cfg := classicConfig()
 	cfg.Workers = 16
 	cfg.AckWait = 10 * time.Second
 	return cfg
