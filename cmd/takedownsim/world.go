@@ -62,7 +62,7 @@ type scheduleFlags struct {
 }
 
 func (s *scheduleFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.cadence, "cadence", "demo", "re-check schedule in the daemon's config: demo (checks 1m, 2m, 3m, 5m … after the notice, misses 30s apart, stays-gone checks from 5m, a 20s batching window), default (the daemon's own: 15m, 1h …, 3m apart, 10m window), or a list of check times, e.g. 5s,30s,2m")
+	fs.StringVar(&s.cadence, "cadence", "demo", "re-check schedule in the daemon's config: demo (checks 1m, 2m, 3m, 5m … after the notice, misses 30s apart, stays-gone checks from 5m, a 20s batching window), default (the daemon's own, nothing written: every 10m for 72h, spread per case, then every 4h; 3 misses 3m apart; 10m window), or a list of check times, e.g. 5s,30s,2m")
 	fs.DurationVar(&s.batchWindow, "batch-window", 0, "notify.batch_window in the daemon's config (0: as -cadence says; -1ns: 0s, every notice at once)")
 	fs.DurationVar(&s.confirmSpacing, "confirm-spacing", 0, "recheck.confirm_spacing in the daemon's config (0: as -cadence says)")
 }

@@ -11,7 +11,9 @@ import (
 // abuse contact for 1 h before the first notice, a re-check every 2 h,
 // offline after 3 misses in a row 3 minutes apart, the notice repeated
 // every 24 h while online. SCART's re-check interval runs from 15 minutes
-// to 4 hours; 2 h is the setting compared here.
+// to 4 hours; 2 h is the setting compared here. takedownd's own means of
+// spreading checks (spread) and of keeping them off the timeline
+// (record_unchanged) are not SCART's, and are off.
 const SCARTYAML = `# SCART's policy in takedownd's terms (takedownsim cadence -scart).
 notify:
   batch_window: 1h
@@ -20,6 +22,8 @@ recheck:
   every: 2h
   early:
     every: 0s
+  spread: 0s
+  record_unchanged: 0s
   confirm_gone: 3
   confirm_spacing: 3m
   routes:

@@ -227,7 +227,7 @@ func TestSCARTPolicy(t *testing.T) {
 	}
 	c := p.Config
 	if p.BatchWindow != time.Hour || len(c.Cadence) != 1 || c.Cadence[0] != 2*time.Hour || c.Every != 2*time.Hour ||
-		c.Early.Every != 0 || c.ConfirmGone != 3 || c.ConfirmSpacing != 3*time.Minute ||
+		c.Early.Every != 0 || c.Spread != 0 || c.RecordUnchanged != 0 || c.ConfirmGone != 3 || c.ConfirmSpacing != 3*time.Minute ||
 		c.Routes["hoster"].ReminderInterval != 24*time.Hour {
 		t.Errorf("SCART's policy reads %s; batching %s", Describe(c), p.BatchWindow)
 	}
