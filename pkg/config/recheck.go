@@ -44,7 +44,10 @@ type Recheck struct {
 	// when early checks run every few minutes; 0 records every check.
 	RecordUnchanged time.Duration `yaml:"record_unchanged"`
 	// StaysGone are the checks after the removal time; when the last one
-	// still finds nothing the case closes.
+	// still finds nothing the case closes. With a spread, each is shifted
+	// by an offset of its own below an hour (and below the gap before it),
+	// so that a site flapping in spells that divide a day is not found in
+	// the phase of the misses that confirmed its removal every time.
 	StaysGone []time.Duration `yaml:"stays_gone"`
 	// RefreshHoster asks enrichment to look the hoster up again when the
 	// case's enrichment is older than this (0 = only when the address

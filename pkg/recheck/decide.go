@@ -194,7 +194,7 @@ func (p policy) confirmRemoval(c *takedown.Case, now time.Time, ev func(takedown
 	out.events = append(out.events, removed.WithData(removedData{
 		RemovedAt: cs.RemovedAt, ConfirmedAt: now, LastOnlineAt: cs.LastOnlineAt, Streak: cs.GoneStreak,
 	}))
-	if at, ok := p.staysGoneSlot(cs.RemovedAt, now); ok {
+	if at, ok := p.staysGoneSlot(c.ID, cs.RemovedAt, now); ok {
 		out.next = at
 		return out
 	}
@@ -229,7 +229,7 @@ func (p policy) afterRemoval(c *takedown.Case, res probe.Result, now time.Time, 
 		out.next = p.nextSlot(c.ID, now, now)
 		return out
 	}
-	if at, ok := p.staysGoneSlot(cs.RemovedAt, now); ok {
+	if at, ok := p.staysGoneSlot(c.ID, cs.RemovedAt, now); ok {
 		out.next = at
 		return out
 	}

@@ -1,6 +1,7 @@
 package recheck
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -468,5 +469,54 @@ func TestSpreadIsCapped(t *testing.T) {
 	}
 	if got := slotOffset(caseID(2), 300*time.Millisecond); got != 0 {
 		t.Errorf("offset under a second: %s, want none", got)
+	}
+}
+
+// With the spread on, each "stays gone" check of a case has an offset of
+// its own below an hour (and below the gap before it, so that they keep
+// their order); without it, they fall at the exact offsets.
+func TestStaysGoneShift(t *testing.T) {
+	t.Parallel()
+	removed := t0
+	stays := func(p policy, id string) []time.Duration {
+		var out []time.Duration
+		for now := removed; ; {
+			at, ok := p.staysGoneSlot(id, removed, now)
+			if !ok {
+				return out
+			}
+			out = append(out, at.Sub(removed))
+			now = at
+		}
+	}
+	if got := stays(newPolicy(classicConfig()), caseID(1)); !slices.Equal(got, classicConfig().StaysGone) {
+		t.Errorf("without spread: %v, want %v", got, classicConfig().StaysGone)
+	}
+	cfg := earlyConfig()
+	p := newPolicy(cfg)
+	differ := 0
+	for i := range 200 {
+		got := stays(p, caseID(i+1))
+		if len(got) != len(cfg.StaysGone) {
+			t.Fatalf("case %d: %d stays-gone checks %v, want %d", i+1, len(got), got, len(cfg.StaysGone))
+		}
+		for k, off := range got {
+			if d := off - cfg.StaysGone[k]; d < 0 || d >= time.Hour || d%time.Second != 0 {
+				t.Errorf("case %d: stays-gone check %d at +%s, want whole seconds in [%s, %s)", i+1, k, off, cfg.StaysGone[k], cfg.StaysGone[k]+time.Hour)
+			}
+		}
+		if got[0]-cfg.StaysGone[0] != got[1]-cfg.StaysGone[1] {
+			differ++
+		}
+	}
+	if differ < 190 {
+		t.Errorf("the first two stays-gone checks share their offset in %d of 200 cases", 200-differ)
+	}
+	// Checks 5 and 6 minutes after the removal: shifted by under a minute.
+	cfg.StaysGone = []time.Duration{5 * time.Minute, 6 * time.Minute}
+	for i := range 200 {
+		if got := stays(newPolicy(cfg), caseID(i+1)); len(got) != 2 || got[0] >= 6*time.Minute || got[1] < got[0] {
+			t.Fatalf("case %d: stays-gone checks %v for %v", i+1, got, cfg.StaysGone)
+		}
 	}
 }

@@ -86,7 +86,7 @@ func (r *Recheck) plan(c *takedown.Case, now, at time.Time) (time.Time, bool) {
 	case !next.IsZero():
 		return next, true
 	case c.State == takedown.StateRemoved:
-		if slot, ok := r.pol.staysGoneSlot(c.Checks.RemovedAt, now); ok {
+		if slot, ok := r.pol.staysGoneSlot(c.ID, c.Checks.RemovedAt, now); ok {
 			return slot, true
 		}
 		// Every "stays gone" check is behind it: the check that fires

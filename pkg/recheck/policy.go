@@ -2,6 +2,7 @@ package recheck
 
 import (
 	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/takedownd/takedownd/pkg/config"
@@ -14,6 +15,7 @@ type policy struct {
 	every           time.Duration
 	early           config.Early
 	spread          time.Duration
+	staysSpread     time.Duration
 	recordUnchanged time.Duration
 	confirmGone     int
 	confirmSpacing  time.Duration
@@ -32,10 +34,25 @@ func newPolicy(cfg config.Recheck) policy {
 	if cfg.Early.Every > 0 {
 		spread = min(spread, cfg.Early.Every)
 	}
+	// The "stays gone" checks are shifted too (staysGoneSlot), when the
+	// spread is on: by up to staysGoneShift, and by less than the gap
+	// before each, so that they stay in order.
+	staysSpread := time.Duration(0)
+	if spread > 0 {
+		staysSpread = staysGoneShift
+	}
+	for i, off := range cfg.StaysGone {
+		gap := off
+		if i > 0 {
+			gap -= cfg.StaysGone[i-1]
+		}
+		staysSpread = min(staysSpread, gap)
+	}
 	return policy{
-		cadence: cfg.Cadence, every: cfg.Every, early: cfg.Early, spread: spread, recordUnchanged: cfg.RecordUnchanged,
-		confirmGone:    max(cfg.ConfirmGone, 1),
-		confirmSpacing: cfg.ConfirmSpacing, staysGone: cfg.StaysGone,
+		cadence: cfg.Cadence, every: cfg.Every, early: cfg.Early, spread: spread, staysSpread: staysSpread,
+		recordUnchanged: cfg.RecordUnchanged,
+		confirmGone:     max(cfg.ConfirmGone, 1),
+		confirmSpacing:  cfg.ConfirmSpacing, staysGone: cfg.StaysGone,
 		refreshHoster: cfg.RefreshHoster, routes: cfg.Routes,
 	}
 }
@@ -110,10 +127,20 @@ func slotOffset(id string, spread time.Duration) time.Duration {
 	return time.Duration(h.Sum64()%uint64(secs)) * time.Second
 }
 
-// staysGoneSlot is the next "stays gone" check after now, counted from
-// the removal time, and false when every one of them has passed.
-func (p policy) staysGoneSlot(removedAt, now time.Time) (time.Time, bool) {
-	for _, off := range p.staysGone {
+// staysGoneShift bounds the offset of each "stays gone" check: a site
+// flapping in spells of up to half of it is found online by about every
+// second check.
+const staysGoneShift = time.Hour
+
+// staysGoneSlot is the next "stays gone" check of the case id after now,
+// counted from the removal time, and false when every one of them has
+// passed. Each is shifted by an offset of its own (below staysGoneShift):
+// a whole number of days after the removal, a site that flaps in spells
+// that divide a day (30 s, 90 s, 10 min) is in the very spell whose
+// misses confirmed the removal, and would never be seen back.
+func (p policy) staysGoneSlot(id string, removedAt, now time.Time) (time.Time, bool) {
+	for i, off := range p.staysGone {
+		off += slotOffset(id+"/stays-gone/"+strconv.Itoa(i), p.staysSpread)
 		if t := removedAt.Add(off); t.After(now) {
 			return t, true
 		}

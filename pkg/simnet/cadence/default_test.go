@@ -78,3 +78,22 @@ func TestDefaultPolicyNotFooledByFlapping(t *testing.T) {
 		}
 	}
 }
+
+// Spells of 30 s fool 3 misses 3 minutes apart (the misses fall a whole
+// number of minutes apart, all in the same phase), and a "stays gone"
+// check a whole number of days later would find the same phase again.
+// Shifted by an offset of its own, the check a day after the removal
+// finds the material back in a good share of the cases, and reopens them.
+func TestDefaultPolicyReopensWhatFlappingFooled(t *testing.T) {
+	t.Parallel()
+	r, err := Run(t.Context(), Options{Cases: 400, Mix: mix(t, "flap=1"), FlapPeriod: 30 * time.Second, Seed: 12}, DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Premature == 0 {
+		t.Fatalf("no removal confirmed while flapping in 30 s spells: the test no longer shows the reopening")
+	}
+	if r.Reopened < r.Premature/5 {
+		t.Errorf("%d cases reopened of %d removals confirmed while flapping", r.Reopened, r.Premature)
+	}
+}
