@@ -82,7 +82,7 @@ func TestListByAudience(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := ListFilter{Audiences: []string{takedown.AudienceDomain("other.nl")}, Limit: 5}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		if got := listAll(t, st, f); slices.Equal(got, ids[1:2]) {
 			return

@@ -71,7 +71,7 @@ func TestClosedCasesLeaveTheIndex(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for st.index.knows(open[1]) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

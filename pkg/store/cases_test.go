@@ -108,7 +108,7 @@ func TestListWithAndWithoutIndex(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		if got := listAll(t, st, ListFilter{State: takedown.StateEnriched, Limit: 5}); slices.Equal(got, ids[1:2]) {
 			return
@@ -120,7 +120,7 @@ func TestListWithAndWithoutIndex(t *testing.T) {
 
 func waitIndexed(t *testing.T, st *Store, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		st.index.mu.RLock()
 		ok := st.index.ready && len(st.index.ids) == n

@@ -98,7 +98,7 @@ func TestClusterReadsSeeTheirWrites(t *testing.T) {
 		}
 	}
 	others := []int{(held + 1) % 3, (held + 2) % 3}
-	c.WaitFor(30*time.Second, "held node current on both streams", func() bool {
+	c.WaitFor(waitBound, "held node current on both streams", func() bool {
 		return c.StreamCurrent(held, casesStream) && c.AnswersDirectGets(held, "KV_control")
 	})
 	atHeld := c.Connect(held)
@@ -193,7 +193,7 @@ func TestClusterCompareAndSetRetries(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, waitBound)
 	defer cancel()
 	got, _, err := stores[1].GetCase(ctx, id)
 	if err != nil {

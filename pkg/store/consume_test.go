@@ -20,12 +20,18 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // waitFor polls cond until it holds, failing the test after a generous
 // deadline.
+// waitBound bounds a test's wait for a condition. It is not a speed
+// claim (the tests go on as soon as the condition holds): it is there so
+// that a test that would wait forever fails, and generous because CI runs
+// on a busy 2-core machine beside other test suites.
+const waitBound = 2 * time.Minute
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 30s", what)
+			t.Fatalf("%s: not within %s", what, waitBound)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -45,7 +51,7 @@ func consumeInBackground(t *testing.T, st *Store, opts ConsumeOptions, c *Consum
 		cancel()
 		select {
 		case <-finished:
-		case <-time.After(30 * time.Second):
+		case <-time.After(waitBound):
 			t.Error("Consume did not return within 30s of its stop")
 		}
 	})
@@ -90,7 +96,7 @@ func TestConsumeSignalsProgressWhileAHandlerRuns(t *testing.T) {
 		if n != 1 || calls.Load() != 1 {
 			t.Errorf("handled %d times, delivery %d, want once", calls.Load(), n)
 		}
-	case <-time.After(60 * time.Second):
+	case <-time.After(waitBound):
 		t.Fatal("the message was never acked")
 	}
 }
@@ -121,7 +127,7 @@ func TestConsumeEndsWhenItsConsumerIsDeletedAndRecreatesIt(t *testing.T) {
 		if err == nil {
 			t.Fatal("Consume returned nil after its consumer was deleted")
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(waitBound):
 		t.Fatal("Consume ran on after its consumer was deleted")
 	}
 	if err := st.Ready(t.Context()); err == nil {
@@ -178,7 +184,7 @@ func TestConsumeStopHandsBackAndAbandons(t *testing.T) {
 		if err != nil {
 			t.Errorf("Consume at a stop: %v", err)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(waitBound):
 		t.Fatal("Consume did not return after the work was abandoned")
 	}
 	if err := <-termErr; !errors.Is(err, ErrAbandoned) {

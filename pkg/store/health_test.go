@@ -124,7 +124,7 @@ func TestCaseIndexReportsAnEndedWatchAndReloads(t *testing.T) {
 		if err == nil {
 			t.Fatal("RunCaseIndex returned nil when its watch ended")
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(waitBound):
 		t.Fatal("RunCaseIndex ran on after its watch ended")
 	}
 	kv, err := st.JetStream().KeyValue(t.Context(), CasesBucket)

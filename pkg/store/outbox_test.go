@@ -149,7 +149,7 @@ func TestOutboxStopBetweenChangeAndEvents(t *testing.T) {
 			wg.Go(func() { _ = f.st.RunOutbox(ctx) })
 			defer func() { cancel(); wg.Wait() }()
 			f.clock.add(time.Minute) // past the grace a live writer gets
-			deadline := time.Now().Add(20 * time.Second)
+			deadline := time.Now().Add(waitBound)
 			for len(f.outbox(t)) > 0 {
 				if time.Now().After(deadline) {
 					t.Fatal("the sweep left the outbox as it was")

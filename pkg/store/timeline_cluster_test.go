@@ -18,9 +18,12 @@ func TestClusterTimelineSeesEveryEvent(t *testing.T) {
 	lagging := (c.MetaLeader() + 1) % c.Len()
 	nodes := []int{(lagging + 1) % c.Len(), (lagging + 2) % c.Len()}
 	st := openOn(t, c.Connect(nodes...).JS)
+	// Open made the stream; until it has a leader an append gets "no
+	// response from stream".
+	c.WaitStreamLeader(EventsStream)
 	id := CaseID(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), 7)
 	appendN(t, st, id, 0, 5, "")
-	c.WaitFor(30*time.Second, "the lagging node answering direct gets of the events", func() bool {
+	c.WaitFor(waitBound, "the lagging node answering direct gets of the events", func() bool {
 		return c.StreamCurrent(lagging, EventsStream) && c.AnswersDirectGets(lagging, EventsStream)
 	})
 	c.Lag(lagging)
