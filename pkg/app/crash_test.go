@@ -46,7 +46,7 @@ func TestCrashDuringBurstLosesAndDoublesNothing(t *testing.T) {
 
 // wantOneCasePerReport checks that every report id (format with 0 … n-1)
 // is in exactly one case, and that there is one case per URL.
-func wantOneCasePerReport(t *testing.T, st *store.Store, format string, n, urls int) {
+func wantOneCasePerReport(t testing.TB, st *store.Store, format string, n, urls int) {
 	t.Helper()
 	seen := map[string]int{}
 	cases, cursor := 0, ""

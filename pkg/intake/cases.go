@@ -17,23 +17,51 @@ import (
 // process makes the report part of exactly one case. Every step is safe to
 // repeat: a redelivery after a crash at any point converges on the same
 // case, the same report list and the same events.
+//
+// A new report of a new URL takes five requests, each waiting on the one
+// before: the report id's claim (which also answers "seen before?"), the
+// URL's claim, the opening events, the case, enrichment's unit of work.
 func (in *Intake) process(ctx context.Context, rep takedown.Report, nu urlnorm.URL, md *jetstream.MsgMetadata) (string, error) {
-	if caseID, err := in.store.CaseOfReport(ctx, rep.ReportID); err == nil {
-		in.log.Debug("duplicate report", "case_id", caseID)
-		return caseID, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return "", err
-	}
 	candidate := store.CaseID(md.Timestamp, md.Sequence.Stream)
-	received := md.Timestamp.UTC()
-	caseID, err := in.joinOrCreate(ctx, rep, nu, candidate, received)
+	onRecord, err := in.store.ClaimReport(ctx, rep.ReportID, candidate)
 	if err != nil {
 		return "", err
 	}
-	if err := in.store.RecordReport(ctx, rep.ReportID, caseID); err != nil {
+	if onRecord != candidate {
+		done, err := in.seenBefore(ctx, onRecord)
+		if err != nil || done {
+			return onRecord, err
+		}
+	}
+	caseID, err := in.joinOrCreate(ctx, rep, nu, candidate, md.Timestamp.UTC())
+	if err != nil {
 		return caseID, err
 	}
+	if caseID != onRecord {
+		// It joined a case of its URL: the record points there.
+		if err := in.store.RecordReport(ctx, rep.ReportID, caseID); err != nil {
+			return caseID, err
+		}
+	}
 	return caseID, nil
+}
+
+// seenBefore decides for a report whose id another message put on record
+// for case onRecord. If that case exists, the report is in it (or its
+// message, in flight, puts it there): this one is a duplicate. If not, the
+// other message may still be on its way, or have given up (its report is
+// in the dead letters): this one is processed as new, which converges on
+// the other's case if it comes after all (the report joins once).
+func (in *Intake) seenBefore(ctx context.Context, onRecord string) (bool, error) {
+	_, _, err := in.store.GetCase(ctx, onRecord)
+	switch {
+	case err == nil:
+		in.log.Debug("duplicate report", "case_id", onRecord)
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	}
+	return false, err
 }
 
 func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urlnorm.URL, candidate string, received time.Time) (string, error) {
@@ -42,22 +70,32 @@ func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urln
 	// Each conflict is the URL index moving under us: another worker
 	// created the holder's case first, or the closed holder was replaced.
 	err := store.RetryConflicts(ctx, "join or create case for url "+urlKey, func() error {
-		holder, idxRev, err := in.store.ClaimURL(ctx, urlKey, candidate)
+		claim, err := in.store.ClaimURLFor(ctx, urlKey, candidate)
 		if err != nil {
 			return err
 		}
-		c, _, err := in.store.GetCase(ctx, holder)
+		holder := claim.Holder
+		var c takedown.Case
+		if claim.Fresh {
+			// Our claim made the entry, so no case can exist under our id
+			// but the one we open now: nothing to read first. (Should one
+			// exist after all, the create says so and we come round again.)
+			err = store.ErrNotFound
+		} else {
+			c, _, err = in.store.GetCase(ctx, holder)
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			// The holder claimed the URL but its case is not written yet
-			// (in flight on another worker, or lost to a crash). Creating it
-			// under the holder's id is what either would do.
-			created, err := in.create(ctx, holder, rep, nu, received)
+			// (in flight on another worker, or lost to a crash). Opening it
+			// under the holder's id, as the holder's message would, is
+			// what either needs.
+			created, err := in.openFor(ctx, holder, candidate, urlKey, rep, nu, received)
 			if err != nil {
 				return err
 			}
-			if !created {
-				return store.ErrConflict // the other worker won the race: join its case
+			if !created || holder != candidate {
+				return store.ErrConflict // join the case: ours is another report
 			}
 			caseID = holder
 			return nil
@@ -65,7 +103,7 @@ func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urln
 			return err
 		case !c.State.Open():
 			// The URL's last case is closed: this report starts a new one.
-			if _, err := in.store.TakeOverURL(ctx, urlKey, candidate, idxRev); err != nil {
+			if _, err := in.store.TakeOverURL(ctx, urlKey, candidate, claim.Rev); err != nil {
 				return err
 			}
 			return store.ErrConflict
@@ -86,6 +124,58 @@ func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urln
 	return caseID, err
 }
 
+// openFor opens case id, which the message with that id claimed the URL
+// for. When that message is another's (the holder's case is not written
+// yet), the case is opened from the holder's own report, read back from
+// the report stream: then it is the case the holder's worker opens, with
+// the same first report and the same opening events, whichever of the two
+// writes first. Only when that report is gone does ours open it.
+func (in *Intake) openFor(ctx context.Context, id, candidate, urlKey string, rep takedown.Report, nu urlnorm.URL, received time.Time) (bool, error) {
+	if id != candidate {
+		hrep, hnu, hreceived, err := in.reportOf(ctx, id)
+		switch {
+		case err != nil:
+			return false, err
+		case hnu.Key() == urlKey:
+			rep, nu, received = hrep, hnu, hreceived
+		}
+	}
+	return in.create(ctx, id, rep, nu, received)
+}
+
+// reportOf reads back the report of the intake message whose case id is
+// id; a zero report when the stream no longer holds a valid one.
+func (in *Intake) reportOf(ctx context.Context, id string) (takedown.Report, urlnorm.URL, time.Time, error) {
+	seq, ok := store.CaseIDSeq(id)
+	if !ok {
+		return takedown.Report{}, urlnorm.URL{}, time.Time{}, nil
+	}
+	// The stream's config has direct get off (intake.New), so the handle
+	// reads from the stream leader.
+	stream, err := in.store.JetStream().Stream(ctx, in.cfg.Stream)
+	if err != nil {
+		return takedown.Report{}, urlnorm.URL{}, time.Time{}, fmt.Errorf("read report of case %s: %w", id, err)
+	}
+	msg, err := stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return takedown.Report{}, urlnorm.URL{}, time.Time{}, nil
+	}
+	if err != nil {
+		return takedown.Report{}, urlnorm.URL{}, time.Time{}, fmt.Errorf("read report of case %s: %w", id, err)
+	}
+	if store.CaseID(msg.Time, msg.Sequence) != id {
+		return takedown.Report{}, urlnorm.URL{}, time.Time{}, nil
+	}
+	rep, nu, reason := in.decodeReport(msg.Data, msg.Header)
+	if reason != "" {
+		return takedown.Report{}, urlnorm.URL{}, time.Time{}, nil
+	}
+	return rep, nu, msg.Time.UTC(), nil
+}
+
+// create opens case id with the report: its opening events, the case and
+// enrichment's unit of work (store.OpenCase). It reports false when the
+// id is taken.
 func (in *Intake) create(ctx context.Context, id string, rep takedown.Report, nu urlnorm.URL, received time.Time) (bool, error) {
 	now := in.now().UTC()
 	c := takedown.Case{
@@ -103,15 +193,18 @@ func (in *Intake) create(ctx context.Context, id string, rep takedown.Report, nu
 			return false, err
 		}
 	}
-	events := openingEvents(id, rep, received, reason)
-	if _, err := in.store.CreateCase(ctx, c, events...); err != nil {
+	open := store.NewCase{Case: c, Events: openingEvents(id, rep, received, reason)}
+	if w, ok := enrichWork(id, c.State); ok {
+		open.Work = []store.Work{w}
+	}
+	if _, err := in.store.OpenCase(ctx, open); err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return false, nil
 		}
 		return false, err
 	}
 	in.log.Info("case opened", "case_id", id, "priority", rep.Priority, "state", c.State)
-	return true, in.enqueueEnrich(ctx, id, c.State)
+	return true, nil
 }
 
 // openingEvents are the events of the report that opened case id:
@@ -133,10 +226,20 @@ func openingEvents(id string, rep takedown.Report, received time.Time, reason st
 }
 
 func (in *Intake) enqueueEnrich(ctx context.Context, id string, state takedown.State) error {
-	if state != takedown.StateReceived {
+	w, ok := enrichWork(id, state)
+	if !ok {
 		return nil
 	}
-	return in.store.Enqueue(ctx, store.StageEnrich, id, "enrich-"+id+"-new", nil)
+	return in.store.Enqueue(ctx, w.Stage, id, w.DedupID, w.Data)
+}
+
+// enrichWork is enrichment's unit of work for a new case in state, if it
+// needs one (a case intake found not actionable does not).
+func enrichWork(id string, state takedown.State) (store.Work, bool) {
+	if state != takedown.StateReceived {
+		return store.Work{}, false
+	}
+	return store.Work{Stage: store.StageEnrich, DedupID: "enrich-" + id + "-new"}, true
 }
 
 func (in *Intake) join(ctx context.Context, id string, rep takedown.Report, nu urlnorm.URL, received time.Time) error {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/takedownd/takedownd/pkg/config"
@@ -107,11 +108,15 @@ func (in *Intake) backoff(attempt uint64) time.Duration {
 
 // decode validates the message; a non-empty reason rejects it.
 func (in *Intake) decode(msg jetstream.Msg) (takedown.Report, urlnorm.URL, string) {
-	rep, err := takedown.DecodeReport(msg.Data(), in.cfg.MaxReportBytes, in.now())
+	return in.decodeReport(msg.Data(), msg.Headers())
+}
+
+func (in *Intake) decodeReport(data []byte, hdr nats.Header) (takedown.Report, urlnorm.URL, string) {
+	rep, err := takedown.DecodeReport(data, in.cfg.MaxReportBytes, in.now())
 	if err != nil {
 		return rep, urlnorm.URL{}, err.Error()
 	}
-	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" && id != rep.ReportID {
+	if id := hdr.Get(jetstream.MsgIDHeader); id != "" && id != rep.ReportID {
 		return rep, urlnorm.URL{}, fmt.Sprintf("invalid report: header Nats-Msg-Id %q differs from report_id %q", id, rep.ReportID)
 	}
 	nu, err := urlnorm.Parse(rep.URL)

@@ -40,6 +40,53 @@ func (s *Store) CreateCase(ctx context.Context, c takedown.Case, events ...taked
 	return s.settle(ctx, rec, rev)
 }
 
+// NewCase is a case to open (OpenCase) with what comes with its opening.
+type NewCase struct {
+	Case takedown.Case
+	// Events record the opening; each needs its id, which makes a repeat
+	// of the append one event.
+	Events []takedown.Event
+	// Work is what the stages are asked to do for the new case.
+	Work []Work
+}
+
+// OpenCase opens a case for a caller that repeats the whole call until it
+// succeeds (intake, whose report message is redelivered until it is
+// acked), in three rounds to the server: the opening events go to the
+// trail, then the case is written, then its work is enqueued (all of it
+// at once). Written in that order the case needs no outbox (outbox.go),
+// so its record is written once instead of twice (the second write would
+// only drop the appended events again): a reader never sees the case
+// without the events that opened it, and a stop between the rounds leaves
+// what the repeat makes good — events of a case not written yet, or a case
+// without its work.
+//
+// Two callers may open the same id at once (intake opens a case under the
+// id of the message that claimed its URL): they must pass the same events,
+// as the trail keeps the first append of an id. It returns
+// jetstream.ErrKeyExists when the id is taken, and the record's revision.
+func (s *Store) OpenCase(ctx context.Context, n NewCase) (uint64, error) {
+	id := n.Case.ID
+	for _, ev := range n.Events {
+		if ev.ID == "" || ev.CaseID != id {
+			return 0, fmt.Errorf("open case %s: event %s without its id or case id", id, ev.Type)
+		}
+	}
+	if err := s.AppendEvents(ctx, n.Events...); err != nil {
+		return 0, err
+	}
+	rev, err := s.caseRecords().Create(ctx, id, caseRecord{Case: n.Case})
+	if err != nil || len(n.Work) == 0 {
+		return rev, err
+	}
+	f := s.newFlight()
+	for _, w := range n.Work {
+		f.publish(workMsg(id, w), "enqueue "+w.Stage+" for case "+id)
+	}
+	f.wait(ctx)
+	return rev, f.firstErr(0, len(f.msgs))
+}
+
 // caseRecords is the cases bucket as records.
 func (s *Store) caseRecords() *Bucket[caseRecord] {
 	return &Bucket[caseRecord]{kv: s.cases, what: "case"}

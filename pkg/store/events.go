@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,11 +19,20 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 	if len(events) == 0 {
 		return nil
 	}
-	futures := make([]jetstream.PubAckFuture, 0, len(events))
-	types := make([]string, 0, len(events))
+	f := s.newFlight()
+	if err := f.events(events); err != nil {
+		return err
+	}
+	f.wait(ctx)
+	return f.countEvents(0, len(events))
+}
+
+// events adds the appends of events to the flight, in order, as
+// AppendEvents makes them.
+func (f *flight) events(events []takedown.Event) error {
 	for _, ev := range events {
 		if ev.At.IsZero() {
-			ev.At = s.now().UTC()
+			ev.At = f.s.now().UTC()
 		}
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -35,33 +43,22 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 		if ev.ID != "" {
 			msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
 		}
-		f, err := s.js.PublishMsgAsync(msg)
-		if err != nil {
-			return fmt.Errorf("append event %s to case %s: %w", ev.Type, ev.CaseID, err)
-		}
-		futures = append(futures, f)
-		types = append(types, string(ev.Type))
-	}
-	// An append nobody acknowledges (the events stream gone, no quorum)
-	// must not hold the caller for ever.
-	wait := time.NewTimer(s.callTimeout())
-	defer wait.Stop()
-	for i, f := range futures {
-		select {
-		case ack := <-f.Ok():
-			// A repeated append (a redelivered step) is not a new event.
-			if !ack.Duplicate {
-				s.metrics.events.WithLabelValues(types[i]).Inc()
-			}
-		case err := <-f.Err():
-			return fmt.Errorf("append event: %w", err)
-		case <-ctx.Done():
-			return fmt.Errorf("append event: %w", ctx.Err())
-		case <-wait.C:
-			return fmt.Errorf("append event: %w", jetstream.ErrAsyncPublishTimeout)
-		}
+		f.publish(msg, "append event "+string(ev.Type)+" to case "+ev.CaseID)
+		f.msgs[len(f.msgs)-1].event = string(ev.Type)
 	}
 	return nil
+}
+
+// countEvents counts the new events among the appends [from, to) of a
+// flight that was waited for and returns the first error.
+func (f *flight) countEvents(from, to int) error {
+	for i := from; i < to; i++ {
+		// A repeated append (a redelivered step) is not a new event.
+		if m := f.msgs[i]; m.err == nil && !m.ack.Duplicate {
+			f.s.metrics.events.WithLabelValues(m.event).Inc()
+		}
+	}
+	return f.firstErr(from, to)
 }
 
 // Timeline returns the events of a case, oldest first. It reads them by

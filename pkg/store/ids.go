@@ -45,6 +45,19 @@ func CaseIDTime(id string) (time.Time, bool) {
 	return time.UnixMilli(int64(ms)).UTC(), true
 }
 
+// CaseIDSeq returns the stream sequence encoded in a case id: that of the
+// intake message whose id it is.
+func CaseIDSeq(id string) (uint64, bool) {
+	if !ValidCaseID(id) {
+		return 0, false
+	}
+	var seq uint64
+	for _, c := range id[9:] {
+		seq = seq<<5 | uint64(strings.IndexRune(crockford, c))
+	}
+	return seq, true
+}
+
 // IDPrefixFor is the smallest case id at or after t: a bound for range scans.
 func IDPrefixFor(t time.Time) string { return base32Fixed(uint64(t.UnixMilli()), 9) }
 

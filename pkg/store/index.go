@@ -8,9 +8,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// CaseOfReport returns the case a report id joined, if any. The index makes
-// "the same report_id twice is one report" hold beyond the stream's
-// duplicate window.
+// CaseOfReport returns the case the report id's record names: the case it
+// joined, or, while the message that brought it is in flight, the case
+// that message opens (see ClaimReport). The index makes "the same
+// report_id twice is one report" hold beyond the stream's duplicate window.
 func (s *Store) CaseOfReport(ctx context.Context, reportID string) (string, error) {
 	e, err := s.reports.Get(ctx, keyOf(reportID))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -22,7 +23,28 @@ func (s *Store) CaseOfReport(ctx context.Context, reportID string) (string, erro
 	return string(e.Value()), nil
 }
 
-// RecordReport marks a report id as done, pointing at its case.
+// ClaimReport puts a report id on record for caseID, the case its message
+// opens if its URL has none, unless the id is on record already. It
+// returns the case the record names after the call: caseID when the
+// report is new or this is a redelivery of the message that claimed it.
+// One create-if-absent both asks "was this report seen?" and records it.
+func (s *Store) ClaimReport(ctx context.Context, reportID, caseID string) (string, error) {
+	_, err := s.reports.Create(ctx, keyOf(reportID), []byte(caseID))
+	if err == nil {
+		return caseID, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return "", fmt.Errorf("claim report %s: %w", trimKey(reportID), err)
+	}
+	holder, err := s.CaseOfReport(ctx, reportID)
+	if errors.Is(err, ErrNotFound) {
+		// Removed between our create and get: try once more.
+		return s.ClaimReport(ctx, reportID, caseID)
+	}
+	return holder, err
+}
+
+// RecordReport points a report id's record at the case it joined.
 func (s *Store) RecordReport(ctx context.Context, reportID, caseID string) error {
 	if _, err := s.reports.Put(ctx, keyOf(reportID), []byte(caseID)); err != nil {
 		return fmt.Errorf("record report %s: %w", trimKey(reportID), err)
@@ -34,22 +56,40 @@ func (s *Store) RecordReport(ctx context.Context, reportID, caseID string) error
 // another case holds it. It returns the case that holds the URL after the
 // call and the index revision (for ReleaseURL / TakeOverURL).
 func (s *Store) ClaimURL(ctx context.Context, urlKey, caseID string) (holder string, rev uint64, err error) {
-	rev, err = s.urls.Create(ctx, urlKey, []byte(caseID))
+	c, err := s.ClaimURLFor(ctx, urlKey, caseID)
+	return c.Holder, c.Rev, err
+}
+
+// URLClaim is the URL index's answer to a claim.
+type URLClaim struct {
+	// Holder is the case that holds the URL after the claim; Rev is the
+	// index revision (for TakeOverURL).
+	Holder string
+	Rev    uint64
+	// Fresh is true when this claim made the entry: the URL had no case
+	// (nor a claim of one) before, so none can exist under Holder yet but
+	// the one its claimer is about to open.
+	Fresh bool
+}
+
+// ClaimURLFor is ClaimURL that also says whether the claim was fresh.
+func (s *Store) ClaimURLFor(ctx context.Context, urlKey, caseID string) (URLClaim, error) {
+	rev, err := s.urls.Create(ctx, urlKey, []byte(caseID))
 	if err == nil {
-		return caseID, rev, nil
+		return URLClaim{Holder: caseID, Rev: rev, Fresh: true}, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return "", 0, fmt.Errorf("claim url %s: %w", urlKey, err)
+		return URLClaim{}, fmt.Errorf("claim url %s: %w", urlKey, err)
 	}
 	e, err := s.urls.Get(ctx, urlKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		// Released between our create and get: try once more.
-		return s.ClaimURL(ctx, urlKey, caseID)
+		return s.ClaimURLFor(ctx, urlKey, caseID)
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("get url %s: %w", urlKey, err)
+		return URLClaim{}, fmt.Errorf("get url %s: %w", urlKey, err)
 	}
-	return string(e.Value()), e.Revision(), nil
+	return URLClaim{Holder: string(e.Value()), Rev: e.Revision()}, nil
 }
 
 // TakeOverURL points the URL at caseID if the index is still at rev (the
