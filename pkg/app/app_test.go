@@ -157,26 +157,47 @@ func (d *daemon) publish(v any, msgID string) {
 // burst of thousands takes as long as the machine's load makes it, so the
 // bound is on intake making no progress (its ack floor standing still)
 // for waitBound, not on the whole.
+//
+// A look costs one request to the server (the consumer's info) until the
+// consumer has nothing pending, and then one more (the stream's last
+// sequence): a benchmark that settles measures the daemon, not its
+// watcher.
 func (d *daemon) settle() {
 	d.t.Helper()
-	var floor uint64
+	ctx := d.t.Context()
+	var (
+		floor  uint64
+		stream jetstream.Stream
+		cons   jetstream.Consumer
+	)
 	deadline := time.Now().Add(waitBound)
-	for time.Now().Before(deadline) {
-		// Every message in the stream must be acked (or terminated, which
-		// intake does only after the dead letter is stored).
-		stream, serr := d.js.Stream(d.t.Context(), "TAKEDOWN_REPORTS")
-		info, err := d.js.Consumer(d.t.Context(), "TAKEDOWN_REPORTS", intake.ConsumerName)
-		if err == nil && serr == nil {
-			ci, err := info.Info(d.t.Context())
-			si, serr := stream.Info(d.t.Context())
-			if err == nil && serr == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.AckFloor.Stream >= si.State.LastSeq {
-				return
-			}
-			if err == nil && ci.AckFloor.Stream > floor {
-				floor, deadline = ci.AckFloor.Stream, time.Now().Add(waitBound)
+	for ; time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		if stream == nil {
+			if stream, err = d.js.Stream(ctx, "TAKEDOWN_REPORTS"); err != nil {
+				continue
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		if cons == nil {
+			if cons, err = d.js.Consumer(ctx, "TAKEDOWN_REPORTS", intake.ConsumerName); err != nil {
+				continue
+			}
+		}
+		// Every message in the stream must be acked (or terminated, which
+		// intake does only after the dead letter is stored).
+		ci, err := cons.Info(ctx)
+		if err != nil {
+			continue
+		}
+		if ci.AckFloor.Stream > floor {
+			floor, deadline = ci.AckFloor.Stream, time.Now().Add(waitBound)
+		}
+		if ci.NumPending != 0 || ci.NumAckPending != 0 {
+			continue
+		}
+		if si, err := stream.Info(ctx); err == nil && ci.AckFloor.Stream >= si.State.LastSeq {
+			return
+		}
 	}
 	d.t.Fatalf("intake did not settle: no progress for %s (ack floor %d)", waitBound, floor)
 }

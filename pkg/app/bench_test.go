@@ -14,7 +14,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-var benchReports = flag.Int("reports", 50000, "reports published by BenchmarkIntake")
+var (
+	benchReports = flag.Int("reports", 50000, "reports published by BenchmarkIntake")
+	benchWorkers = flag.Int("intake-workers", 0, "intake.workers in BenchmarkIntake (0: the default)")
+)
 
 // BenchmarkIntake publishes -reports reports (each of its own URL) and
 // times until every one is a case, checks that each is in exactly one
@@ -32,7 +35,11 @@ var benchReports = flag.Int("reports", 50000, "reports published by BenchmarkInt
 func BenchmarkIntake(b *testing.B) {
 	n := *benchReports
 	for b.Loop() {
-		d := startDaemon(b, testConfig(b.TempDir()))
+		cfg := testConfig(b.TempDir())
+		if *benchWorkers > 0 {
+			cfg.Intake.Workers = *benchWorkers
+		}
+		d := startDaemon(b, cfg)
 		payloads := make([][]byte, n)
 		for i := range n {
 			payloads[i], _ = json.Marshal(report(fmt.Sprintf("bench-%d", i), fmt.Sprintf("http://h%d.example.nl/%d.jpg", i%500, i)))
