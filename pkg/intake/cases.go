@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,22 +19,39 @@ import (
 // repeat: a redelivery after a crash at any point converges on the same
 // case, the same report list and the same events.
 //
-// A new report of a new URL takes five requests, each waiting on the one
-// before: the report id's claim (which also answers "seen before?"), the
-// URL's claim, the opening events, the case, enrichment's unit of work.
+// A new report of a new URL takes five requests in four waits: the claims
+// of its report id (which also answers "seen before?") and of its URL at
+// once, then the opening events, the case, enrichment's unit of work.
 func (in *Intake) process(ctx context.Context, rep takedown.Report, nu urlnorm.URL, md *jetstream.MsgMetadata) (string, error) {
 	candidate := store.CaseID(md.Timestamp, md.Sequence.Stream)
+	urlKey := nu.Key()
+	// Most reports are new: the URL is claimed while the report id is, and
+	// a claim made for a duplicate is taken back (or, should another report
+	// of the URL find it first, taken over: openFor).
+	var (
+		claim    store.URLClaim
+		claimErr error
+		claiming sync.WaitGroup
+	)
+	claiming.Go(func() { claim, claimErr = in.store.ClaimURLFor(ctx, urlKey, candidate) })
 	onRecord, err := in.store.ClaimReport(ctx, rep.ReportID, candidate)
+	claiming.Wait()
 	if err != nil {
 		return "", err
 	}
 	if onRecord != candidate {
 		done, err := in.seenBefore(ctx, onRecord)
+		if err == nil && done && claimErr == nil && claim.Fresh {
+			err = in.store.ReleaseURL(ctx, urlKey, candidate)
+		}
 		if err != nil || done {
 			return onRecord, err
 		}
 	}
-	caseID, err := in.joinOrCreate(ctx, rep, nu, candidate, md.Timestamp.UTC())
+	if claimErr != nil {
+		return "", claimErr
+	}
+	caseID, err := in.joinOrCreate(ctx, rep, nu, candidate, md.Timestamp.UTC(), &claim)
 	if err != nil {
 		return caseID, err
 	}
@@ -64,13 +82,15 @@ func (in *Intake) seenBefore(ctx context.Context, onRecord string) (bool, error)
 	return false, err
 }
 
-func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urlnorm.URL, candidate string, received time.Time) (string, error) {
+// joinOrCreate joins the report to its URL's open case or opens one; first
+// is the URL's claim already made, used by the first attempt.
+func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urlnorm.URL, candidate string, received time.Time, first *store.URLClaim) (string, error) {
 	urlKey := nu.Key()
 	var caseID string
 	// Each conflict is the URL index moving under us: another worker
 	// created the holder's case first, or the closed holder was replaced.
 	err := store.RetryConflicts(ctx, "join or create case for url "+urlKey, func() error {
-		claim, err := in.store.ClaimURLFor(ctx, urlKey, candidate)
+		claim, err := in.claimURL(ctx, urlKey, candidate, &first)
 		if err != nil {
 			return err
 		}
@@ -90,7 +110,7 @@ func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urln
 			// (in flight on another worker, or lost to a crash). Opening it
 			// under the holder's id, as the holder's message would, is
 			// what either needs.
-			created, err := in.openFor(ctx, holder, candidate, urlKey, rep, nu, received)
+			created, err := in.openFor(ctx, claim, candidate, urlKey, rep, nu, received)
 			if err != nil {
 				return err
 			}
@@ -124,23 +144,58 @@ func (in *Intake) joinOrCreate(ctx context.Context, rep takedown.Report, nu urln
 	return caseID, err
 }
 
-// openFor opens case id, which the message with that id claimed the URL
-// for. When that message is another's (the holder's case is not written
-// yet), the case is opened from the holder's own report, read back from
-// the report stream: then it is the case the holder's worker opens, with
-// the same first report and the same opening events, whichever of the two
-// writes first. Only when that report is gone does ours open it.
-func (in *Intake) openFor(ctx context.Context, id, candidate, urlKey string, rep takedown.Report, nu urlnorm.URL, received time.Time) (bool, error) {
+// claimURL claims the URL, or hands out the claim already made (once).
+func (in *Intake) claimURL(ctx context.Context, urlKey, candidate string, made **store.URLClaim) (store.URLClaim, error) {
+	if c := *made; c != nil {
+		*made = nil
+		return *c, nil
+	}
+	return in.store.ClaimURLFor(ctx, urlKey, candidate)
+}
+
+// openFor opens the case the URL's claim names. When the claim is another
+// message's (the holder's case is not written yet), the case is opened
+// from the holder's own report, read back from the report stream: then it
+// is the case the holder's worker opens, with the same first report and
+// the same opening events, whichever of the two writes first. Only when
+// that report is gone does ours open it. A claim its holder made for a
+// duplicate report (taken back a moment later) is taken over instead:
+// that report is in its case already.
+func (in *Intake) openFor(ctx context.Context, claim store.URLClaim, candidate, urlKey string, rep takedown.Report, nu urlnorm.URL, received time.Time) (bool, error) {
+	id := claim.Holder
 	if id != candidate {
 		hrep, hnu, hreceived, err := in.reportOf(ctx, id)
-		switch {
-		case err != nil:
+		if err != nil {
 			return false, err
-		case hnu.Key() == urlKey:
+		}
+		if hnu.Key() == urlKey {
+			stale, err := in.claimedForDuplicate(ctx, hrep.ReportID, id)
+			if err != nil {
+				return false, err
+			}
+			if stale {
+				if _, err := in.store.TakeOverURL(ctx, urlKey, candidate, claim.Rev); err != nil {
+					return false, err
+				}
+				return false, nil
+			}
 			rep, nu, received = hrep, hnu, hreceived
 		}
 	}
 	return in.create(ctx, id, rep, nu, received)
+}
+
+// claimedForDuplicate reports whether the message of case id claimed its
+// URL for a report that is on record for another case that exists.
+func (in *Intake) claimedForDuplicate(ctx context.Context, reportID, id string) (bool, error) {
+	onRecord, err := in.store.CaseOfReport(ctx, reportID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && onRecord == id {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return in.seenBefore(ctx, onRecord)
 }
 
 // reportOf reads back the report of the intake message whose case id is

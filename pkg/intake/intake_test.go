@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -254,5 +255,57 @@ func TestReportOnRecordIsADuplicate(t *testing.T) {
 	}
 	if _, _, err := f.st.GetCase(t.Context(), f.caseIDOf(t, ack.Sequence)); err == nil {
 		t.Error("the repeat opened a case of its own")
+	}
+	// Its URL was claimed while the report id was: the claim is taken back.
+	other, err := urlnorm.Parse("http://host.example.nl/other.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if holder, err := f.st.CaseOfURL(t.Context(), other.Key()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the repeat's URL is claimed for %q (%v), want no claim", holder, err)
+	}
+}
+
+// A URL claimed by the message of a duplicate report, whose worker stopped
+// before it took the claim back, is taken over by the next report of the
+// URL: the duplicate's report stays in its one case.
+func TestClaimOfADuplicateIsTakenOver(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	first := f.publish(t, "dupe", "http://host.example.nl/e.jpg")
+	f.run(t)
+	const v = "http://host.example.nl/f.jpg"
+	nu, err := urlnorm.Parse(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := f.publish(t, "next", v)
+	// The repeat of "dupe", of another URL, without the header the
+	// stream's window would drop it by.
+	body, err := json.Marshal(map[string]any{"report_id": "dupe", "url": v, "confirmed_at": "2026-11-26T10:00:00Z", "classification": "A1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := f.js.Publish(t.Context(), f.in.cfg.Subject, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repeat := f.caseIDOf(t, ack.Sequence)
+	if _, _, err := f.st.ClaimURL(t.Context(), nu.Key(), repeat); err != nil {
+		t.Fatal(err)
+	}
+	f.run(t)
+
+	if c, _ := f.caseOf(t, next); len(c.Reports) != 1 || c.Reports[0].ReportID != "next" {
+		t.Errorf("reports of the next report's case = %v, want [next]", reportIDs(c))
+	}
+	if c, _ := f.caseOf(t, first); len(c.Reports) != 1 {
+		t.Errorf("reports of dupe's case = %v, want [dupe]", reportIDs(c))
+	}
+	if _, _, err := f.st.GetCase(t.Context(), repeat); err == nil {
+		t.Error("a case under the repeat's id")
+	}
+	if holder, err := f.st.CaseOfURL(t.Context(), nu.Key()); err != nil || holder != next {
+		t.Errorf("url claimed for %q (%v), want %s", holder, err, next)
 	}
 }

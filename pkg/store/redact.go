@@ -117,7 +117,8 @@ func (s *Store) appendCopy(ctx context.Context, ev takedown.Event) error {
 }
 
 // ReleaseURL removes the URL index's entry for urlKey when it still
-// points at caseID (a closed case being anonymised): the entry's key is
+// points at caseID (a closed case being anonymised, or a claim intake made
+// for a report that turned out to be a duplicate): the entry's key is
 // a digest of the URL that anyone with a guess could recompute, and a
 // KV delete would leave it behind in its marker. So the entry is first
 // rewritten by compare-and-set (which proves it still ours, at a
