@@ -23,7 +23,7 @@ type loadOpts struct {
 	dup, rate                         float64
 	daemon, api, data, natsURLs       string
 	nkey, analystNKey, daemonLog      string
-	pid                               int
+	pid, enrichWorkers, routeWorkers  int
 	settle, stuckAfter, ready         time.Duration
 	retryBackoff, enrichBackoff       string
 	plan                              planFlags
@@ -61,6 +61,8 @@ func loadFlags(name string, reports int, rate float64) (*flag.FlagSet, *loadOpts
 	fs.StringVar(&o.retryBackoff, "retry-backoff", "", "notify.retry_backoff in the daemon's config, e.g. 5s,15s,30s (empty: the daemon's default)")
 	fs.StringVar(&o.enrichBackoff, "enrich-backoff", "", "enrich.backoff in the daemon's config (empty: the daemon's default)")
 	fs.BoolVar(&o.verbose, "v", false, "log each step and the tool's own warnings")
+	fs.IntVar(&o.enrichWorkers, "enrich-workers", 0, "enrich.workers in the daemon's config (0: the daemon's default)")
+	fs.IntVar(&o.routeWorkers, "route-workers", 0, "route.workers in the daemon's config (0: the daemon's default)")
 	o.plan.register(fs, 200)
 	o.schedule.register(fs)
 	return fs, o
@@ -100,6 +102,7 @@ func (o *loadOpts) options(scenario string, log *slog.Logger, progress io.Writer
 		return load.Options{}, fmt.Errorf("-enrich-backoff: %w", err)
 	}
 	sched.LogLevel = o.daemonLog
+	sched.EnrichWorkers, sched.RouteWorkers = o.enrichWorkers, o.routeWorkers
 	d := load.Daemon{Binary: o.daemon, API: o.api, DataDir: o.data, PID: o.pid, Replicas: o.replicas,
 		NKeyFile: o.nkey, AnalystNKey: o.analystNKey, ReadyWithin: o.ready}
 	if o.natsURLs != "" {

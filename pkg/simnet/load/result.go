@@ -52,7 +52,7 @@ type Result struct {
 		Chains int64     `json:"chains"`
 		Done   Quantiles `json:"done_since_start"`
 	} `json:"escalation"`
-	RDAP            struct {
+	RDAP struct {
 		Queries   int64              `json:"queries"`
 		PerReport float64            `json:"per_report"`
 		Servers   []world.PaceReport `json:"servers"`

@@ -38,6 +38,10 @@ type Daemon struct {
 	EnrichBackoff      []time.Duration
 	// DNSMinTTL is enrich.dns.min_ttl (zero: the daemon's default, 30 s).
 	DNSMinTTL time.Duration
+	// EnrichWorkers and RouteWorkers are enrich.workers and route.workers
+	// (zero: the daemon's defaults), for load runs that find out which
+	// stage bounds a burst.
+	EnrichWorkers, RouteWorkers int
 	// LogLevel is log.level.
 	LogLevel string
 }
@@ -106,6 +110,9 @@ func (w *World) configYAML(d Daemon, partners string) string {
 	}
 	line("api: {listen: %s}", q(or(d.APIListen, "127.0.0.1:8080")))
 	line("enrich:")
+	if d.EnrichWorkers > 0 {
+		line("  workers: %d", d.EnrichWorkers)
+	}
 	if len(d.EnrichBackoff) > 0 {
 		line("  backoff: [%s]", durations(d.EnrichBackoff))
 	}
@@ -130,7 +137,11 @@ func (w *World) configYAML(d Daemon, partners string) string {
 	}
 	line("    default_limit: {per_minute: %g, burst: %d}", w.opts.RDAPDefault.PerMinute, w.opts.RDAPDefault.Burst)
 	line("  geoip: {country_path: %s, asn_path: %s}", q(w.countryDB), q(w.asnDB))
-	line("route: {partners_file: %s}", q(partners))
+	if d.RouteWorkers > 0 {
+		line("route: {partners_file: %s, workers: %d}", q(partners), d.RouteWorkers)
+	} else {
+		line("route: {partners_file: %s}", q(partners))
+	}
 	line("notify:")
 	switch {
 	case d.BatchWindow > 0:
