@@ -34,6 +34,7 @@ type loadOpts struct {
 	rdapRetryAfter, rdapFor, rdapDown time.Duration
 	nodeDown, nodeUp                  string
 	nodeBack                          time.Duration
+	untilNoticed                      bool
 	verbose                           bool
 }
 
@@ -61,6 +62,7 @@ func loadFlags(name string, reports int, rate float64) (*flag.FlagSet, *loadOpts
 	fs.StringVar(&o.retryBackoff, "retry-backoff", "", "notify.retry_backoff in the daemon's config, e.g. 5s,15s,30s (empty: the daemon's default)")
 	fs.StringVar(&o.enrichBackoff, "enrich-backoff", "", "enrich.backoff in the daemon's config (empty: the daemon's default)")
 	fs.BoolVar(&o.verbose, "v", false, "log each step and the tool's own warnings")
+	fs.BoolVar(&o.untilNoticed, "until-noticed", false, "end the run once every URL is noticed (and the removals made so far confirmed), without waiting for removals still to come")
 	fs.IntVar(&o.enrichWorkers, "enrich-workers", 0, "enrich.workers in the daemon's config (0: the daemon's default)")
 	fs.IntVar(&o.routeWorkers, "route-workers", 0, "route.workers in the daemon's config (0: the daemon's default)")
 	o.plan.register(fs, 200)
@@ -117,7 +119,7 @@ func (o *loadOpts) options(scenario string, log *slog.Logger, progress io.Writer
 	return load.Options{
 		Dir: o.dir, Scenario: scenario, Reports: o.reports, Dup: o.dup, Rate: o.rate, Window: o.window,
 		World:    world.Options{Plan: plan, RDAPLatency: o.plan.rdapLatency, Fixtures: o.plan.fixtures},
-		Schedule: sched, Daemon: d, Settle: o.settle, StuckAfter: o.stuckAfter, Log: log, Progress: progress,
+		Schedule: sched, Daemon: d, Settle: o.settle, StuckAfter: o.stuckAfter, UntilNoticed: o.untilNoticed, Log: log, Progress: progress,
 	}, nil
 }
 

@@ -53,6 +53,11 @@ type Options struct {
 	// noticed and every removal confirmed; StuckAfter is how long a case
 	// may sit in a state before it counts as stuck.
 	Settle, StuckAfter time.Duration
+	// UntilNoticed ends the wait once every URL is noticed and every
+	// removal the world made so far is confirmed, without waiting for
+	// the removals still to come (a run about first notices, with
+	// hosters that remove days later).
+	UntilNoticed bool
 	// Steps are taken while the reports go out (faults, kills).
 	Steps []Step
 	Log   *slog.Logger
@@ -437,5 +442,5 @@ func (r *Run) settle(ctx context.Context, started time.Time) bool {
 // and every URL whose hoster removes it removed and the removal confirmed.
 func (r *Run) settled(p progress) bool {
 	return p.acked == r.opts.Reports && p.noticed >= p.wantNotice &&
-		p.removedWorld == p.wantRemoval && p.removedDaemon == p.removedWorld
+		(r.opts.UntilNoticed || p.removedWorld == p.wantRemoval) && p.removedDaemon == p.removedWorld
 }
