@@ -41,17 +41,10 @@ func NewEscalationStage(ctx context.Context, cfg StageConfig, st *store.Store, e
 	cfg.MaxAttempts = max(cfg.MaxAttempts, 1)
 	s := &EscalationStage{cfg: cfg, store: st, enr: enr, log: log}
 	var err error
-	s.cons, err = st.EnsureConsumer(ctx, store.WorkStream, jetstream.ConsumerConfig{
-		Durable:     EscalationConsumerName,
-		Description: "takedownd escalate: the registrar, parent network and AS above a case's hoster",
-		AckPolicy:   jetstream.AckExplicitPolicy,
-		AckWait:     cfg.AckWait,
-		MaxDeliver:  -1,
-		// A burst leaves a unit per case here, most of them waiting for a
-		// registrar's rate limit or its backoff: the bound leaves room.
-		MaxAckPending: cfg.Workers*4 + 10_000,
-		FilterSubject: store.WorkPrefix + takedown.WorkEscalate + ".>",
-	})
+	// A burst leaves a unit per case here, most of them waiting for a
+	// registrar's rate limit or its backoff: the consumer's bound leaves room.
+	s.cons, err = ensureWorkConsumer(ctx, st, cfg, EscalationConsumerName,
+		"takedownd escalate: the registrar, parent network and AS above a case's hoster", takedown.WorkEscalate)
 	if err != nil {
 		return nil, err
 	}
@@ -64,20 +57,10 @@ func (s *EscalationStage) Run(ctx context.Context) error {
 }
 
 func (s *EscalationStage) handle(ctx context.Context, msg jetstream.Msg) {
-	md, err := msg.Metadata()
-	if err != nil {
-		s.log.Error("escalate message without metadata", "err", err)
-		_ = msg.Term()
+	w, ok := newUnit(&Stage{cfg: s.cfg, store: s.store, enr: s.enr, log: s.log}, msg, "escalate")
+	if !ok {
 		return
 	}
-	caseID := store.CaseOfWork(msg.Subject())
-	if !store.ValidCaseID(caseID) {
-		s.log.Error("escalate work for a malformed case id", "subject", msg.Subject())
-		_ = msg.TermWithReason("malformed case id")
-		return
-	}
-	w := &unit{stage: &Stage{cfg: s.cfg, store: s.store, enr: s.enr, log: s.log}, msg: msg, caseID: caseID,
-		seq: md.Sequence.Stream, attempt: md.NumDelivered}
 	w.settle(w.escalate(ctx))
 }
 

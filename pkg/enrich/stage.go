@@ -60,9 +60,20 @@ func NewStage(ctx context.Context, cfg StageConfig, st *store.Store, enr *Enrich
 	}
 	s := &Stage{cfg: cfg, store: st, enr: enr, log: log}
 	var err error
-	s.cons, err = st.EnsureConsumer(ctx, store.WorkStream, jetstream.ConsumerConfig{
-		Durable:     ConsumerName,
-		Description: "takedownd enrich: who hosts a case's URL and whom to tell",
+	s.cons, err = ensureWorkConsumer(ctx, st, cfg, ConsumerName,
+		"takedownd enrich: who hosts a case's URL and whom to tell", store.StageEnrich)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ensureWorkConsumer makes one of enrichment's durable consumers of work
+// units (enrich, escalate).
+func ensureWorkConsumer(ctx context.Context, st *store.Store, cfg StageConfig, name, description, stage string) (*store.Consumer, error) {
+	return st.EnsureConsumer(ctx, store.WorkStream, jetstream.ConsumerConfig{
+		Durable:     name,
+		Description: description,
 		AckPolicy:   jetstream.AckExplicitPolicy,
 		// store.Consume signals progress while RDAP lookups wait for a
 		// server's rate limit, so the ack wait need not cover them.
@@ -71,14 +82,11 @@ func NewStage(ctx context.Context, cfg StageConfig, st *store.Store, enr *Enrich
 		// JetStream must never drop a case's work silently.
 		MaxDeliver: -1,
 		// Messages waiting out a NakWithDelay (unresolvable hosts, RDAP
-		// backoff) stay pending, so the bound leaves room for them.
+		// backoff, a registrar's rate limit after a burst) stay pending,
+		// so the bound leaves room for them.
 		MaxAckPending: cfg.Workers*4 + 10_000,
-		FilterSubject: store.WorkPrefix + store.StageEnrich + ".>",
+		FilterSubject: store.WorkPrefix + stage + ".>",
 	})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // Run consumes until ctx ends, then drains: cases already in a worker's
@@ -90,28 +98,38 @@ func (s *Stage) Run(ctx context.Context) error {
 
 // handle runs one unit of work and settles the message.
 func (s *Stage) handle(ctx context.Context, msg jetstream.Msg) {
-	md, err := msg.Metadata()
-	if err != nil {
-		s.log.Error("enrich message without metadata", "err", err)
-		_ = msg.Term()
-		return
-	}
-	caseID := store.CaseOfWork(msg.Subject())
-	if !store.ValidCaseID(caseID) {
-		s.log.Error("enrich work for a malformed case id", "subject", msg.Subject())
-		_ = msg.TermWithReason("malformed case id")
+	w, ok := newUnit(s, msg, "enrich")
+	if !ok {
 		return
 	}
 	var req takedown.EnrichRequest
 	if len(msg.Data()) > 0 {
 		if err := json.Unmarshal(msg.Data(), &req); err != nil {
-			s.log.Error("enrich work with a malformed body", "case_id", caseID, "err", err)
+			s.log.Error("enrich work with a malformed body", "case_id", w.caseID, "err", err)
 			_ = msg.TermWithReason("malformed body")
 			return
 		}
 	}
-	w := &unit{stage: s, msg: msg, caseID: caseID, seq: md.Sequence.Stream, attempt: md.NumDelivered, req: req}
+	w.req = req
 	w.settle(w.run(ctx))
+}
+
+// newUnit reads a work message's case id and delivery; what names the
+// work in logs. It settles a message it cannot read (false).
+func newUnit(s *Stage, msg jetstream.Msg, what string) (*unit, bool) {
+	md, err := msg.Metadata()
+	if err != nil {
+		s.log.Error(what+" message without metadata", "err", err)
+		_ = msg.Term()
+		return nil, false
+	}
+	caseID := store.CaseOfWork(msg.Subject())
+	if !store.ValidCaseID(caseID) {
+		s.log.Error(what+" work for a malformed case id", "subject", msg.Subject())
+		_ = msg.TermWithReason("malformed case id")
+		return nil, false
+	}
+	return &unit{stage: s, msg: msg, caseID: caseID, seq: md.Sequence.Stream, attempt: md.NumDelivered}, true
 }
 
 // pick returns the wait after the given (1-based) attempt from a schedule,
