@@ -2,7 +2,6 @@ package enrich
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -27,11 +26,10 @@ const EscalationConsumerName = "takedownd-escalate"
 // case goes on to routing, and the reconciler asks again for a case that
 // lacks it (takedown.MissingEscalation), so a crash loses none.
 type EscalationStage struct {
-	cfg   StageConfig
-	store *store.Store
-	enr   *Enricher
-	log   *slog.Logger
-	cons  *store.Consumer
+	// base is what a unit of work runs with: the enrich stage's
+	// configuration, store, enricher and logger, with this stage's values.
+	base *Stage
+	cons *store.Consumer
 }
 
 // NewEscalationStage creates the durable consumer if needed. cfg's
@@ -39,7 +37,7 @@ type EscalationStage struct {
 func NewEscalationStage(ctx context.Context, cfg StageConfig, st *store.Store, enr *Enricher, log *slog.Logger) (*EscalationStage, error) {
 	cfg.Workers = max(cfg.Workers, 1)
 	cfg.MaxAttempts = max(cfg.MaxAttempts, 1)
-	s := &EscalationStage{cfg: cfg, store: st, enr: enr, log: log}
+	s := &EscalationStage{base: &Stage{cfg: cfg, store: st, enr: enr, log: log}}
 	var err error
 	// A burst leaves a unit per case here, most of them waiting for a
 	// registrar's rate limit or its backoff: the consumer's bound leaves room.
@@ -53,11 +51,12 @@ func NewEscalationStage(ctx context.Context, cfg StageConfig, st *store.Store, e
 
 // Run consumes until ctx ends, then drains (see store.Consume).
 func (s *EscalationStage) Run(ctx context.Context) error {
-	return s.store.Consume(ctx, store.ConsumeOptions{Name: EscalationConsumerName, Workers: s.cfg.Workers, Log: s.log, Handle: s.handle}, s.cons)
+	b := s.base
+	return b.store.Consume(ctx, store.ConsumeOptions{Name: EscalationConsumerName, Workers: b.cfg.Workers, Log: b.log, Handle: s.handle}, s.cons)
 }
 
 func (s *EscalationStage) handle(ctx context.Context, msg jetstream.Msg) {
-	w, ok := newUnit(&Stage{cfg: s.cfg, store: s.store, enr: s.enr, log: s.log}, msg, "escalate")
+	w, ok := newUnit(s.base, msg, "escalate")
 	if !ok {
 		return
 	}
@@ -66,13 +65,9 @@ func (s *EscalationStage) handle(ctx context.Context, msg jetstream.Msg) {
 
 // escalate is one delivery of escalate work.
 func (w *unit) escalate(ctx context.Context) outcome {
-	c, _, err := w.stage.store.GetCase(ctx, w.caseID)
-	if errors.Is(err, store.ErrNotFound) {
-		w.stage.log.Error("escalate work for an unknown case", "case_id", w.caseID)
-		return outcome{action: term, reason: "unknown case"}
-	}
-	if err != nil {
-		return w.retry(err)
+	c, stop, ok := w.loadCase(ctx, "escalate")
+	if !ok {
+		return stop
 	}
 	if !c.State.Open() || c.Enrichment == nil || !c.Enrichment.EscalationPending {
 		return outcome{action: ack} // closed, or the chain is in (a redelivery)

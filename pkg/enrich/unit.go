@@ -73,14 +73,24 @@ func (w *unit) wanted(s takedown.State) bool {
 	return s == takedown.StateReceived || s == takedown.StateUnresolvable
 }
 
-func (w *unit) run(ctx context.Context) outcome {
+// loadCase reads the unit's case; when it cannot (false), the outcome
+// says how to settle the message. what names the work in logs.
+func (w *unit) loadCase(ctx context.Context, what string) (takedown.Case, outcome, bool) {
 	c, _, err := w.stage.store.GetCase(ctx, w.caseID)
 	if errors.Is(err, store.ErrNotFound) {
-		w.stage.log.Error("enrich work for an unknown case", "case_id", w.caseID)
-		return outcome{action: term, reason: "unknown case"}
+		w.stage.log.Error(what+" work for an unknown case", "case_id", w.caseID)
+		return c, outcome{action: term, reason: "unknown case"}, false
 	}
 	if err != nil {
-		return w.retry(err)
+		return c, w.retry(err), false
+	}
+	return c, outcome{}, true
+}
+
+func (w *unit) run(ctx context.Context) outcome {
+	c, stop, ok := w.loadCase(ctx, "enrich")
+	if !ok {
+		return stop
 	}
 	if !w.wanted(c.State) {
 		if c.State == takedown.StateEnriched && w.req.Reason == "" && c.Enrichment != nil {

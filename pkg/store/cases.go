@@ -84,7 +84,7 @@ func (s *Store) OpenCase(ctx context.Context, n NewCase) (uint64, error) {
 		f.publish(workMsg(id, w), "enqueue "+w.Stage+" for case "+id)
 	}
 	f.wait(ctx)
-	return rev, f.firstErr(0, len(f.msgs))
+	return rev, f.firstErr()
 }
 
 // caseRecords is the cases bucket as records.

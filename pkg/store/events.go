@@ -24,7 +24,7 @@ func (s *Store) AppendEvents(ctx context.Context, events ...takedown.Event) erro
 		return err
 	}
 	f.wait(ctx)
-	return f.countEvents(0, len(events))
+	return f.countEvents()
 }
 
 // events adds the appends of events to the flight, in order, as
@@ -43,22 +43,22 @@ func (f *flight) events(events []takedown.Event) error {
 		if ev.ID != "" {
 			msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
 		}
-		f.publish(msg, "append event "+string(ev.Type)+" to case "+ev.CaseID)
-		f.msgs[len(f.msgs)-1].event = string(ev.Type)
+		i := f.publish(msg, "append event "+string(ev.Type)+" to case "+ev.CaseID)
+		f.msgs[i].event = string(ev.Type)
 	}
 	return nil
 }
 
-// countEvents counts the new events among the appends [from, to) of a
-// flight that was waited for and returns the first error.
-func (f *flight) countEvents(from, to int) error {
-	for i := from; i < to; i++ {
+// countEvents counts the new events among the appends of a flight that
+// was waited for and returns the first error.
+func (f *flight) countEvents() error {
+	for _, m := range f.msgs {
 		// A repeated append (a redelivered step) is not a new event.
-		if m := f.msgs[i]; m.err == nil && !m.ack.Duplicate {
+		if m.err == nil && m.event != "" && !m.ack.Duplicate {
 			f.s.metrics.events.WithLabelValues(m.event).Inc()
 		}
 	}
-	return f.firstErr(from, to)
+	return f.firstErr()
 }
 
 // Timeline returns the events of a case, oldest first. It reads them by

@@ -30,7 +30,7 @@ type sent struct {
 
 func (s *Store) newFlight() *flight { return &flight{s: s} }
 
-// publish sends msg without waiting and returns its index for result.
+// publish sends msg without waiting and returns its index in msgs.
 // what names it in errors ("append event received").
 func (f *flight) publish(msg *nats.Msg, what string) int {
 	fu, err := f.s.js.PublishMsgAsync(msg)
@@ -70,11 +70,11 @@ func (f *flight) wait(ctx context.Context) {
 	}
 }
 
-// firstErr is the first error among the publishes [from, to).
-func (f *flight) firstErr(from, to int) error {
-	for i := from; i < to; i++ {
-		if f.msgs[i].err != nil {
-			return f.msgs[i].err
+// firstErr is the first error among the flight's publishes.
+func (f *flight) firstErr() error {
+	for _, m := range f.msgs {
+		if m.err != nil {
+			return m.err
 		}
 	}
 	return nil

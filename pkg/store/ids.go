@@ -29,18 +29,27 @@ func CaseID(streamTime time.Time, seq uint64) string {
 	return base32Fixed(ms, 9) + base32Fixed(seq, 7)
 }
 
+// base32Value is the number base32Fixed wrote as s.
+func base32Value(s string) (uint64, bool) {
+	var v uint64
+	for _, c := range s {
+		i := strings.IndexRune(crockford, c)
+		if i < 0 {
+			return 0, false
+		}
+		v = v<<5 | uint64(i)
+	}
+	return v, true
+}
+
 // CaseIDTime returns the time encoded in a case id (millisecond precision).
 func CaseIDTime(id string) (time.Time, bool) {
 	if len(id) != 16 {
 		return time.Time{}, false
 	}
-	var ms uint64
-	for _, c := range id[:9] {
-		i := strings.IndexRune(crockford, c)
-		if i < 0 {
-			return time.Time{}, false
-		}
-		ms = ms<<5 | uint64(i)
+	ms, ok := base32Value(id[:9])
+	if !ok {
+		return time.Time{}, false
 	}
 	return time.UnixMilli(int64(ms)).UTC(), true
 }
@@ -51,11 +60,7 @@ func CaseIDSeq(id string) (uint64, bool) {
 	if !ValidCaseID(id) {
 		return 0, false
 	}
-	var seq uint64
-	for _, c := range id[9:] {
-		seq = seq<<5 | uint64(strings.IndexRune(crockford, c))
-	}
-	return seq, true
+	return base32Value(id[9:])
 }
 
 // IDPrefixFor is the smallest case id at or after t: a bound for range scans.
