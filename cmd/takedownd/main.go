@@ -30,6 +30,7 @@ func run() int {
 	version := flag.Bool("version", false, "print the version and exit")
 	genCreds := flag.String("gen-credentials", "", "write the credentials of a NATS cluster deployment into this directory (nkey seeds per role, nats.env for the nodes, API token, VERP secret), keeping files that exist; start nothing")
 	routes := flag.String("nats-routes", strings.Join(clustercreds.DefaultRoutes, ","), "with -gen-credentials: the NATS nodes' route addresses (host:port,…) written into nats.env")
+	pprofAddr := flag.String("pprof", "", "serve Go's runtime profiles on this loopback address (host:port), for an operator chasing CPU or memory")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "takedownd: unexpected argument %q\n", flag.Arg(0))
@@ -70,6 +71,12 @@ func run() int {
 		return 2
 	}
 	log := newLogger(cfg.Log)
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, log); err != nil {
+			fmt.Fprintln(os.Stderr, "takedownd:", err)
+			return 2
+		}
+	}
 	a, err := app.New(ctx, app.Options{Config: cfg, Log: log})
 	if errors.Is(err, app.ErrStopped) {
 		log.Info("takedownd stopped during start-up")

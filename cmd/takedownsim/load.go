@@ -35,6 +35,7 @@ type loadOpts struct {
 	nodeDown, nodeUp                  string
 	nodeBack                          time.Duration
 	untilNoticed                      bool
+	pprof                             string
 	verbose                           bool
 }
 
@@ -65,6 +66,7 @@ func loadFlags(name string, reports int, rate float64) (*flag.FlagSet, *loadOpts
 	fs.BoolVar(&o.untilNoticed, "until-noticed", false, "end the run once every URL is noticed (and the removals made so far confirmed), without waiting for removals still to come")
 	fs.IntVar(&o.enrichWorkers, "enrich-workers", 0, "enrich.workers in the daemon's config (0: the daemon's default)")
 	fs.IntVar(&o.routeWorkers, "route-workers", 0, "route.workers in the daemon's config (0: the daemon's default)")
+	fs.StringVar(&o.pprof, "daemon-pprof", "", "a loopback host:port the first daemon serves its Go profiles on (takedownd -pprof)")
 	o.plan.register(fs, 200)
 	o.schedule.register(fs)
 	return fs, o
@@ -106,7 +108,7 @@ func (o *loadOpts) options(scenario string, log *slog.Logger, progress io.Writer
 	sched.LogLevel = o.daemonLog
 	sched.EnrichWorkers, sched.RouteWorkers = o.enrichWorkers, o.routeWorkers
 	d := load.Daemon{Binary: o.daemon, API: o.api, DataDir: o.data, PID: o.pid, Replicas: o.replicas,
-		NKeyFile: o.nkey, AnalystNKey: o.analystNKey, ReadyWithin: o.ready}
+		NKeyFile: o.nkey, AnalystNKey: o.analystNKey, ReadyWithin: o.ready, Pprof: o.pprof}
 	if o.natsURLs != "" {
 		d.NATSURLs = strings.Split(o.natsURLs, ",")
 		if o.nkey == "" || o.analystNKey == "" {

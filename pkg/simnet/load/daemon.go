@@ -26,6 +26,7 @@ type daemon struct {
 	dataDir string
 	api     string // host:port
 	env     []string
+	args    []string // more flags after -config
 	logPath string
 
 	mu     sync.Mutex
@@ -53,7 +54,7 @@ func (d *daemon) start() error {
 	if err != nil {
 		return fmt.Errorf("open daemon log: %w", err)
 	}
-	cmd := exec.Command(d.bin, "-config", d.config)
+	cmd := exec.Command(d.bin, append([]string{"-config", d.config}, d.args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), d.env...)
 	if err := cmd.Start(); err != nil {

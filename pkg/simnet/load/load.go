@@ -85,6 +85,9 @@ type Daemon struct {
 	AnalystNKey string
 	// ReadyWithin bounds each start (default 2 minutes).
 	ReadyWithin time.Duration
+	// Pprof, when set, is the loopback address the first daemon serves
+	// its Go profiles on (takedownd -pprof), to see where CPU and memory go.
+	Pprof string
 }
 
 // Step is something done while the reports go out: once the daemon has
@@ -229,6 +232,9 @@ func (r *Run) setUpDaemons(ctx context.Context) error {
 		}
 		d.config = filepath.Join(r.opts.Dir, fmt.Sprintf("takedownd-%d.yaml", i))
 		d.logPath = filepath.Join(r.opts.Dir, fmt.Sprintf("takedownd-%d.log", i))
+		if i == 0 && o.Pprof != "" {
+			d.args = []string{"-pprof", o.Pprof}
+		}
 		d.api = o.API
 		if d.api == "" || i > 0 {
 			var err error
