@@ -20,7 +20,12 @@ type Enrich struct {
 	// Enabled runs the enrich stage in this process. A replica that only
 	// serves the API, or a test about other stages, turns it off.
 	Enabled bool `yaml:"enabled"`
-	// Workers is how many cases are enriched at once per replica.
+	// Workers is how many cases are enriched at once per replica. Most
+	// of a worker's time is waiting: for DNS, and in a burst for a cold
+	// network's RDAP answer behind a registry's rate limit. More workers
+	// let the cases of known networks pass those that wait (in a
+	// 20,000-report burst over 4,000 cold networks, 128 finished
+	// enrichment at 11 minutes where 32 took 15).
 	Workers int `yaml:"workers"`
 	// EscalationWorkers is how many cases at once get the levels above
 	// their hoster looked up (registrar, parent network, AS) after the
@@ -144,7 +149,7 @@ type EnrichCDN struct {
 func defaultEnrich() Enrich {
 	return Enrich{
 		Enabled:           true,
-		Workers:           32,
+		Workers:           128,
 		EscalationWorkers: 16,
 		AckWait:           20 * time.Second,
 		MaxAttempts:       8,
