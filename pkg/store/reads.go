@@ -20,10 +20,18 @@ import (
 // the leader has applied every write it acknowledged.
 //
 // So every bucket read for a decision has direct get turned off on its
-// stream, at every start (which also fixes buckets made by older
-// versions), and is bound by a handle that fetched that config. A cache
-// (RDAP answers) keeps direct get: any replica may answer, and a stale
-// answer costs at most a lookup.
+// stream when the stream has more than one replica, at every start (which
+// also fixes buckets made by older versions), and is bound by a handle
+// that fetched that config. A bucket of one replica (the embedded server,
+// or R1 on a cluster) has one copy, which has applied every write it
+// acknowledged: it keeps direct get, which answers a read with the raw
+// record where the API answers with JSON around base64 — about a third of
+// the CPU per read (BenchmarkBucketGet). A cache (RDAP answers) keeps
+// direct get on any number of replicas: a stale answer costs at most a
+// lookup.
+//
+// The choice is made at start: a bucket scaled from one replica to three
+// while the daemons run keeps direct get until they restart.
 
 // EnsureCacheKV creates or updates a bucket whose reads decide nothing (a
 // cache): direct get stays on, so any replica of the stream may answer a
@@ -37,15 +45,18 @@ func (s *Store) EnsureCacheKV(ctx context.Context, cfg jetstream.KeyValueConfig)
 // CreateOrUpdateKeyValue does, every time).
 const leaderBindAttempts = 10
 
-// errDirectGetOn is a bucket whose direct get kept being turned on.
-var errDirectGetOn = errors.New("direct get kept being turned on")
+// errDirectGetOn is a bucket whose direct get kept being flipped by
+// another process.
+var errDirectGetOn = errors.New("direct get kept being flipped")
 
-// leaderReads turns direct get off on the bucket's stream and returns a
-// handle that reads from the stream leader. The handle chooses how to
-// read from the stream config it fetched last, so it is only returned
-// once that config says direct get is off: another replica's start may
-// turn it on again between our update and our bind, and a later flip no
-// longer changes what the handle does.
+// leaderReads returns a handle whose reads see every acknowledged write:
+// on a bucket of several replicas it turns direct get off and reads from
+// the stream leader, on a bucket of one replica it reads by direct get
+// from the one copy. The handle chooses how to read from the stream
+// config it fetched last, so it is only returned once that config says
+// what we want: another replica's start may flip direct get between our
+// update and our bind, and a later flip no longer changes what the
+// handle does.
 func (s *Store) leaderReads(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
 	name := "KV_" + bucket
 	for range leaderBindAttempts {
@@ -53,10 +64,12 @@ func (s *Store) leaderReads(ctx context.Context, bucket string) (jetstream.KeyVa
 		if err != nil {
 			return nil, fmt.Errorf("bind kv %s: %w", bucket, err)
 		}
-		if sc := st.CachedInfo().Config; sc.AllowDirect {
-			sc.AllowDirect = false
+		sc := st.CachedInfo().Config
+		direct := singleCopy(sc)
+		if sc.AllowDirect != direct {
+			sc.AllowDirect = direct
 			if _, err := s.js.UpdateStream(ctx, sc); err != nil {
-				return nil, fmt.Errorf("turn off direct get on %s: %w", name, err)
+				return nil, fmt.Errorf("set direct get %v on %s: %w", direct, name, err)
 			}
 		}
 		kv, err := s.js.KeyValue(ctx, bucket)
@@ -68,9 +81,15 @@ func (s *Store) leaderReads(ctx context.Context, bucket string) (jetstream.KeyVa
 		if err != nil {
 			return nil, fmt.Errorf("bind kv %s: %w", bucket, err)
 		}
-		if bs, ok := status.(*jetstream.KeyValueBucketStatus); ok && !bs.StreamInfo().Config.AllowDirect {
+		if bs, ok := status.(*jetstream.KeyValueBucketStatus); ok && bs.StreamInfo().Config.AllowDirect == direct {
 			return kv, nil
 		}
 	}
 	return nil, fmt.Errorf("bind kv %s: %w", bucket, errDirectGetOn)
+}
+
+// singleCopy says a stream is kept by one server only, so any read of it
+// — a direct get included — comes from the copy that applied every write.
+func singleCopy(sc jetstream.StreamConfig) bool {
+	return sc.Replicas <= 1 && sc.Mirror == nil && len(sc.Sources) == 0
 }
