@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,13 +64,13 @@ func BenchmarkStatsMillion(b *testing.B) {
 	snap := filepath.Join(b.TempDir(), "stats-snapshot")
 	withSnap := stats.Options{HotlineCountry: "NL", Hasher: h, Log: log, SnapshotPath: snap, SnapshotEvery: time.Hour}
 	agg := stats.New(st, withSnap)
-	cpu0 := cpuTime()
+	cpu0 := natstest.CPUTime()
 	loading := time.Now()
 	stopAgg := runAggregate(b, agg)
 	for !agg.Loaded() {
 		time.Sleep(10 * time.Millisecond)
 	}
-	loadTook, loadCPU := time.Since(loading), cpuTime()-cpu0
+	loadTook, loadCPU := time.Since(loading), natstest.CPUTime()-cpu0
 	size := agg.Size()
 	b.Logf("loaded %d cases in %s (%.0f/s), %s of CPU (the server's sending included); rss %s", size, loadTook.Round(time.Millisecond),
 		float64(size)/loadTook.Seconds(), loadCPU.Round(time.Millisecond), rss())
@@ -116,11 +115,11 @@ func BenchmarkStatsMillion(b *testing.B) {
 		const rounds = 40
 		for _, path := range calls {
 			var ds []time.Duration
-			cpu := cpuTime()
+			cpu := natstest.CPUTime()
 			for range rounds {
 				ds = append(ds, get(path))
 			}
-			report(b, fmt.Sprintf("seq %s (%s CPU each)", path, ((cpuTime()-cpu)/rounds).Round(time.Millisecond)), ds)
+			report(b, fmt.Sprintf("seq %s (%s CPU each)", path, ((natstest.CPUTime()-cpu)/rounds).Round(time.Millisecond)), ds)
 		}
 		// Four clients at once while a writer keeps changing cases.
 		stop := make(chan struct{})
@@ -255,15 +254,6 @@ func report(b *testing.B, what string, ds []time.Duration) {
 	b.Logf("%-45s n=%d p50 %s p95 %s max %s", what, len(ds), p(50).Round(time.Millisecond), p(95).Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
 }
 
-// cpuTime is the CPU time the process used so far (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // rss is the process's resident set size, from /proc.
 func rss() string {
 	b, err := os.ReadFile("/proc/self/status")
@@ -304,14 +294,14 @@ func BenchmarkStatsQuery(b *testing.B) {
 		{"hosters", func() error { _, err := agg.Hosters(stats.HosterQuery{}); return err }},
 	} {
 		b.Run(q.name, func(b *testing.B) {
-			cpu := cpuTime()
+			cpu := natstest.CPUTime()
 			for b.Loop() {
 				if err := q.call(); err != nil {
 					b.Fatal(err)
 				}
 			}
 			// CPU time tells the work apart from the machine's load.
-			b.ReportMetric(float64((cpuTime()-cpu).Milliseconds())/float64(b.N), "cpu_ms/op")
+			b.ReportMetric(float64((natstest.CPUTime()-cpu).Milliseconds())/float64(b.N), "cpu_ms/op")
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"syscall"
 	"testing"
 	"time"
 
@@ -112,22 +111,14 @@ func BenchmarkBucketGet(b *testing.B) {
 			if kv, err = js.KeyValue(ctx, "bench"); err != nil {
 				b.Fatal(err)
 			}
-			cpu := processCPU()
+			cpu := natstest.CPUTime()
 			b.ResetTimer()
 			for i := range b.N {
 				if _, err := kv.Get(ctx, fmt.Sprint("k", i%keys)); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1000/float64(b.N), "cpu_µs/get")
+			b.ReportMetric(float64((natstest.CPUTime()-cpu).Nanoseconds())/1000/float64(b.N), "cpu_µs/get")
 		})
 	}
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
