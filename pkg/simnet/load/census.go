@@ -75,28 +75,56 @@ func takeCensus(ctx context.Context, api, token string, st *stats, stuckAfter ti
 	return cs, nil
 }
 
+// casePage is one page of GET /v1/cases.
+type casePage struct {
+	Cases []caseLite `json:"cases"`
+	Next  string     `json:"next_cursor"`
+}
+
+// censusPage reads one page. A daemon still busy with a burst may not
+// answer a page of 1,000 cases within its API write timeout; the page is
+// then asked again, a smaller one each time, before the census gives up.
+func censusPage(ctx context.Context, c *http.Client, api, token string, q url.Values) (casePage, error) {
+	var err error
+	for _, limit := range []string{"1000", "250", "50", "10"} {
+		q.Set("limit", limit)
+		var page casePage
+		if page, err = getPage(ctx, c, api, token, q); err == nil || ctx.Err() != nil {
+			return page, err
+		}
+	}
+	return casePage{}, err
+}
+
+func getPage(ctx context.Context, c *http.Client, api, token string, q url.Values) (casePage, error) {
+	var page casePage
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+api+"/v1/cases?"+q.Encode(), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return page, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return page, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return page, fmt.Errorf("decode: %w", err)
+	}
+	return page, nil
+}
+
 // censusOf adds the cases in one state to the census.
 func censusOf(ctx context.Context, c *http.Client, api, token, state string, st *stats, stuckAfter time.Duration, now time.Time,
 	cs *census, seen []uint8, open map[int]uint8, counted map[string]struct{}) error {
 	for cursor := ""; ; {
-		q := url.Values{"limit": {"1000"}, "state": {state}}
+		q := url.Values{"state": {state}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+api+"/v1/cases?"+q.Encode(), nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := c.Do(req)
+		page, err := censusPage(ctx, c, api, token, q)
 		if err != nil {
 			return fmt.Errorf("list %s cases: %w", state, err)
-		}
-		var page struct {
-			Cases []caseLite `json:"cases"`
-			Next  string     `json:"next_cursor"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || err != nil {
-			return fmt.Errorf("list %s cases: status %d: %v", state, resp.StatusCode, err)
 		}
 		for _, k := range page.Cases {
 			n, ours := st.urlIndex(k.URL)
