@@ -93,6 +93,7 @@ type Entry[T any] struct {
 type Bucket[T any] struct {
 	kv   jetstream.KeyValue
 	what string
+	s    *Store // for Create (createKey)
 }
 
 // OpenBucket creates or updates a bucket of records (safe on every start
@@ -103,7 +104,7 @@ func OpenBucket[T any](ctx context.Context, s *Store, cfg jetstream.KeyValueConf
 	if err != nil {
 		return nil, err
 	}
-	return &Bucket[T]{kv: kv, what: what}, nil
+	return &Bucket[T]{kv: kv, what: what, s: s}, nil
 }
 
 // BindBucket binds a bucket of records that another stage creates, with
@@ -118,7 +119,7 @@ func BindBucket[T any](ctx context.Context, s *Store, bucket, what string) (*Buc
 	if err != nil {
 		return nil, err
 	}
-	return &Bucket[T]{kv: kv, what: what}, nil
+	return &Bucket[T]{kv: kv, what: what, s: s}, nil
 }
 
 // KV is the bucket itself, for watches and deletes.
@@ -161,7 +162,7 @@ func (b *Bucket[T]) Create(ctx context.Context, key string, v T) (uint64, error)
 	if err != nil {
 		return 0, fmt.Errorf("encode %s %s: %w", b.what, trimKey(key), err)
 	}
-	rev, err := b.kv.Create(ctx, key, body)
+	rev, _, err := b.s.createKey(ctx, b.kv, key, body)
 	if err != nil {
 		return 0, fmt.Errorf("create %s %s: %w", b.what, trimKey(key), err)
 	}

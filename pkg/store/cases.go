@@ -89,7 +89,7 @@ func (s *Store) OpenCase(ctx context.Context, n NewCase) (uint64, error) {
 
 // caseRecords is the cases bucket as records.
 func (s *Store) caseRecords() *Bucket[caseRecord] {
-	return &Bucket[caseRecord]{kv: s.cases, what: "case"}
+	return &Bucket[caseRecord]{kv: s.cases, what: "case", s: s}
 }
 
 // UpdateFunc changes a case in place and returns the events that record

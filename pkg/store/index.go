@@ -29,12 +29,15 @@ func (s *Store) CaseOfReport(ctx context.Context, reportID string) (string, erro
 // report is new or this is a redelivery of the message that claimed it.
 // One create-if-absent both asks "was this report seen?" and records it.
 func (s *Store) ClaimReport(ctx context.Context, reportID, caseID string) (string, error) {
-	_, err := s.reports.Create(ctx, keyOf(reportID), []byte(caseID))
+	_, holds, err := s.createKey(ctx, s.reports, keyOf(reportID), []byte(caseID))
 	if err == nil {
 		return caseID, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
 		return "", fmt.Errorf("claim report %s: %w", trimKey(reportID), err)
+	}
+	if holds != nil {
+		return string(holds.Value()), nil
 	}
 	holder, err := s.CaseOfReport(ctx, reportID)
 	if errors.Is(err, ErrNotFound) {
@@ -74,14 +77,17 @@ type URLClaim struct {
 
 // ClaimURLFor is ClaimURL that also says whether the claim was fresh.
 func (s *Store) ClaimURLFor(ctx context.Context, urlKey, caseID string) (URLClaim, error) {
-	rev, err := s.urls.Create(ctx, urlKey, []byte(caseID))
+	rev, e, err := s.createKey(ctx, s.urls, urlKey, []byte(caseID))
 	if err == nil {
 		return URLClaim{Holder: caseID, Rev: rev, Fresh: true}, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
 		return URLClaim{}, fmt.Errorf("claim url %s: %w", urlKey, err)
 	}
-	e, err := s.urls.Get(ctx, urlKey)
+	if e != nil {
+		return URLClaim{Holder: string(e.Value()), Rev: e.Revision()}, nil
+	}
+	e, err = s.urls.Get(ctx, urlKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		// Released between our create and get: try once more.
 		return s.ClaimURLFor(ctx, urlKey, caseID)

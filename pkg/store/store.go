@@ -87,6 +87,8 @@ type Store struct {
 	// and its events; an error stops the change there, as a crash would.
 	crashAt func(point string) error
 	usage   storageUsage
+	// plainKV is true when createKey may write to a bucket itself.
+	plainKV bool
 }
 
 // Open creates or updates every stream and bucket the store needs (safe to
@@ -101,7 +103,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	if opts.OutboxSweep <= 0 {
 		opts.OutboxSweep = defaultOutboxSweep
 	}
-	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}, aud: newAudiences()}}
+	s := &Store{js: js, opts: opts, now: opts.Now, log: opts.Log, index: caseIndex{state: map[string]takedown.State{}, aud: newAudiences()}, plainKV: plainKVPuts(js)}
 	s.work, s.abandonWork = context.WithCancel(context.Background())
 	s.metrics = newMetrics(opts.Metrics, &s.index, &s.pending, &s.usage)
 	streams := []jetstream.StreamConfig{

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// createKey stores value under key unless the key holds a value. It is
+// jetstream.KeyValue.Create in one request on the way that matters to
+// intake, where every report makes three of them: nats.go's Create checks
+// the key with a regular expression and decodes the server's answer with
+// encoding/json, which together cost more CPU than the request itself.
+// Here the key is checked by a loop and a plain acknowledgement is read
+// by hand; anything else (an error, a key deleted before) takes nats.go's
+// path.
+//
+// When the key is taken, it returns the entry that holds it (read once,
+// as Create would read it anyway) with an error matching
+// jetstream.ErrKeyExists, so a caller that wants the holder need not read
+// it again. The entry is nil when the key was taken by a deletion marker
+// that went away meanwhile; the caller then reads the key itself.
+func (s *Store) createKey(ctx context.Context, kv jetstream.KeyValue, key string, value []byte) (uint64, jetstream.KeyValueEntry, error) {
+	if !s.plainKV || !plainKey(key) {
+		rev, err := kv.Create(ctx, key, value)
+		return rev, nil, err
+	}
+	msg := &nats.Msg{Subject: "$KV." + kv.Bucket() + "." + key, Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{"0"}}, Data: value}
+	rctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+	defer cancel()
+	resp, err := s.js.Conn().RequestMsgWithContext(rctx, msg)
+	if errors.Is(err, nats.ErrNoResponders) {
+		err = jetstream.ErrNoStreamResponse
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if seq, ok := plainAck(resp.Data); ok {
+		return seq, nil, nil
+	}
+	var ack struct {
+		Error *jetstream.APIError `json:"error"`
+		Seq   uint64              `json:"seq"`
+	}
+	if err := json.Unmarshal(resp.Data, &ack); err != nil {
+		return 0, nil, fmt.Errorf("decode acknowledgement: %w", err)
+	}
+	if ack.Error == nil {
+		return ack.Seq, nil, nil
+	}
+	if ack.Error.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence && ack.Error.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequenceConstant {
+		return 0, nil, ack.Error
+	}
+	// The key has a last message: a value (taken), or a deletion marker,
+	// over which nats.go's Create writes.
+	e, err := kv.Get(ctx, key)
+	switch {
+	case err == nil:
+		return 0, e, fmt.Errorf("%w: %w", ack.Error, jetstream.ErrKeyExists)
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		rev, err := kv.Create(ctx, key, value)
+		return rev, nil, err
+	}
+	return 0, nil, err
+}
+
+// plainKey reports whether key is a KV key that needs no escaping in a
+// subject: what nats.go's key check accepts, tested without a regexp.
+func plainKey(key string) bool {
+	if key == "" || key[0] == '.' || key[len(key)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '/', c == '_', c == '=', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plainAck reads the sequence from the acknowledgement of a stored,
+// new message as the server writes it: {"stream":"…","seq":N}, with a
+// "domain" between them on a server that has one. Anything else (an
+// error, a duplicate) is not plain, and is decoded in full.
+func plainAck(b []byte) (uint64, bool) {
+	if !bytes.HasPrefix(b, []byte(`{"stream":"`)) || bytes.Contains(b, []byte(`"error"`)) || bytes.Contains(b, []byte(`"duplicate"`)) {
+		return 0, false
+	}
+	i := bytes.Index(b, []byte(`"seq":`))
+	if i < 0 {
+		return 0, false
+	}
+	rest := b[i+len(`"seq":`):]
+	end := bytes.IndexByte(rest, '}')
+	if end <= 0 {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(string(rest[:end]), 10, 64)
+	if err != nil || seq == 0 {
+		return 0, false
+	}
+	return seq, true
+}
+
+// plainKVPuts reports whether nats.go writes to a bucket on subjects
+// $KV.<bucket>.<key>: with the default JetStream API prefix, no domain.
+func plainKVPuts(js jetstream.JetStream) bool {
+	o := js.Options()
+	return o.Domain == "" && (o.APIPrefix == "" || o.APIPrefix == jetstream.DefaultAPIPrefix)
+}
