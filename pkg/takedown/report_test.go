@@ -229,6 +229,11 @@ func FuzzDecodeReport(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(withField(validReport, "future", `{"a":[1,{"b":"\u00e9"}]}`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if cleanReportJSON(data) {
+			if sc := walkReport(data); sc.fatal != nil || len(sc.problems) > 0 {
+				t.Fatalf("clean by the quick check, but the walk finds %v %v", sc.fatal, sc.problems)
+			}
+		}
 		r, err := DecodeReport(data, 0, testNow)
 		if err != nil {
 			if _, ok := err.(ReportErrors); !ok {
@@ -277,5 +282,43 @@ func TestTransitions(t *testing.T) {
 	c = Case{State: StateReceived}
 	if err := c.MoveTo(StateEnriched, "ok", c.UpdatedAt); err != nil || c.State != StateEnriched {
 		t.Errorf("received -> enriched: %v (state %s)", err, c.State)
+	}
+}
+
+// The quick check passes only what the walk has nothing to say about;
+// everything else goes to the walk, which names the problem.
+func TestCleanReportJSON(t *testing.T) {
+	t.Parallel()
+	nested := func(n int) string { return strings.Repeat(`{"a":`, n) + `1` + strings.Repeat(`}`, n) }
+	tests := []struct {
+		name, data string
+		want       bool
+	}{
+		{"a report", validReport, true},
+		{"nested unknown fields", withField(validReport, "future", `{"a":[1,{"b":"c","d":[]}],"e":{"b":"c"}}`), true},
+		{"same key in two objects", `{"a":{"k":1},"b":{"k":2},"k":3}`, true},
+		{"empty", ``, false},
+		{"not an object", `["a"]`, false},
+		{"a string", `"a"`, false},
+		{"trailing data", validReport + `{}`, false},
+		{"repeated key", `{"a":1,"b":2,"a":3}`, false},
+		{"repeated nested key", `{"h":{"md5":"x","md5":"y"}}`, false},
+		{"an escape", `{"a":"\u00e9"}`, false},
+		{"a control character", "{\"a\":\"x\u0085y\"}", false},
+		{"delete", "{\"a\":\"x\u007fy\"}", false},
+		{"replacement character", `{"a":"x` + "\uFFFD" + `"}`, false},
+		{"in a key", "{\"a\u0085\":1}", false},
+		{"invalid UTF-8", "{\"a\":\"\xff\"}", false},
+		{"nested below the bound", nested(MaxReportDepth - 1), true},
+		{"nested at the bound", nested(MaxReportDepth), false},
+		{"nested past the bound", nested(MaxReportDepth + 1), false},
+	}
+	for _, tt := range tests {
+		if got := cleanReportJSON([]byte(tt.data)); got != tt.want {
+			t.Errorf("%s: cleanReportJSON = %v, want %v", tt.name, got, tt.want)
+		}
+		if sc := walkReport([]byte(tt.data)); tt.want && (sc.fatal != nil || len(sc.problems) > 0) {
+			t.Errorf("%s: clean, but the walk finds %v %v", tt.name, sc.fatal, sc.problems)
+		}
 	}
 }

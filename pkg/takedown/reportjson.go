@@ -36,6 +36,15 @@ type scanned struct {
 // of two repeated keys, and a depth error from it reads as "not a JSON
 // object". The walk knows where it is, so every problem names its field.
 func scanReport(data []byte) scanned {
+	if cleanReportJSON(data) {
+		// The walk would find nothing.
+		return scanned{}
+	}
+	return walkReport(data)
+}
+
+// walkReport is scanReport's walk.
+func walkReport(data []byte) scanned {
 	var s scanned
 	if !utf8.Valid(data) {
 		off := invalidUTF8At(data)
@@ -194,4 +203,88 @@ func jsonErrText(err error) string {
 		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
 	}
 	return err.Error()
+}
+
+// cleanReportJSON reports, without allocating, whether data is what
+// almost every report is: valid UTF-8 holding one JSON object, nested
+// less deep than the bound, with no key twice in an object and no string
+// the walk would flag, and no escapes in strings (which this check does
+// not decode). False says only that the walk must look: it is the walk
+// that names the problems.
+func cleanReportJSON(data []byte) bool {
+	if first := bytes.TrimLeft(data, " \t\r\n"); len(first) == 0 || first[0] != '{' || !utf8.Valid(data) || !json.Valid(data) {
+		return false
+	}
+	// keys holds the keys of the open objects, each object's after the
+	// position its frame recorded; valid JSON leaves only the structure
+	// to follow.
+	var (
+		frames [MaxReportDepth]struct {
+			obj     bool
+			wantKey bool
+			from    int
+		}
+		keysBuf [32][]byte
+		keys    = keysBuf[:0]
+		depth   int
+	)
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{', '[':
+			if depth >= MaxReportDepth-1 {
+				return false
+			}
+			frames[depth].obj, frames[depth].wantKey, frames[depth].from = c == '{', c == '{', len(keys)
+			depth++
+		case '}', ']':
+			depth--
+			keys = keys[:frames[depth].from]
+		case ',':
+			if f := &frames[depth-1]; f.obj {
+				f.wantKey = true
+			}
+		case '"':
+			end := i + 1
+			for data[end] != '"' {
+				if data[end] == '\\' {
+					return false
+				}
+				end++
+			}
+			str := data[i+1 : end]
+			i = end
+			if !plainString(str) {
+				return false
+			}
+			if f := &frames[depth-1]; f.obj && f.wantKey {
+				for _, k := range keys[f.from:] {
+					if string(k) == string(str) {
+						return false
+					}
+				}
+				keys = append(keys, str)
+				f.wantKey = false
+			}
+		}
+	}
+	return true
+}
+
+// plainString reports whether badString would find nothing in s.
+func plainString(s []byte) bool {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return false
+		}
+		i += n
+	}
+	return true
 }
