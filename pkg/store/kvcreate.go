@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,42 +33,71 @@ func (s *Store) createKey(ctx context.Context, kv jetstream.KeyValue, key string
 		return rev, nil, err
 	}
 	msg := &nats.Msg{Subject: "$KV." + kv.Bucket() + "." + key, Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{"0"}}, Data: value}
-	rctx, cancel := context.WithTimeout(ctx, s.callTimeout())
-	defer cancel()
-	resp, err := s.js.Conn().RequestMsgWithContext(rctx, msg)
-	if errors.Is(err, nats.ErrNoResponders) {
-		err = jetstream.ErrNoStreamResponse
+	ack, err := s.publish(ctx, msg)
+	if err == nil {
+		return ack.Sequence, nil, nil
 	}
-	if err != nil {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence && apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequenceConstant {
 		return 0, nil, err
-	}
-	if seq, ok := plainAck(resp.Data); ok {
-		return seq, nil, nil
-	}
-	var ack struct {
-		Error *jetstream.APIError `json:"error"`
-		Seq   uint64              `json:"seq"`
-	}
-	if err := json.Unmarshal(resp.Data, &ack); err != nil {
-		return 0, nil, fmt.Errorf("decode acknowledgement: %w", err)
-	}
-	if ack.Error == nil {
-		return ack.Seq, nil, nil
-	}
-	if ack.Error.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence && ack.Error.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequenceConstant {
-		return 0, nil, ack.Error
 	}
 	// The key has a last message: a value (taken), or a deletion marker,
 	// over which nats.go's Create writes.
 	e, err := kv.Get(ctx, key)
 	switch {
 	case err == nil:
-		return 0, e, fmt.Errorf("%w: %w", ack.Error, jetstream.ErrKeyExists)
+		return 0, e, fmt.Errorf("%w: %w", apiErr, jetstream.ErrKeyExists)
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 		rev, err := kv.Create(ctx, key, value)
 		return rev, nil, err
 	}
 	return 0, nil, err
+}
+
+// publish sends msg to a stream and waits for its acknowledgement, as
+// jetstream.JetStream.PublishMsg does, within the store's call timeout;
+// a plain acknowledgement is read by hand (plainAck), anything else
+// decoded. An error the server answers with is a *jetstream.APIError.
+func (s *Store) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+	defer cancel()
+	var resp *nats.Msg
+	var err error
+	for attempt := 0; ; attempt++ {
+		resp, err = s.js.Conn().RequestMsgWithContext(rctx, msg)
+		if !errors.Is(err, nats.ErrNoResponders) {
+			break
+		}
+		// No stream answers: on a cluster, its leader may be changing.
+		// nats.go tries twice more, a quarter of a second apart.
+		if attempt == 2 {
+			return nil, jetstream.ErrNoStreamResponse
+		}
+		t := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-rctx.Done():
+			t.Stop()
+			return nil, jetstream.ErrNoStreamResponse
+		case <-t.C:
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if seq, ok := plainAck(resp.Data); ok {
+		return &jetstream.PubAck{Sequence: seq}, nil
+	}
+	var ack struct {
+		jetstream.PubAck
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Data, &ack); err != nil {
+		return nil, fmt.Errorf("decode acknowledgement: %w", err)
+	}
+	if ack.Error != nil {
+		return nil, ack.Error
+	}
+	return &ack.PubAck, nil
 }
 
 // plainKey reports whether key is a KV key that needs no escaping in a
