@@ -70,7 +70,10 @@ type Intake struct {
 	Stream  string `yaml:"stream"`
 	// MaxReportBytes rejects larger messages (to the dead letters).
 	MaxReportBytes int `yaml:"max_report_bytes"`
-	// Workers is how many reports are processed at once per replica.
+	// Workers is how many reports are processed at once per replica. A
+	// report waits on the server four times, so it takes many at once to
+	// keep the cores busy: on two cores intake's benchmark ran at 34 % of
+	// the naive rate with 32, 44–45 % with 256, no more with 512.
 	Workers int `yaml:"workers"`
 	// MaxDeliver bounds deliveries of a report that keeps failing for a
 	// passing reason; the last failure sends it to the dead letters.
@@ -161,7 +164,7 @@ func Default() Config {
 			Subject:         "takedown.reports",
 			Stream:          "TAKEDOWN_REPORTS",
 			MaxReportBytes:  64 << 10,
-			Workers:         32,
+			Workers:         256,
 			MaxDeliver:      10,
 			AckWait:         20 * time.Second,
 			Backoff:         []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute},
