@@ -55,31 +55,49 @@ func (s *Store) createKey(ctx context.Context, kv jetstream.KeyValue, key string
 }
 
 // publish sends msg to a stream and waits for its acknowledgement, as
-// jetstream.JetStream.PublishMsg does, within the store's call timeout;
-// a plain acknowledgement is read by hand (plainAck), anything else
-// decoded. An error the server answers with is a *jetstream.APIError.
+// jetstream.JetStream.PublishMsg does, within the store's call timeout
+// (or ctx's deadline, if sooner); a plain acknowledgement is read by hand
+// (plainAck), anything else decoded. An error the server answers with is
+// a *jetstream.APIError.
+//
+// The wait is nats.go's RequestMsg with a timeout, whose timers are
+// pooled: a context with a timeout a request cost 4 % of intake's CPU at
+// 256 workers. ctx is checked before each attempt; a cancellation during
+// one is seen when it answers, times out, or the connection closes.
 func (s *Store) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
-	rctx, cancel := context.WithTimeout(ctx, s.callTimeout())
-	defer cancel()
+	bound := time.Now().Add(s.callTimeout())
+	if d, ok := ctx.Deadline(); ok && d.Before(bound) {
+		bound = d
+	}
 	var resp *nats.Msg
 	var err error
 	for attempt := 0; ; attempt++ {
-		resp, err = s.js.Conn().RequestMsgWithContext(rctx, msg)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		left := time.Until(bound)
+		if left <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+		resp, err = s.js.Conn().RequestMsg(msg, left)
 		if !errors.Is(err, nats.ErrNoResponders) {
 			break
 		}
 		// No stream answers: on a cluster, its leader may be changing.
 		// nats.go tries twice more, a quarter of a second apart.
-		if attempt == 2 {
+		if attempt == 2 || time.Until(bound) < 250*time.Millisecond {
 			return nil, jetstream.ErrNoStreamResponse
 		}
 		t := time.NewTimer(250 * time.Millisecond)
 		select {
-		case <-rctx.Done():
+		case <-ctx.Done():
 			t.Stop()
-			return nil, jetstream.ErrNoStreamResponse
+			return nil, ctx.Err()
 		case <-t.C:
 		}
+	}
+	if errors.Is(err, nats.ErrTimeout) {
+		err = fmt.Errorf("%w: %w", err, context.DeadlineExceeded)
 	}
 	if err != nil {
 		return nil, err
