@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/takedownd/takedownd/pkg/config"
 )
 
 // servePprof serves Go's profiles (heap, CPU, goroutines) on addr, which must
@@ -17,7 +19,7 @@ func servePprof(addr string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("-pprof %q: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !config.IsLoopbackHost(host) {
 		return fmt.Errorf("-pprof %q: profiles are served on a loopback address only", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
