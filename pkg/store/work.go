@@ -26,7 +26,7 @@ func WorkSubject(stage, caseID string) string { return WorkPrefix + stage + "." 
 // idempotent: enqueueing the same step twice (a redelivered message, two
 // replicas) gives one unit of work.
 func (s *Store) Enqueue(ctx context.Context, stage, caseID, dedupID string, data []byte) error {
-	if _, err := s.publish(ctx, workMsg(caseID, Work{Stage: stage, DedupID: dedupID, Data: data})); err != nil {
+	if _, err := s.js.PublishMsg(ctx, workMsg(caseID, Work{Stage: stage, DedupID: dedupID, Data: data})); err != nil {
 		return fmt.Errorf("enqueue %s for case %s: %w", stage, caseID, err)
 	}
 	return nil
