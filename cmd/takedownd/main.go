@@ -71,7 +71,7 @@ func run() int {
 		return 2
 	}
 	log := newLogger(cfg.Log)
-	log.Info("memory limit of the Go runtime", "limit", setMemoryLimit())
+	log.Info("memory limit of the Go runtime", "limit", setMemoryLimit(), "gc_percent", setGCPercent())
 	if *pprofAddr != "" {
 		if err := servePprof(*pprofAddr, log); err != nil {
 			fmt.Fprintln(os.Stderr, "takedownd:", err)

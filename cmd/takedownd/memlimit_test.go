@@ -32,3 +32,22 @@ func TestMemoryLimit(t *testing.T) {
 		t.Errorf("with GOMEMLIMIT set the daemon changed the limit to %d", limit)
 	}
 }
+
+// TestGCPercent: without GOGC the collector runs at gcPercent; with it,
+// the operator's value stands.
+func TestGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	debug.SetGCPercent(100)
+	setGCPercent()
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GOGC unset: gc percent %d, want %d", got, gcPercent)
+	}
+	t.Setenv("GOGC", "50")
+	if got := setGCPercent(); !strings.Contains(got, "from the environment") {
+		t.Errorf("with GOGC set: %q", got)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set the daemon changed the gc percent to %d", got)
+	}
+}

@@ -51,7 +51,7 @@ type Config struct {
 	ResolvConf string
 	// Timeout bounds each single query. Default 2s.
 	Timeout time.Duration
-	// CacheSize bounds the number of cached hosts. Default 10000; negative
+	// CacheSize bounds the number of cached hosts. Default 100,000; negative
 	// disables the cache.
 	CacheSize int
 	// MinTTL and MaxTTL clamp how long an answer is cached: the floor keeps
@@ -73,7 +73,7 @@ func (c Config) withDefaults() Config {
 		c.Timeout = 2 * time.Second
 	}
 	if c.CacheSize == 0 {
-		c.CacheSize = 10000
+		c.CacheSize = 100_000
 	}
 	if c.MinTTL <= 0 {
 		c.MinTTL = 30 * time.Second
