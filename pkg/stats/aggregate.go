@@ -234,6 +234,18 @@ func (f *feed) Put(rev uint64, c *takedown.Case) {
 	f.apply(rev, change{key: facts.key, f: &facts})
 }
 
+// Same moves the table's revision on; the case's facts stand.
+func (f *feed) Same(rev uint64, _ string) {
+	a := f.a
+	if !f.loaded {
+		f.maxRev = max(f.maxRev, rev)
+		return
+	}
+	a.mu.Lock()
+	a.curRev = max(a.curRev, rev)
+	a.mu.Unlock()
+}
+
 func (f *feed) Delete(rev uint64, id string) {
 	if k, ok := keyOf(id); ok {
 		f.apply(rev, change{key: k})

@@ -23,6 +23,10 @@ import (
 type CaseFeed interface {
 	// Put is a case as written at revision rev.
 	Put(rev uint64, c *takedown.Case)
+	// Same is a write at revision rev that left the case as its previous
+	// write had it: the store dropped the events of the change from the
+	// record once they were on the trail (outbox.go).
+	Same(rev uint64, id string)
 	// Delete is a case deleted or purged at revision rev.
 	Delete(rev uint64, id string)
 	// Loaded says that every case the bucket held when the watch began
@@ -58,6 +62,8 @@ func (s *Store) WatchCases(ctx context.Context, from uint64, f CaseFeed) error {
 		}
 		f.Loaded()
 	}
+	// The changes come in order: a write can be told from the one before.
+	clears := newClearWatch()
 	for {
 		e, err := nextEntry(ctx, w)
 		if e == nil {
@@ -65,6 +71,12 @@ func (s *Store) WatchCases(ctx context.Context, from uint64, f CaseFeed) error {
 		}
 		if _, marker := e.(endOfLoad); marker {
 			f.Loaded()
+			continue
+		}
+		if clears.dropsOutbox(e) {
+			if ValidCaseID(e.Key()) {
+				f.Same(e.Revision(), e.Key())
+			}
 			continue
 		}
 		if c, del, ok := decodeEntry(e); ok && del {

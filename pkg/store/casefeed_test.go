@@ -15,10 +15,31 @@ type recordFeed struct {
 	states map[string]takedown.State
 	revs   map[string]uint64
 	loaded bool
+	// puts and sames count the calls per case.
+	puts, sames map[string]int
 }
 
-func (f *recordFeed) Put(rev uint64, c *takedown.Case) { f.set(rev, c.ID, c.State) }
-func (f *recordFeed) Delete(rev uint64, id string)     { f.set(rev, id, "") }
+func (f *recordFeed) Put(rev uint64, c *takedown.Case) {
+	f.count(&f.puts, c.ID)
+	f.set(rev, c.ID, c.State)
+}
+func (f *recordFeed) Delete(rev uint64, id string) { f.set(rev, id, "") }
+func (f *recordFeed) Same(rev uint64, id string)   { f.count(&f.sames, id) }
+
+func (f *recordFeed) count(m *map[string]int, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[id]++
+}
+
+func (f *recordFeed) calls(id string) (puts, sames int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.puts[id], f.sames[id]
+}
 func (f *recordFeed) Loaded() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

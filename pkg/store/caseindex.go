@@ -139,6 +139,7 @@ func (s *Store) RunCaseIndex(ctx context.Context) error {
 		_ = w.Stop()
 	}()
 	loading := map[string]indexed{}
+	clears := newClearWatch()
 	for {
 		var e jetstream.KeyValueEntry
 		select {
@@ -161,6 +162,11 @@ func (s *Store) RunCaseIndex(ctx context.Context) error {
 			continue
 		}
 		s.index.rev.Store(e.Revision())
+		if clears.dropsOutbox(e) {
+			// The same case as its last write, its events now on the trail.
+			s.pending.track(e.Key(), time.Time{})
+			continue
+		}
 		x, ok := indexedState(e)
 		s.pending.track(e.Key(), x.pendingSince)
 		switch {
