@@ -29,6 +29,14 @@ func contactKey(rec takedown.Notice) string {
 // case gets a notice of its own, due at once, and so does a case whose
 // recipient takes one X-ARF mail per URL (ownNotice). It returns the
 // notice's reference; whoever creates a notice schedules its flush.
+//
+// The cases of one recipient come in bursts: every case on a network is
+// enriched the moment its network's RDAP answer arrives, and routed
+// together. Written one by one, each is a compare-and-set on the same
+// notice record that the others lose and retry; in a million-report burst
+// half the route workers sat in those retries. So the cases this replica
+// adds to one recipient's batch at once are written together (joins), in
+// one compare-and-set; replicas still meet only through it.
 func (s *Stage) addToBatch(ctx context.Context, tmpl takedown.Notice, caseID string, high bool) (string, error) {
 	now := s.now().UTC()
 	tmpl.State, tmpl.OpenedAt, tmpl.Cases = takedown.NoticeOpen, now, []string{caseID}
@@ -40,55 +48,92 @@ func (s *Stage) addToBatch(ctx context.Context, tmpl takedown.Notice, caseID str
 		return tmpl.Ref, s.scheduleFlush(ctx, tmpl.Ref)
 	}
 	tmpl.DueAt = s.window.next(now.Add(s.cfg.BatchWindow), false)
+	return s.joins.join(contactKey(tmpl), caseID, func(ids []string) (map[string]string, error) {
+		return s.addCases(ctx, tmpl, ids)
+	})
+}
+
+// addCases puts cases into the recipient's open notices, as many into
+// each as it takes (notify.max_urls_per_notice), and returns the notice
+// each went to. A case already in the open notice stays where it is.
+func (s *Stage) addCases(ctx context.Context, tmpl takedown.Notice, ids []string) (map[string]string, error) {
+	now := s.now().UTC()
 	key := contactKey(tmpl)
-	var ref string
-	created := false
-	// A conflict is another worker moving the recipient's batch first: it
-	// opened the pointer or the record, or sealed the batch.
-	err := store.RetryConflicts(ctx, "add case "+caseID+" to a batch", func() error {
-		var rev uint64
-		var err error
-		if ref, rev, err = s.batchRef(ctx, key, now); err != nil {
-			return err
-		}
-		_, err = s.rec.notices.Update(ctx, ref, func(r *takedown.Notice) error {
-			switch {
-			case slices.Contains(r.Cases, caseID):
-				return store.ErrNoChange
-			case r.State != takedown.NoticeOpen || len(r.Cases) >= s.cfg.MaxURLs:
-				return errSealed
-			}
-			r.Cases = append(r.Cases, caseID)
-			return nil
-		})
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			// The pointer is ours (or its creator died before writing the
-			// record): write the record under that reference.
-			rec := tmpl
-			rec.Ref = ref
-			if _, err := s.rec.notices.Create(ctx, ref, rec); err != nil {
+	placed := make(map[string]string, len(ids))
+	for len(placed) < len(ids) {
+		var ref string
+		var took []string
+		created := false
+		// A conflict is another writer moving the recipient's batch first:
+		// it opened the pointer or the record, or sealed the batch.
+		err := store.RetryConflicts(ctx, "add cases to a batch", func() error {
+			var rev uint64
+			var err error
+			if ref, rev, err = s.batchRef(ctx, key, now); err != nil {
 				return err
 			}
-			created = true
-			return nil
-		case errors.Is(err, errSealed):
-			// Start the next batch for this recipient, unless another
-			// worker did; then try again.
-			if _, err := s.rec.batches.Update(ctx, key, []byte(newRef(now)), rev); err != nil && !store.IsConflict(err) {
-				return fmt.Errorf("open next batch: %w", err)
+			_, err = s.rec.notices.Update(ctx, ref, func(r *takedown.Notice) error {
+				took = took[:0]
+				added := false
+				for _, id := range ids {
+					switch {
+					case placed[id] != "":
+					case slices.Contains(r.Cases, id):
+						took = append(took, id)
+					case r.State == takedown.NoticeOpen && len(r.Cases) < s.cfg.MaxURLs:
+						r.Cases = append(r.Cases, id)
+						took, added = append(took, id), true
+					}
+				}
+				switch {
+				case added:
+					return nil
+				case len(took) > 0:
+					return store.ErrNoChange
+				}
+				return errSealed
+			})
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				// The pointer is ours (or its creator died before writing the
+				// record): write the record under that reference.
+				rec := tmpl
+				rec.Ref, rec.Cases = ref, nil
+				took = took[:0]
+				for _, id := range ids {
+					if placed[id] == "" && len(rec.Cases) < s.cfg.MaxURLs {
+						rec.Cases = append(rec.Cases, id)
+						took = append(took, id)
+					}
+				}
+				if _, err := s.rec.notices.Create(ctx, ref, rec); err != nil {
+					return err
+				}
+				created = true
+				return nil
+			case errors.Is(err, errSealed):
+				// Start the next batch for this recipient, unless another
+				// writer did; then try again.
+				if _, err := s.rec.batches.Update(ctx, key, []byte(newRef(now)), rev); err != nil && !store.IsConflict(err) {
+					return fmt.Errorf("open next batch: %w", err)
+				}
+				return store.ErrConflict
 			}
-			return store.ErrConflict
+			return err
+		})
+		if err != nil {
+			return placed, err
 		}
-		return err
-	})
-	if err != nil {
-		return "", err
+		for _, id := range took {
+			placed[id] = ref
+		}
+		if created {
+			if err := s.scheduleFlush(ctx, ref); err != nil {
+				return placed, err
+			}
+		}
 	}
-	if created {
-		return ref, s.scheduleFlush(ctx, ref)
-	}
-	return ref, nil
+	return placed, nil
 }
 
 // batchRef returns the reference of the recipient's current batch,

@@ -17,17 +17,25 @@ import (
 // exactly one per contact. It reports notices/s from the end of the window
 // until the relay had them all, and the process's CPU time per case
 // (making the enriched case, routing it, sending and recording its
-// notice; the server's work included).
+// notice; the server's work included). In "spread" the cases take turns
+// among the contacts; in "burst" each contact's 20 come one after the
+// other, as a network's cases do when its RDAP answer arrives.
 //
 //	go test -run '^$' -bench BenchmarkBatching -benchtime 1x ./pkg/notify
 func BenchmarkBatching(b *testing.B) {
 	const cases, contacts = 10000, 500
+	b.Run("spread", func(b *testing.B) { benchBatching(b, cases, contacts, func(i int) int { return i % contacts }) })
+	b.Run("burst", func(b *testing.B) { benchBatching(b, cases, contacts, func(i int) int { return i / (cases / contacts) }) })
+}
+
+func benchBatching(b *testing.B, cases, contacts int, contactOf func(int) int) {
 	for b.Loop() {
 		window := 15 * time.Second
 		h := newBenchHarness(b, func(c *config.Notify) { c.BatchWindow = window; c.Workers = 32; c.SMTP.PoolSize = 8 })
 		start, cpu := time.Now(), natstest.CPUTime()
 		for i := range cases {
-			h.enrichedCase(fmt.Sprintf("http://h%d.example.nl/%d.jpg", i%contacts, i), takedown.PriorityNormal, fmt.Sprintf("abuse@hoster%d.example.nl", i%contacts))
+			c := contactOf(i)
+			h.enrichedCase(fmt.Sprintf("http://h%d.example.nl/%d.jpg", c, i), takedown.PriorityNormal, fmt.Sprintf("abuse@hoster%d.example.nl", c))
 		}
 		routed := time.Since(start)
 		h.waitMessagesFor(contacts, 2*time.Minute)
@@ -41,7 +49,7 @@ func BenchmarkBatching(b *testing.B) {
 		if len(msgs) != contacts || len(perContact) != contacts {
 			b.Fatalf("%d notices to %d contacts, want exactly one to each of %d", len(msgs), len(perContact), contacts)
 		}
-		cpuPerCase := (natstest.CPUTime() - cpu) / cases
+		cpuPerCase := (natstest.CPUTime() - cpu) / time.Duration(cases)
 		sending := sendDone - max(window, routed)
 		b.ReportMetric(float64(len(msgs)), "notices")
 		b.ReportMetric(float64(contacts)/sending.Seconds(), "notices/s")

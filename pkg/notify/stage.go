@@ -99,6 +99,8 @@ type Stage struct {
 	hotline notice.Hotline
 	// The stage's three consumers of the work queue.
 	route, followUps, flush *store.Consumer
+	// joins writes the cases routed to one recipient at once together.
+	joins joins
 }
 
 // New creates the buckets the stage keeps its notices in and its

@@ -577,3 +577,49 @@ func TestEscalationWithoutContactIsRecorded(t *testing.T) {
 	}
 	t.Error("the missing authority contact is not on the timeline")
 }
+
+// TestBurstToOneContactFillsNoticesToTheLimit routes a burst of cases for
+// one contact with many workers at once, as when a network's RDAP answer
+// completes all of its cases together: the cases that come together are
+// written together (joins), every case lands in exactly one notice, and
+// no notice holds more than notify.max_urls_per_notice.
+func TestBurstToOneContactFillsNoticesToTheLimit(t *testing.T) {
+	t.Parallel()
+	const n, limit = 60, 7
+	h := newHarness(t, func(c *config.Notify) { c.BatchWindow = 3 * time.Second; c.MaxURLs = limit }, nil,
+		func(o *Options) { o.RouteWorkers = 32 })
+	var ids []string
+	for i := range n {
+		ids = append(ids, h.enrichedCase(fmt.Sprintf("http://host.example.nl/%d.jpg", i), takedown.PriorityNormal, "abuse@hoster.nl"))
+	}
+	inNotice := map[string]int{}
+	refs := map[string]bool{}
+	for _, id := range ids {
+		c := h.waitState(id, takedown.StateNoticed)
+		if len(c.Notices) != 1 || c.Notices[0].Outcome != "sent" {
+			t.Errorf("case %s notices %+v, want exactly one sent", id, c.Notices)
+			continue
+		}
+		refs[c.Notices[0].Ref] = true
+	}
+	for ref := range refs {
+		rec, err := h.stage.Notice(t.Context(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Items) > limit || len(rec.Cases) > limit {
+			t.Errorf("notice %s holds %d URLs (%d cases), the limit is %d", ref, len(rec.Items), len(rec.Cases), limit)
+		}
+		for _, id := range rec.Cases {
+			inNotice[id]++
+		}
+	}
+	for _, id := range ids {
+		if inNotice[id] != 1 {
+			t.Errorf("case %s is in %d notices, want 1", id, inNotice[id])
+		}
+	}
+	if min := (n + limit - 1) / limit; len(refs) < min {
+		t.Errorf("%d notices for %d URLs at %d a notice", len(refs), n, limit)
+	}
+}
