@@ -25,7 +25,9 @@ import (
 func BenchmarkBatching(b *testing.B) {
 	const cases, contacts = 10000, 500
 	b.Run("spread", func(b *testing.B) { benchBatching(b, cases, contacts, func(i int) int { return i % contacts }) })
-	b.Run("burst", func(b *testing.B) { benchBatching(b, cases, contacts, func(i int) int { return i / (cases / contacts) }) })
+	b.Run("burst", func(b *testing.B) {
+		benchBatching(b, cases, contacts, func(i int) int { return i / (cases / contacts) })
+	})
 }
 
 func benchBatching(b *testing.B, cases, contacts int, contactOf func(int) int) {
