@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -111,5 +113,37 @@ func TestAudiencesIndex(t *testing.T) {
 	}
 	if len(ix.aud.ids) != 1 || len(ix.aud.of) != 2 {
 		t.Errorf("index keeps %v / %v, want k2 only for B and C", ix.aud.ids, ix.aud.of)
+	}
+}
+
+// An idList holds the set its inserts and removals leave, in order
+// however the ids come — mostly rising with a burst out of order, as the
+// cases of a burst are enriched — across merges of its recent ids.
+func TestIDListKeepsTheSet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var l idList
+	want := map[string]bool{}
+	for i := range 6 * recentMax {
+		n := i
+		if rng.IntN(3) == 0 {
+			n = rng.IntN(i + 1) // an older case, told about late
+		}
+		id := fmt.Sprintf("%08d", n)
+		if rng.IntN(10) == 0 {
+			l.remove(id)
+			delete(want, id)
+			continue
+		}
+		l.insert(id)
+		want[id] = true
+	}
+	got := mergeSorted(l.main, l.recent)
+	if !slices.IsSorted(got) || len(got) != len(want) || l.len() != len(want) {
+		t.Fatalf("list of %d ids (sorted %v), want %d", len(got), slices.IsSorted(got), len(want))
+	}
+	for _, id := range got {
+		if !want[id] {
+			t.Fatalf("list holds %s, which was removed or never inserted", id)
+		}
 	}
 }
