@@ -60,7 +60,7 @@ func (s *Stage) addCases(ctx context.Context, tmpl takedown.Notice, ids []string
 	now := s.now().UTC()
 	key := contactKey(tmpl)
 	placed := make(map[string]string, len(ids))
-	for len(placed) < len(ids) {
+	for rest := ids; len(rest) > 0; rest = slices.DeleteFunc(rest, func(id string) bool { return placed[id] != "" }) {
 		var ref string
 		var took []string
 		created := false
@@ -75,9 +75,8 @@ func (s *Stage) addCases(ctx context.Context, tmpl takedown.Notice, ids []string
 			_, err = s.rec.notices.Update(ctx, ref, func(r *takedown.Notice) error {
 				took = took[:0]
 				added := false
-				for _, id := range ids {
+				for _, id := range rest {
 					switch {
-					case placed[id] != "":
 					case slices.Contains(r.Cases, id):
 						took = append(took, id)
 					case r.State == takedown.NoticeOpen && len(r.Cases) < s.cfg.MaxURLs:
@@ -100,12 +99,8 @@ func (s *Stage) addCases(ctx context.Context, tmpl takedown.Notice, ids []string
 				rec := tmpl
 				rec.Ref, rec.Cases = ref, nil
 				took = took[:0]
-				for _, id := range ids {
-					if placed[id] == "" && len(rec.Cases) < s.cfg.MaxURLs {
-						rec.Cases = append(rec.Cases, id)
-						took = append(took, id)
-					}
-				}
+				rec.Cases = slices.Clone(rest[:min(len(rest), s.cfg.MaxURLs)])
+				took = append(took, rec.Cases...)
 				if _, err := s.rec.notices.Create(ctx, ref, rec); err != nil {
 					return err
 				}

@@ -78,15 +78,7 @@ func TestClusterEveryNoticeRecorded(t *testing.T) {
 	for i := range ids {
 		ids[i] = h.enrichedCase(fmt.Sprintf("http://host%d.example.nl/%d.jpg", i%contacts, i), takedown.PriorityNormal, fmt.Sprintf("abuse@hoster%d.nl", i%contacts))
 	}
-	refs := map[string]bool{}
-	for _, id := range ids {
-		cs := h.waitState(id, takedown.StateNoticed)
-		if len(cs.Notices) != 1 || cs.Notices[0].Outcome != "sent" {
-			t.Errorf("case %s notices %+v, want one sent", id, cs.Notices)
-			continue
-		}
-		refs[cs.Notices[0].Ref] = true
-	}
+	refs := h.sentNotices(ids)
 	for ref := range refs {
 		rec, err := h.stage.Notice(t.Context(), ref)
 		if err != nil || rec.State != takedown.NoticeSent {

@@ -197,6 +197,22 @@ func (h *harness) waitMessagesFor(n int, d time.Duration) []smtpsim.Message {
 	return nil
 }
 
+// sentNotices waits until each case is noticed with exactly one notice
+// sent, and returns the notices' references.
+func (h *harness) sentNotices(ids []string) map[string]bool {
+	h.t.Helper()
+	refs := map[string]bool{}
+	for _, id := range ids {
+		c := h.waitState(id, takedown.StateNoticed)
+		if len(c.Notices) != 1 || c.Notices[0].Outcome != "sent" {
+			h.t.Errorf("case %s notices %+v, want exactly one sent", id, c.Notices)
+			continue
+		}
+		refs[c.Notices[0].Ref] = true
+	}
+	return refs
+}
+
 func (h *harness) waitState(id string, want takedown.State) takedown.Case {
 	h.t.Helper()
 	deadline := time.Now().Add(waitBound)
@@ -593,15 +609,7 @@ func TestBurstToOneContactFillsNoticesToTheLimit(t *testing.T) {
 		ids = append(ids, h.enrichedCase(fmt.Sprintf("http://host.example.nl/%d.jpg", i), takedown.PriorityNormal, "abuse@hoster.nl"))
 	}
 	inNotice := map[string]int{}
-	refs := map[string]bool{}
-	for _, id := range ids {
-		c := h.waitState(id, takedown.StateNoticed)
-		if len(c.Notices) != 1 || c.Notices[0].Outcome != "sent" {
-			t.Errorf("case %s notices %+v, want exactly one sent", id, c.Notices)
-			continue
-		}
-		refs[c.Notices[0].Ref] = true
-	}
+	refs := h.sentNotices(ids)
 	for ref := range refs {
 		rec, err := h.stage.Notice(t.Context(), ref)
 		if err != nil {
