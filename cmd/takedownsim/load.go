@@ -25,6 +25,7 @@ type loadOpts struct {
 	nkey, analystNKey, daemonLog      string
 	pid, enrichWorkers, routeWorkers  int
 	settle, stuckAfter, ready         time.Duration
+	censusWithin                      time.Duration
 	retryBackoff, enrichBackoff       string
 	plan                              planFlags
 	schedule                          scheduleFlags
@@ -59,6 +60,7 @@ func loadFlags(name string, reports int, rate float64) (*flag.FlagSet, *loadOpts
 	fs.StringVar(&o.daemonLog, "daemon-log", "info", "log level of the daemons (their logs are in -dir)")
 	fs.DurationVar(&o.settle, "settle", 20*time.Minute, "after the last report, wait at most this long for every URL to be noticed and every removal confirmed")
 	fs.DurationVar(&o.stuckAfter, "stuck-after", 5*time.Minute, "a case that sits this long in received, enriched or routed, or in noticed after the hoster removed, is stuck")
+	fs.DurationVar(&o.censusWithin, "census-within", 0, "bound on the census of the daemon's cases after the run (0: none); past it the figures are printed and the census's invariants count as unknown")
 	fs.DurationVar(&o.ready, "ready", 2*time.Minute, "bound on each daemon start")
 	fs.StringVar(&o.retryBackoff, "retry-backoff", "", "notify.retry_backoff in the daemon's config, e.g. 5s,15s,30s (empty: the daemon's default)")
 	fs.StringVar(&o.enrichBackoff, "enrich-backoff", "", "enrich.backoff in the daemon's config (empty: the daemon's default)")
@@ -121,7 +123,7 @@ func (o *loadOpts) options(scenario string, log *slog.Logger, progress io.Writer
 	return load.Options{
 		Dir: o.dir, Scenario: scenario, Reports: o.reports, Dup: o.dup, Rate: o.rate, Window: o.window,
 		World:    world.Options{Plan: plan, RDAPLatency: o.plan.rdapLatency, Fixtures: o.plan.fixtures},
-		Schedule: sched, Daemon: d, Settle: o.settle, StuckAfter: o.stuckAfter, UntilNoticed: o.untilNoticed, Log: log, Progress: progress,
+		Schedule: sched, Daemon: d, Settle: o.settle, StuckAfter: o.stuckAfter, CensusWithin: o.censusWithin, UntilNoticed: o.untilNoticed, Log: log, Progress: progress,
 	}, nil
 }
 

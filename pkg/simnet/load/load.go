@@ -53,6 +53,12 @@ type Options struct {
 	// noticed and every removal confirmed; StuckAfter is how long a case
 	// may sit in a state before it counts as stuck.
 	Settle, StuckAfter time.Duration
+	// CensusWithin bounds the census of the daemon's cases at the end
+	// (0: no bound). At a million cases the census pages through the API
+	// of a daemon busy re-checking them all and takes many minutes; a run
+	// about first notices can cut it short and still print its figures,
+	// with the census's invariants marked unknown.
+	CensusWithin time.Duration
 	// UntilNoticed ends the wait once every URL is noticed and every
 	// removal the world made so far is confirmed, without waiting for
 	// the removals still to come (a run about first notices, with

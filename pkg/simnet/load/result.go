@@ -154,7 +154,16 @@ func (r *Run) result(ctx context.Context, started, published time.Time, settled 
 	// A census the daemon could not answer (at a million cases, under
 	// load) must not take the run's other figures with it: they are
 	// printed, and the invariants only the census can check are broken.
-	cs, censusErr := takeCensus(ctx, r.daemons[0].api, strings.TrimSpace(string(token)), r.st, r.opts.StuckAfter, time.Now())
+	censusCtx := ctx
+	if r.opts.CensusWithin > 0 {
+		var cancel context.CancelFunc
+		censusCtx, cancel = context.WithTimeout(ctx, r.opts.CensusWithin)
+		defer cancel()
+	}
+	cs, censusErr := takeCensus(censusCtx, r.daemons[0].api, strings.TrimSpace(string(token)), r.st, r.opts.StuckAfter, time.Now())
+	if censusErr != nil && ctx.Err() == nil && censusCtx.Err() != nil {
+		censusErr = fmt.Errorf("not finished within -census-within %s (%d cases read): %w", r.opts.CensusWithin, cs.cases, censusErr)
+	}
 	res := &Result{Scenario: or(r.opts.Scenario, "load"), Started: started, Reports: r.opts.Reports, URLs: r.pub.urls, Settled: settled}
 	if censusErr != nil {
 		res.CensusError = censusErr.Error()
