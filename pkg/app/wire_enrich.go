@@ -87,13 +87,16 @@ func (a *App) addEnrich(ctx context.Context, retry broker.Retrier) error {
 	enricher, err := enrich.New(enrich.Options{
 		Resolver: resolver, Registry: registry, Locator: geo, CDN: detector, Contacts: book,
 		CountryRule: cfg.CountryRule, MaxAddresses: cfg.MaxAddresses, Log: log, Now: a.now,
+		// The background lookups of parked cases: as many at once as the
+		// workers would have waited on.
+		Prefetch: cfg.Workers,
 	})
 	if err != nil {
 		return err
 	}
 	stage, err := enrich.NewStage(ctx, enrich.StageConfig{
 		Workers: cfg.Workers, AckWait: cfg.AckWait, MaxAttempts: cfg.MaxAttempts,
-		Backoff: cfg.Backoff, UnresolvableRetry: cfg.UnresolvableRetry,
+		Backoff: cfg.Backoff, UnresolvableRetry: cfg.UnresolvableRetry, MaxParked: cfg.MaxParked,
 	}, a.store, enricher, log)
 	if err != nil {
 		return err

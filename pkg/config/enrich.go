@@ -27,6 +27,15 @@ type Enrich struct {
 	// 20,000-report burst over 4,000 cold networks, 128 finished
 	// enrichment at 11 minutes where 32 took 15).
 	Workers int `yaml:"workers"`
+	// MaxParked is how many cases at most, per replica, wait for their
+	// network's RDAP answer without holding a worker ("parked"): the
+	// lookup runs in the background, the worker serves the next case,
+	// and the case comes back once its network is known. In a burst over
+	// thousands of cold networks this lets the cases of the networks
+	// already known pass those still queued at a registry's rate limit,
+	// instead of every worker waiting and the cores idle. Each parked case
+	// costs a progress signal every third of ack_wait. 0 turns it off.
+	MaxParked int `yaml:"max_parked"`
 	// EscalationWorkers is how many cases at once get the levels above
 	// their hoster looked up (registrar, parent network, AS) after the
 	// first notice went, per replica. Those lookups wait for the
@@ -156,6 +165,7 @@ func defaultEnrich() Enrich {
 	return Enrich{
 		Enabled:           true,
 		Workers:           128,
+		MaxParked:         20_000,
 		EscalationWorkers: 16,
 		AckWait:           20 * time.Second,
 		MaxAttempts:       8,
@@ -205,6 +215,9 @@ func (x Enrich) validate(c *checker) {
 	}
 	c.positive("enrich.workers", x.Workers)
 	c.positive("enrich.escalation_workers", x.EscalationWorkers)
+	if x.MaxParked < 0 {
+		c.add("enrich.max_parked", "must be 0 (off) or more, got %d", x.MaxParked)
+	}
 	if x.AckWait < time.Second {
 		c.add("enrich.ack_wait", "must be at least 1s, got %s", x.AckWait)
 	}

@@ -29,6 +29,11 @@ type stageHarness struct {
 
 func startStage(t *testing.T, e *Enricher) *stageHarness {
 	t.Helper()
+	return startStageWith(t, e, StageConfig{Workers: 4, AckWait: 5 * time.Second, MaxAttempts: 3, Backoff: []time.Duration{50 * time.Millisecond}})
+}
+
+func startStageWith(t *testing.T, e *Enricher, cfg StageConfig) *stageHarness {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	ns := natstest.Start(t)
 	retry := broker.Retrier{CallTimeout: 5 * time.Second, Attempts: 5, Backoff: 50 * time.Millisecond}
@@ -36,7 +41,7 @@ func startStage(t *testing.T, e *Enricher) *stageHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage, err := NewStage(t.Context(), StageConfig{Workers: 4, AckWait: 5 * time.Second, MaxAttempts: 3, Backoff: []time.Duration{50 * time.Millisecond}}, st, e, log)
+	stage, err := NewStage(t.Context(), cfg, st, e, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +60,12 @@ func startStage(t *testing.T, e *Enricher) *stageHarness {
 // enrich files a case for raw and waits until the stage enriched it.
 func (h *stageHarness) enrich(raw string) takedown.Case {
 	h.t.Helper()
+	return h.waitEnriched(h.file(raw))
+}
+
+// file files a case for raw as intake would and returns its id.
+func (h *stageHarness) file(raw string) string {
+	h.t.Helper()
 	u, err := urlnorm.Parse(raw)
 	if err != nil {
 		h.t.Fatal(err)
@@ -69,7 +80,13 @@ func (h *stageHarness) enrich(raw string) takedown.Case {
 	if err := h.store.Enqueue(h.t.Context(), store.StageEnrich, id, "enrich-"+id, nil); err != nil {
 		h.t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	return id
+}
+
+// waitEnriched waits until the case left received, and wants it enriched.
+func (h *stageHarness) waitEnriched(id string) takedown.Case {
+	h.t.Helper()
+	deadline := time.Now().Add(time.Minute)
 	for {
 		got, _, err := h.store.GetCase(h.t.Context(), id)
 		if err != nil {
@@ -77,12 +94,12 @@ func (h *stageHarness) enrich(raw string) takedown.Case {
 		}
 		if got.State != takedown.StateReceived {
 			if got.State != takedown.StateEnriched {
-				h.t.Fatalf("case %s: state %s (%s), want enriched", raw, got.State, got.StateReason)
+				h.t.Fatalf("case %s (%s): state %s (%s), want enriched", id, got.URL, got.State, got.StateReason)
 			}
 			return got
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("case %s not enriched within 30s", raw)
+			h.t.Fatalf("case %s (%s) not enriched within a minute", id, got.URL)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

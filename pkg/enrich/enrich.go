@@ -64,12 +64,13 @@ type CDNDetector interface {
 }
 
 var (
-	_ Resolver    = (*dns.Resolver)(nil)
-	_ Registry    = (*rdap.Client)(nil)
-	_ Upstream    = (*rdap.Client)(nil)
-	_ Locator     = (*geoip.DB)(nil)
-	_ CDNDetector = (*cdn.Detector)(nil)
-	_ ContactBook = (*contactbook.Book)(nil)
+	_ Resolver     = (*dns.Resolver)(nil)
+	_ Registry     = (*rdap.Client)(nil)
+	_ Upstream     = (*rdap.Client)(nil)
+	_ NetworkCache = (*rdap.Client)(nil)
+	_ Locator      = (*geoip.DB)(nil)
+	_ CDNDetector  = (*cdn.Detector)(nil)
+	_ ContactBook  = (*contactbook.Book)(nil)
 )
 
 // Errors of Enrich, classified where they are first seen.
@@ -101,14 +102,20 @@ type Options struct {
 	// MaxAddresses bounds the addresses looked up per host (default 8):
 	// a host answering with hundreds must not cost hundreds of lookups.
 	MaxAddresses int
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Prefetch is how many RDAP network lookups at most run in the
+	// background for cases that wait parked (HosterPending); 0: none, a
+	// case's worker waits for its lookups itself. Parking needs a
+	// Registry that is a NetworkCache.
+	Prefetch int
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Enricher turns a URL into a takedown.Enrichment. It is safe for
 // concurrent use.
 type Enricher struct {
-	opts Options
+	opts     Options
+	prefetch *prefetcher // nil: no parking
 }
 
 // New returns an Enricher.
@@ -128,7 +135,11 @@ func New(opts Options) (*Enricher, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Enricher{opts: opts}, nil
+	e := &Enricher{opts: opts}
+	if known, ok := opts.Registry.(NetworkCache); ok && opts.Prefetch > 0 {
+		e.prefetch = newPrefetcher(opts.Registry, known, opts.Prefetch)
+	}
+	return e, nil
 }
 
 // Enrich looks u up in full: what a first notice needs and the levels

@@ -38,6 +38,10 @@ type StageConfig struct {
 	// quickly, while its work stays pending; after the last, re-checks
 	// take over with a slow retry (takedown.CheckResume).
 	UnresolvableRetry []time.Duration
+	// MaxParked is how many cases at most wait, parked (store.Park), for
+	// their networks' RDAP answers without holding a worker; 0: a case's
+	// worker waits itself. The enricher's Prefetch makes the lookups.
+	MaxParked int
 }
 
 // Stage consumes takedown.work.enrich.<case id>, records the enrichment
@@ -84,7 +88,8 @@ func ensureWorkConsumer(ctx context.Context, st *store.Store, cfg StageConfig, n
 		// Messages waiting out a NakWithDelay (unresolvable hosts, RDAP
 		// backoff, a registrar's rate limit after a burst) stay pending,
 		// so the bound leaves room for them.
-		MaxAckPending: cfg.Workers*4 + 10_000,
+		// Parked cases are pending too.
+		MaxAckPending: cfg.Workers*4 + 10_000 + cfg.MaxParked,
 		FilterSubject: store.WorkPrefix + stage + ".>",
 	})
 }
@@ -93,15 +98,18 @@ func ensureWorkConsumer(ctx context.Context, st *store.Store, cfg StageConfig, n
 // hands are finished before Run returns (see store.Consume). It returns
 // an error when the consumer stops delivering.
 func (s *Stage) Run(ctx context.Context) error {
-	return s.store.Consume(ctx, store.ConsumeOptions{Name: ConsumerName, Workers: s.cfg.Workers, Log: s.log, Handle: s.handle}, s.cons)
+	// The lookups of parked cases belong to the run, not to one handler.
+	handle := func(hctx context.Context, msg jetstream.Msg) { s.handle(hctx, ctx, msg) }
+	return s.store.Consume(ctx, store.ConsumeOptions{Name: ConsumerName, Workers: s.cfg.Workers, MaxParked: s.cfg.MaxParked, Log: s.log, Handle: handle}, s.cons)
 }
 
-// handle runs one unit of work and settles the message.
-func (s *Stage) handle(ctx context.Context, msg jetstream.Msg) {
+// handle runs one unit of work and settles the message; life is the run's.
+func (s *Stage) handle(ctx, life context.Context, msg jetstream.Msg) {
 	w, ok := newUnit(s, msg, "enrich")
 	if !ok {
 		return
 	}
+	w.life = life
 	var req takedown.EnrichRequest
 	if len(msg.Data()) > 0 {
 		if err := json.Unmarshal(msg.Data(), &req); err != nil {

@@ -25,6 +25,7 @@ type unit struct {
 	seq     uint64 // stream sequence: ids derived from it survive redelivery
 	attempt uint64
 	req     takedown.EnrichRequest
+	life    context.Context // the stage's run, which outlives a parked unit's handler
 }
 
 type action int
@@ -33,6 +34,7 @@ const (
 	ack action = iota
 	nak
 	term
+	parked // left unsettled: store.Park holds the message
 )
 
 // outcome says how to settle the message.
@@ -57,6 +59,7 @@ func (w *unit) settle(out outcome) {
 		err = w.msg.NakWithDelay(out.delay)
 	case term:
 		err = w.msg.TermWithReason(out.reason)
+	case parked:
 	}
 	if err != nil {
 		w.stage.log.Warn("settle enrich work", "case_id", w.caseID, "err", err)
@@ -109,6 +112,9 @@ func (w *unit) run(ctx context.Context) outcome {
 	if reason := u.NotActionable(); reason != "" {
 		return w.record(ctx, takedown.StateNotActionable, reason, nil)
 	}
+	if w.park(ctx, u) {
+		return outcome{action: parked}
+	}
 	last := w.attempt >= uint64(w.stage.cfg.MaxAttempts)
 	enr, err := w.stage.enr.EnrichForNotice(ctx, u)
 	if errors.Is(err, ErrIncomplete) && last && !Noticeable(&enr) {
@@ -152,6 +158,18 @@ func (w *unit) run(ctx context.Context) outcome {
 	// Success, or RDAP still failing at the last attempt: what is known is
 	// recorded with the gaps listed, and routing decides.
 	return w.record(ctx, takedown.StateEnriched, summary(&enr).reason(), &enr)
+}
+
+// park frees the worker while the networks of the case's addresses are
+// looked up in the background, and reports whether it did: the case comes
+// back once they are in the cache, and runs to the end then (a case parks
+// once per delivery).
+func (w *unit) park(ctx context.Context, u urlnorm.URL) bool {
+	if w.stage.cfg.MaxParked <= 0 || w.life == nil || store.Unparked(w.msg) {
+		return false
+	}
+	ready := w.stage.enr.HosterPending(ctx, w.life, u)
+	return ready != nil && store.Park(w.msg, ready)
 }
 
 // onlyRefused says why a host is not actionable when every address it

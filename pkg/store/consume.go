@@ -123,8 +123,12 @@ type ConsumeOptions struct {
 	Name    string
 	Workers int
 	Log     *slog.Logger
-	// Handle processes one message and acks, naks or terms it.
+	// Handle processes one message and acks, naks or terms it, or parks
+	// it (Park).
 	Handle func(ctx context.Context, msg jetstream.Msg)
+	// MaxParked bounds the messages parked at once (park.go); 0 parks
+	// none. The consumer's MaxAckPending must leave room for them.
+	MaxParked int
 }
 
 // handBackDelay is the NakWithDelay of a message that was delivered but
@@ -246,6 +250,7 @@ type consumeRun struct {
 	stopOnce sync.Once
 	failed   chan error
 	workers  sync.WaitGroup
+	parked   atomic.Int64
 }
 
 // watched is a consumer a Consume reads, with whether a check that it
@@ -314,7 +319,11 @@ func (r *consumeRun) handle(ctx context.Context, msg jetstream.Msg) {
 			}
 		}
 	})
-	r.opts.Handle(ctx, handedMsg{Msg: msg, abandoned: r.store.work.Done()})
+	h := handedMsg{Msg: msg, abandoned: r.store.work.Done(), run: r}
+	if back, ok := msg.(unparkedMsg); ok {
+		h.Msg, h.unparked = back.Msg, true
+	}
+	r.opts.Handle(ctx, h)
 	close(done)
 	ticker.Wait()
 }
@@ -404,6 +413,8 @@ func (r *consumeRun) stop(ccs []jetstream.ConsumeContext) {
 type handedMsg struct {
 	jetstream.Msg
 	abandoned <-chan struct{}
+	run       *consumeRun // the Consume it came from, which can park it
+	unparked  bool        // it comes back from a park
 }
 
 func (m handedMsg) isAbandoned() bool {

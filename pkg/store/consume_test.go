@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/takedownd/takedownd/pkg/broker"
 	"github.com/takedownd/takedownd/pkg/natstest"
 )
 
@@ -150,13 +149,7 @@ func TestConsumeEndsWhenItsConsumerIsDeletedAndRecreatesIt(t *testing.T) {
 func TestConsumeStopHandsBackAndAbandons(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
-	open := func() *Store {
-		st, err := Open(t.Context(), ns.JS, Options{Retry: broker.Retrier{CallTimeout: 5 * time.Second, Attempts: 3, Backoff: 50 * time.Millisecond}, Log: discard})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	open := func() *Store { return openOn1(t, ns.JS) }
 	first := open()
 	const ackWait = 2 * time.Second
 	cfg := WorkConsumerConfig{Stage: "stop", AckWait: ackWait, MaxDeliver: -1, MaxAckPending: 100}

@@ -93,3 +93,12 @@ func (c *Client) store(ctx context.Context, n *Network, d *Domain) {
 		c.log.Warn("rdap cache put", "err", err)
 	}
 }
+
+// KnowsNetwork reports whether this process's cache answers a lookup of
+// addr without a server: its network, or a standing "no such network".
+// The shared layer is not asked (a round trip, for a guess), so a network
+// another replica found reads as unknown until a lookup copies it here.
+func (c *Client) KnowsNetwork(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	return c.mem.network(addr) != nil || c.mem.isMissing(missIP(addr))
+}
