@@ -34,7 +34,7 @@ func SMTPSteps(reports int, rate float64, down, tempFor time.Duration) []Step {
 	return []Step{
 		{Name: fmt.Sprintf("relay answers 4xx to %.0f %% of MAIL, RCPT and DATA", rate*100), AtReport: 0,
 			Do: func(_ context.Context, r *Run) error { r.World.Relay.SetTempFailRate(rate); return nil }},
-		{Name: "relay gone (connections refused)", AtReport: reports / 2,
+		{Name: "relay gone (connections reset)", AtReport: reports / 2,
 			Do: func(_ context.Context, r *Run) error { return r.World.Relay.SetDown(true) }},
 		{Name: "relay back", After: down,
 			Do: func(_ context.Context, r *Run) error { return r.World.Relay.SetDown(false) }},

@@ -9,19 +9,22 @@ import (
 )
 
 // relayListener is the relay's socket. It counts connections and can take
-// the relay off the network: down closes the socket (new connections are
-// refused, as from a relay that is gone) and every open session; up
-// listens on the same address again. go-smtp keeps serving through it and
-// never sees the gap.
+// the relay off the network: down ends every open session and resets each
+// new connection as soon as it is made (as a relay that is gone, or whose
+// host's firewall rejects, looks to a client: no greeting, the connection
+// reset); up lets them through again. The socket itself stays open all
+// along, so that no other program takes the port while the relay is down
+// — on a busy machine a closed port soon serves someone else's test, and
+// the relay could not come back where the daemon's config points. go-smtp
+// keeps serving through it and never sees the gap.
 type relayListener struct {
 	addr string
 	n    *atomic.Int64
+	ln   net.Listener
 
 	mu     sync.Mutex
-	ln     net.Listener
 	conns  map[net.Conn]struct{}
 	isDown bool
-	upCh   chan struct{} // closed when the relay is up again
 	closed bool
 }
 
@@ -35,24 +38,8 @@ func newRelayListener(addr string, n *atomic.Int64) (*relayListener, error) {
 
 func (l *relayListener) Accept() (net.Conn, error) {
 	for {
-		l.mu.Lock()
-		ln, closed, up := l.ln, l.closed, l.upCh
-		l.mu.Unlock()
-		if closed {
-			return nil, net.ErrClosed
-		}
-		if ln == nil {
-			<-up
-			continue
-		}
-		c, err := ln.Accept()
+		c, err := l.ln.Accept()
 		if err != nil {
-			l.mu.Lock()
-			down := l.isDown && !l.closed
-			l.mu.Unlock()
-			if down {
-				continue // taken down under us: wait for up
-			}
 			return nil, err
 		}
 		l.n.Add(1)
@@ -60,7 +47,7 @@ func (l *relayListener) Accept() (net.Conn, error) {
 		l.mu.Lock()
 		if l.isDown || l.closed {
 			l.mu.Unlock()
-			_ = c.Close()
+			reset(c)
 			continue
 		}
 		l.conns[tc] = struct{}{}
@@ -69,8 +56,16 @@ func (l *relayListener) Accept() (net.Conn, error) {
 	}
 }
 
-// down closes the socket and every open connection; a second call does
-// nothing.
+// reset closes c with a TCP reset rather than an orderly close.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// down resets every open connection and, until up, each new one; a second
+// call does nothing.
 func (l *relayListener) down() error {
 	l.mu.Lock()
 	if l.isDown || l.closed {
@@ -78,49 +73,33 @@ func (l *relayListener) down() error {
 		return nil
 	}
 	l.isDown = true
-	l.upCh = make(chan struct{})
-	err := l.ln.Close()
-	l.ln = nil
-	open := make([]net.Conn, 0, len(l.conns))
+	open := make([]*trackedConn, 0, len(l.conns))
 	for c := range l.conns {
-		open = append(open, c)
+		open = append(open, c.(*trackedConn))
 	}
 	l.mu.Unlock()
 	for _, c := range open {
-		_ = c.Close() // takes l.mu to forget itself
+		c.reset() // takes l.mu to forget itself
 	}
-	return err
+	return nil
 }
 
-// up listens on the same address again.
+// up lets connections through again.
 func (l *relayListener) up() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.isDown || l.closed {
-		return nil
-	}
-	ln, err := net.Listen("tcp", l.addr)
-	if err != nil {
-		return fmt.Errorf("listen smtpsim again on %s: %w", l.addr, err)
-	}
-	l.ln, l.isDown = ln, false
-	close(l.upCh)
+	l.isDown = false
 	return nil
 }
 
 func (l *relayListener) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return nil
 	}
 	l.closed = true
-	if l.upCh != nil && l.isDown {
-		close(l.upCh)
-	}
-	if l.ln == nil {
-		return nil
-	}
+	l.mu.Unlock()
 	err := l.ln.Close()
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
@@ -140,10 +119,20 @@ type trackedConn struct {
 }
 
 func (c *trackedConn) Close() error {
+	c.forget()
+	return c.Conn.Close()
+}
+
+// reset ends the session as a relay that went away would.
+func (c *trackedConn) reset() {
+	c.forget()
+	reset(c.Conn)
+}
+
+func (c *trackedConn) forget() {
 	c.once.Do(func() {
 		c.l.mu.Lock()
 		delete(c.l.conns, c)
 		c.l.mu.Unlock()
 	})
-	return c.Conn.Close()
 }

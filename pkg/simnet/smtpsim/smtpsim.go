@@ -147,9 +147,9 @@ func (s *Server) Close() error {
 	return s.srv.Close()
 }
 
-// SetDown takes the relay off the network (true: the port refuses
-// connections and open sessions are cut, as when the relay is gone) or
-// brings it back on the same port (false).
+// SetDown takes the relay off the network (true: open sessions are cut and
+// every new connection is reset before the greeting, as when the relay is
+// gone; the port stays held) or brings it back (false).
 func (s *Server) SetDown(down bool) error {
 	if down {
 		return s.ln.down()
