@@ -392,3 +392,68 @@ func BenchmarkSharedLimiterTurn(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "turns/s")
 }
+
+// A turn whose write came back late is moved to the time the request
+// leaves, so the next taker does not count the write's latency as refill
+// and send its request right behind this one; a prompt turn stays as
+// counted.
+func TestALateTurnIsCountedWhenItLeaves(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	st, err := store.Open(t.Context(), ns.JS, store.Options{Retry: broker.Retrier{CallTimeout: 5 * time.Second, Attempts: 5, Backoff: 50 * time.Millisecond},
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		write time.Duration // how long the turn's write took
+		moved bool          // whether the turn is counted when the write is back
+	}{
+		{"late", 2 * time.Second, true},
+		{"prompt", 10 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The clock is read once to decide the turn and once when
+			// its write is back.
+			var mu sync.Mutex
+			var reads []time.Time
+			now := func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				if len(reads) == 0 {
+					t.Error("clock read more than twice in a turn")
+					return time.Now()
+				}
+				r := reads[0]
+				reads = reads[1:]
+				return r
+			}
+			l, err := OpenSharedLimiter(t.Context(), st, "rdap_limits_"+tc.name, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			decided := time.Date(2026, 12, 3, 5, 0, 0, 0, time.UTC)
+			for turn := range 2 { // a record made, then one updated
+				mu.Lock()
+				reads = []time.Time{decided, decided.Add(tc.write)}
+				mu.Unlock()
+				if err := l.Wait(t.Context(), "rdap.example", Limit{PerMinute: 60, Burst: 1}); err != nil {
+					t.Fatal(err)
+				}
+				g, _, err := l.b.Get(t.Context(), limiterKey("rdap.example"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := decided
+				if tc.moved {
+					want = decided.Add(tc.write)
+				}
+				if !g.At.Equal(want) {
+					t.Errorf("turn %d counted at %s, want %s (decided %s, its write took %s)", turn+1, g.At.Format(time.StampMilli), want.Format(time.StampMilli), decided.Format(time.StampMilli), tc.write)
+				}
+				decided = decided.Add(time.Minute) // a full bucket again
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package rdap
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -79,7 +80,7 @@ func (s *SharedLimiter) Wait(ctx context.Context, host string, l Limit) error {
 	key := limiterKey(host)
 	for {
 		var wait time.Duration
-		_, err := s.b.Update(ctx, key, func(g *gateState) error {
+		e, err := s.b.Update(ctx, key, func(g *gateState) error {
 			if wait = g.take(s.now(), l); wait > 0 {
 				return store.ErrNoChange
 			}
@@ -88,7 +89,8 @@ func (s *SharedLimiter) Wait(ctx context.Context, host string, l Limit) error {
 		if errors.Is(err, store.ErrNotFound) {
 			var g gateState
 			if wait = g.take(s.now(), l); wait == 0 {
-				_, err = s.b.Create(ctx, key, g)
+				e.Value = g
+				e.Revision, err = s.b.Create(ctx, key, g)
 				if store.IsConflict(err) {
 					continue // another replica made the record first
 				}
@@ -98,11 +100,37 @@ func (s *SharedLimiter) Wait(ctx context.Context, host string, l Limit) error {
 			return fmt.Errorf("take rdap turn at %s: %w", host, err)
 		}
 		if wait == 0 {
+			s.settle(ctx, key, e.Value, e.Revision)
 			return nil
 		}
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
+	}
+}
+
+// lateTurn is how long writing a turn may take before settle moves the
+// turn to the time the request really leaves.
+const lateTurn = 100 * time.Millisecond
+
+// settle keeps the latency of the turn's own write out of the budget. A
+// turn is counted at the time it was decided, but the request leaves only
+// once the write is back, and the server counts arrivals: when the write
+// took long (a busy JetStream), the next taker would count the write's
+// time as refill, and its request would arrive right behind this one — two
+// turns the bucket spaced apart, bunched at the server. So a late turn is
+// moved to now, forfeiting that refill. If another taker wrote meanwhile,
+// the compare-and-set fails and nothing changes: that taker's turn was
+// counted later still.
+func (s *SharedLimiter) settle(ctx context.Context, key string, g gateState, rev uint64) {
+	now := s.now()
+	if now.Sub(g.At) < lateTurn {
+		return
+	}
+	g.At = now
+	body, err := json.Marshal(g)
+	if err == nil {
+		_, _ = s.b.KV().Update(ctx, key, body, rev)
 	}
 }
 

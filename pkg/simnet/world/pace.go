@@ -113,13 +113,17 @@ func (p *Pace) observe(host string, t time.Time, status int, ra string) {
 		s.tokens = min(p.capacity(s.limit), s.tokens+t.Sub(s.last).Seconds()*s.limit.PerMinute/60)
 		s.last = t
 	}
+	// A request beyond the limit takes no token, as a server's limiter
+	// refuses it and counts nothing: a burst counts each request beyond
+	// what the rate refills, and one bunch of arrivals counts the requests
+	// in it, not every request after it while the client goes on at the
+	// limit (a debt would never be repaid then).
 	if s.tokens < 1 {
 		s.r.TooFast++
 		s.example("%s: request %d, %.2f tokens left of %.1f", t, s.r.Requests, s.tokens, p.capacity(s.limit))
+	} else {
+		s.tokens--
 	}
-	// A request beyond the limit leaves a debt, so a long burst counts
-	// every request in it, not one.
-	s.tokens--
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		s.r.Limited++
 		answered := p.now()

@@ -25,6 +25,10 @@ func TestPaceCountsWhatTheLimitDoesNotAllow(t *testing.T) {
 		// Capacity is burst 2 + 1 + 1 s of slack at 1/s = 4.
 		{"four at once pass the slack", []time.Duration{0, 0, 0, 0}, 0},
 		{"six at once: two too many", []time.Duration{0, 0, 0, 0, 0, 0}, 2},
+		// The sixth costs no token, so a client going on at the limit
+		// after it is not too fast.
+		{"six at once, then the rate: two", []time.Duration{0, 0, 0, 0, 0, 0, time.Second, 2 * time.Second, 3 * time.Second}, 2},
+		{"twice the rate: every second one", []time.Duration{0, 0, 0, 0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second}, 2},
 		{"out of order arrivals", []time.Duration{2 * time.Second, time.Second, 3 * time.Second, 0}, 0},
 	}
 	for _, tt := range tests {
