@@ -10,8 +10,9 @@ import (
 
 // BenchmarkList reads a 50-case page of one state out of 20,000 cases
 // (half of them closed), with the case index and by listing the bucket's
-// keys (the fallback while the index loads), and a page of closed cases,
-// which the index does not hold (a key scan minus the open ids).
+// keys (the fallback while the index loads), a 1,000-case page from the
+// index, and a page of closed cases, which the index does not hold (a key
+// scan minus the open ids).
 //
 //	go test -run '^$' -bench BenchmarkList ./pkg/store
 func BenchmarkList(b *testing.B) {
@@ -59,6 +60,16 @@ func BenchmarkList(b *testing.B) {
 	b.Run("index", func(b *testing.B) {
 		for b.Loop() {
 			if page, _, err := st.List(b.Context(), f); err != nil || len(page) != 50 {
+				b.Fatalf("%d cases, %v", len(page), err)
+			}
+		}
+	})
+	b.Run("index_page_1000", func(b *testing.B) {
+		// The load tool's census and a dashboard's export read pages
+		// of 1,000.
+		f := ListFilter{State: takedown.StateNoticed, Limit: 1000}
+		for b.Loop() {
+			if page, _, err := st.List(b.Context(), f); err != nil || len(page) != 1000 {
 				b.Fatalf("%d cases, %v", len(page), err)
 			}
 		}
