@@ -89,6 +89,12 @@ type Result struct {
 	// not be read at the end: the states, the stuck cases and the
 	// invariants drawn from them are then unknown.
 	CensusError string `json:"census_error,omitempty"`
+	// Census is how many of the daemon's cases the census read, and in
+	// how long: at a million cases it is the slowest part of a run's end.
+	Census struct {
+		Cases   int     `json:"cases"`
+		Seconds float64 `json:"seconds"`
+	} `json:"census"`
 	// Load is the machine's one-minute load average over the run (the
 	// figures above are only as good as the share of the cores the run
 	// had).
@@ -160,7 +166,9 @@ func (r *Run) result(ctx context.Context, started, published time.Time, settled 
 		censusCtx, cancel = context.WithTimeout(ctx, r.opts.CensusWithin)
 		defer cancel()
 	}
-	cs, censusErr := takeCensus(censusCtx, r.daemons[0].api, strings.TrimSpace(string(token)), r.st, r.opts.StuckAfter, time.Now())
+	censusStart := time.Now()
+	cs, censusErr := takeCensus(censusCtx, r.daemons[0].api, strings.TrimSpace(string(token)), r.st, r.opts.StuckAfter, censusStart)
+	censusTook := time.Since(censusStart)
 	if censusErr != nil && ctx.Err() == nil && censusCtx.Err() != nil {
 		censusErr = fmt.Errorf("not finished within -census-within %s (%d cases read): %w", r.opts.CensusWithin, cs.cases, censusErr)
 	}
@@ -168,6 +176,7 @@ func (r *Run) result(ctx context.Context, started, published time.Time, settled 
 	if censusErr != nil {
 		res.CensusError = censusErr.Error()
 	}
+	res.Census.Cases, res.Census.Seconds = cs.cases, censusTook.Seconds()
 	pl := r.World.Plan()
 	res.World.Hosts, res.World.Networks, res.World.Domains = pl.Hosts, pl.Networks, pl.Domains
 	res.World.Split, res.World.Mix = shares(pl.Split), shares(pl.Mix)
@@ -329,6 +338,8 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(tw, "  confirmed in a flap spell\t%d\n", r.RemovedInSpells)
 	fmt.Fprintf(tw, "cases by state\t%s\n", counts(r.States))
 	fmt.Fprintf(tw, "cases stuck\t%s\n", counts(r.Stuck))
+	fmt.Fprintf(tw, "census\t%d cases read through the API in %s (%.0f/s)\n", r.Census.Cases,
+		(time.Duration(r.Census.Seconds * float64(time.Second))).Round(100*time.Millisecond), float64(r.Census.Cases)/max(r.Census.Seconds, 1e-3))
 	for _, d := range r.Daemons {
 		fmt.Fprintf(tw, "%s\tpid %d, started %d×, RSS max %d MiB, at the end %d MiB; CPU %.0f s (%.2f ms per URL)\n",
 			d.Name, d.PID, d.Starts, d.MaxRSS>>20, d.LastRSS>>20, d.CPUSeconds, 1000*d.CPUSeconds/float64(max(r.URLs, 1)))
