@@ -69,4 +69,3 @@ func TestAParkedCaseLetsTheNextPass(t *testing.T) {
 		t.Errorf("%d queries at ripe, want 1 (the parked case's own lookup is answered from the cache)", n)
 	}
 }
-
