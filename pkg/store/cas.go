@@ -203,6 +203,12 @@ func (b *Bucket[T]) Update(ctx context.Context, key string, fn func(*T) error) (
 	return out, err
 }
 
+// PutOver writes v over revision rev: a compare-and-set that fails with a
+// conflict (IsConflict) when somebody wrote in between.
+func (b *Bucket[T]) PutOver(ctx context.Context, key string, v T, rev uint64) (uint64, error) {
+	return b.put(ctx, key, v, rev)
+}
+
 // put writes v over revision rev.
 func (b *Bucket[T]) put(ctx context.Context, key string, v T, rev uint64) (uint64, error) {
 	body, err := json.Marshal(v)

@@ -2,7 +2,6 @@ package rdap
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -128,10 +127,7 @@ func (s *SharedLimiter) settle(ctx context.Context, key string, g gateState, rev
 		return
 	}
 	g.At = now
-	body, err := json.Marshal(g)
-	if err == nil {
-		_, _ = s.b.KV().Update(ctx, key, body, rev)
-	}
+	_, _ = s.b.PutOver(ctx, key, g, rev)
 }
 
 // Block records that nobody may ask host before until.
